@@ -1,0 +1,120 @@
+"""mmtui's own settings (theme, default time range, memory budget, key overrides) from TOML.
+
+The file is `config.toml` in platformdirs' user config dir for "mmtui" (or MMTUI_CONFIG_DIR).
+An absent file gives the defaults. Example:
+
+    theme = "textual-dark"
+    default_time_range = "1h"
+    memory_budget_mb = 1024
+    first_batch_timeout = 60.0
+
+    [keys]
+    run_query = "ctrl+r"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mmtui.auth.errors import SettingsError
+from mmtui.auth.settings import config_dir
+from mmtui.timerange import parse_time_range
+
+APP_SETTINGS_FILE = "config.toml"
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """User preferences of the terminal app; they do not affect the connection."""
+
+    #: Textual theme name.
+    theme: str = "textual-dark"
+    #: Time range of a new query, as typed in the time range prompt (e.g. "1h", "now-7d").
+    default_time_range: str = "1h"
+    #: Memory for query results in MiB before they spill to disk.
+    memory_budget_mb: int = 1024
+    #: Seconds to wait for a query's first batch before it fails; 0 waits without limit.
+    first_batch_timeout: float = 60.0
+    #: Key overrides: binding id to key, e.g. {"run_query": "ctrl+r"}.
+    keys: Mapping[str, str] = field(default_factory=dict)
+    #: The file these settings were read from; None when no file exists.
+    path: Path | None = None
+
+
+def app_settings_path(env: Mapping[str, str] | None = None) -> Path:
+    """Return the path of mmtui's TOML settings file."""
+    return config_dir(os.environ if env is None else env) / APP_SETTINGS_FILE
+
+
+def load_app_settings(
+    path: Path | str | None = None, env: Mapping[str, str] | None = None
+) -> AppSettings:
+    """Read the TOML settings file; return the defaults when it does not exist.
+
+    Raises SettingsError naming the file and the key when the file is invalid.
+    """
+    file_path = Path(path) if path is not None else app_settings_path(env)
+    try:
+        with file_path.open("rb") as stream:
+            data = tomllib.load(stream)
+    except FileNotFoundError:
+        return AppSettings()
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {file_path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"invalid TOML in settings file {file_path}: {exc}") from exc
+    return _parse(data, file_path)
+
+
+def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
+    known = {"theme", "default_time_range", "memory_budget_mb", "first_batch_timeout", "keys"}
+    for key in data:
+        if key not in known:
+            raise SettingsError(
+                f"unknown key {key!r} in settings file {path} (known: {', '.join(sorted(known))})"
+            )
+
+    defaults = AppSettings()
+
+    theme = data.get("theme", defaults.theme)
+    if not isinstance(theme, str) or not theme:
+        raise SettingsError(f"invalid 'theme' in {path}: expected a theme name")
+
+    time_range = data.get("default_time_range", defaults.default_time_range)
+    if not isinstance(time_range, str):
+        raise SettingsError(f"invalid 'default_time_range' in {path}: expected a string")
+    try:
+        parse_time_range(time_range)
+    except ValueError as exc:
+        raise SettingsError(f"invalid 'default_time_range' in {path}: {exc}") from exc
+
+    budget = data.get("memory_budget_mb", defaults.memory_budget_mb)
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
+        raise SettingsError(f"invalid 'memory_budget_mb' {budget!r} in {path}: expected MiB > 0")
+
+    timeout = data.get("first_batch_timeout", defaults.first_batch_timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        raise SettingsError(
+            f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected seconds >= 0"
+        )
+
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        raise SettingsError(f"invalid [keys] in {path}: expected a table of binding id = key")
+    for binding, key in keys.items():
+        if not isinstance(key, str) or not key:
+            raise SettingsError(f"invalid key for 'keys.{binding}' in {path}: expected a string")
+
+    return AppSettings(
+        theme=theme,
+        default_time_range=time_range,
+        memory_budget_mb=budget,
+        first_batch_timeout=float(timeout),
+        keys=dict(keys),
+        path=path,
+    )
