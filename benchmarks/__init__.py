@@ -1,0 +1,1 @@
+"""Benchmarks of mmtui: each module prints one JSON line per measured figure."""
