@@ -1,0 +1,163 @@
+"""The whole value of one cell for the detail view: JSON pretty-printed, safe, paged lazily.
+
+`detail_text` builds the full text at once; `detail_pages` yields it in pages so a view can
+show the start of a multi-megabyte value without building the rest. Strings and binaries that
+parse as JSON are pretty-printed with two-space indents; Micromegas `jsonb` values are decoded
+first; other binaries are shown as a hex dump (offset, 16 bytes in hex, printable ASCII).
+Unlike grid text, detail text keeps line feeds as line breaks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from mmtui.results.formatting import full_texts, is_jsonb_type, jsonb_text
+from mmtui.results.text import NULL_TEXT, safe_text
+
+DEFAULT_PAGE_CHARS = 64 * 1024
+"""Characters per page of `detail_pages`: a few screens, cheap to make safe and render."""
+
+JSON_PRETTY_LIMIT = 8 * 1024 * 1024
+"""Largest text parsed as JSON for pretty-printing; longer values show as they are."""
+
+_HEX_ROW_BYTES = 16
+
+
+def detail_text(scalar: Any) -> str:
+    """Return the whole value of `scalar` as safe text (JSON pretty-printed when it parses)."""
+    return "".join(detail_pages(scalar))
+
+
+def detail_pages(scalar: Any, page_chars: int = DEFAULT_PAGE_CHARS) -> Iterator[str]:
+    """Yield the safe detail text of `scalar` in pages of about `page_chars` characters.
+
+    Work is done page by page: taking the first page of a 5M-character value costs one page.
+    A page can be a little longer than `page_chars` where control characters become escapes.
+    Line feeds are kept as line breaks (the view splits lines on them); every other control
+    character is made visible as `safe_text` does.
+    """
+    if page_chars <= 0:
+        raise ValueError(f"page_chars must be positive, got {page_chars}")
+    for raw in _raw_pages(scalar, page_chars):
+        yield "\n".join(safe_text(line) for line in raw.split("\n"))
+
+
+def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
+    # Unwrap extension and dictionary scalars; a valid index can still point at a null entry.
+    while scalar is not None and scalar.is_valid:
+        data_type = scalar.type
+        wrapped_extension = (
+            isinstance(data_type, pa.ExtensionType) and data_type.extension_name != "arrow.uuid"
+        )
+        plain_dictionary = pa.types.is_dictionary(data_type) and not is_jsonb_type(data_type)
+        if not (wrapped_extension or plain_dictionary):
+            break
+        scalar = scalar.value
+    if scalar is None or not scalar.is_valid:
+        yield NULL_TEXT
+        return
+    data_type = scalar.type
+    if is_jsonb_type(data_type):
+        value = scalar.value
+        if value is None or not value.is_valid:
+            yield NULL_TEXT
+            return
+        yield from _split(jsonb_text(value.as_py(), indent=2), page_chars)
+        return
+    if (
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or (pa.types.is_string_view(data_type))
+    ):
+        yield from _split(_pretty_json_or_same(scalar.as_py()), page_chars)
+        return
+    if _is_binary(data_type):
+        data: bytes = scalar.as_py()
+        pretty = _pretty_json_bytes(data)
+        if pretty is not None:
+            yield from _split(pretty, page_chars)
+        else:
+            yield from _hex_dump_pages(data, page_chars)
+        return
+    yield from _split(_pretty_json_or_same(_scalar_text(scalar)), page_chars)
+
+
+def _scalar_text(scalar: Any) -> str:
+    try:
+        # pa.repeat builds the array in C++ (MakeArrayFromScalar), which handles every type;
+        # pa.array([scalar]) fails on some nested scalars.
+        array = pa.repeat(scalar, 1)
+    except (pa.ArrowException, TypeError, ValueError, SystemError):
+        try:
+            return str(scalar.as_py())
+        except Exception:
+            return f"<unprintable {scalar.type}>"
+    return full_texts(array)[0]
+
+
+def _is_binary(data_type: pa.DataType) -> bool:
+    types = pa.types
+    return bool(
+        types.is_binary(data_type)
+        or types.is_large_binary(data_type)
+        or types.is_fixed_size_binary(data_type)
+        or types.is_binary_view(data_type)
+    )
+
+
+def _split(text: str, page_chars: int) -> Iterator[str]:
+    if not text:
+        yield ""
+        return
+    for start in range(0, len(text), page_chars):
+        yield text[start : start + page_chars]
+
+
+def _looks_like_json(text: str) -> bool:
+    head = text[:64].lstrip()
+    return head[:1] in ("{", "[")
+
+
+def _pretty_json_or_same(text: str) -> str:
+    if len(text) > JSON_PRETTY_LIMIT or not _looks_like_json(text):
+        return text
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    return json.dumps(parsed, ensure_ascii=False, indent=2)
+
+
+def _pretty_json_bytes(data: bytes) -> str | None:
+    if len(data) > JSON_PRETTY_LIMIT or data.lstrip()[:1] not in (b"{", b"["):
+        return None
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return json.dumps(parsed, ensure_ascii=False, indent=2)
+
+
+def _hex_dump_pages(data: bytes, page_chars: int) -> Iterator[str]:
+    if not data:
+        yield "(0 bytes)"
+        return
+    row_chars = len(_hex_row(data[:_HEX_ROW_BYTES], 0)) + 1
+    rows_per_page = max(1, page_chars // row_chars)
+    for page_start in range(0, len(data), rows_per_page * _HEX_ROW_BYTES):
+        page_end = min(len(data), page_start + rows_per_page * _HEX_ROW_BYTES)
+        rows = [
+            _hex_row(data[offset : offset + _HEX_ROW_BYTES], offset)
+            for offset in range(page_start, page_end, _HEX_ROW_BYTES)
+        ]
+        yield "\n".join(rows) + ("\n" if page_end < len(data) else "")
+
+
+def _hex_row(chunk: bytes, offset: int) -> str:
+    hex_part = " ".join(f"{byte:02x}" for byte in chunk).ljust(3 * _HEX_ROW_BYTES - 1)
+    text_part = "".join(chr(byte) if 0x20 <= byte < 0x7F else "." for byte in chunk)
+    return f"{offset:08x}  {hex_part}  |{text_part}|"

@@ -1,0 +1,194 @@
+"""Display width of one column of one record batch, in terminal cells, capped.
+
+Strings are measured on every value with Arrow compute (`widths.string_cell_widths`);
+dictionary columns measure their dictionary once and take the widths of the used entries.
+Numbers, timestamps, dates, times and durations are measured from the formatted text of their
+min and max, which bound every other value's text. Binary, nested and other rare types are
+measured on a sample of rows from each end of the batch: an estimate, corrected as later
+batches arrive and whenever the detail view shows the whole value.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from mmtui.results.formatting import (
+    FRACTION_DIGITS,
+    LEVEL_NAMES,
+    OFFSET_CELLS,
+    TICKS_PER_SECOND,
+    TIMESTAMP_CELLS,
+    format_array,
+    is_jsonb_type,
+    jsonb_text,
+)
+from mmtui.results.text import NULL_TEXT, cell_width, display_text
+from mmtui.results.widths import MAX_COLUMN_CELLS, string_cell_widths
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 64
+"""Rows formatted from each end of a batch to estimate the width of binary and nested columns."""
+
+
+def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> int:
+    """Return the widest display text of `array` in cells, at most `MAX_COLUMN_CELLS`.
+
+    `level` measures a Micromegas level column by its level names. `known_cells` is the width
+    already measured for the column: once it reaches the cap, nothing more is measured.
+    Never raises.
+    """
+    if len(array) == 0:
+        return 0
+    if known_cells >= MAX_COLUMN_CELLS:
+        return MAX_COLUMN_CELLS
+    try:
+        cells = _measure(array, level)
+    except Exception:
+        logger.exception("measuring a %s column failed; using a sample", array.type)
+        cells = _sampled_cells(array)
+    if array.null_count:
+        cells = max(cells, cell_width(NULL_TEXT))
+    return min(cells, MAX_COLUMN_CELLS)
+
+
+def _is_string_like(data_type: pa.DataType) -> bool:
+    types = pa.types
+    return bool(
+        types.is_string(data_type)
+        or types.is_large_string(data_type)
+        or types.is_string_view(data_type)
+    )
+
+
+def _measure(array: Any, level: bool) -> int:
+    data_type = array.type
+    types = pa.types
+    if level and types.is_integer(data_type):
+        return max(len(name) for name in LEVEL_NAMES.values())
+    if isinstance(data_type, pa.ExtensionType):
+        return _sampled_cells(array)
+    if _is_string_like(data_type):
+        return _max_or_zero(_string_widths(array))
+    if types.is_dictionary(data_type):
+        return _dictionary_cells(array)
+    if types.is_null(data_type):
+        return 1
+    if types.is_boolean(data_type):
+        return len("false")
+    if types.is_floating(data_type):
+        return _max_or_zero(pc.utf8_length(pc.cast(array, pa.string())))
+    if types.is_timestamp(data_type) and _in_year_range(array):
+        unit = data_type.unit
+        fraction = FRACTION_DIGITS[unit] + (1 if FRACTION_DIGITS[unit] else 0)
+        # Room for the UTC offset even on naive columns, which gain one when a display zone is
+        # chosen.
+        return TIMESTAMP_CELLS + fraction + OFFSET_CELLS
+    if types.is_date(data_type) and _in_year_range(array):
+        return len("YYYY-MM-DD")
+    if (
+        types.is_integer(data_type)
+        or types.is_decimal(data_type)
+        or types.is_timestamp(data_type)
+        or types.is_date(data_type)
+        or types.is_time(data_type)
+        or types.is_duration(data_type)
+    ):
+        return _min_max_cells(array)
+    return _sampled_cells(array)
+
+
+def _string_widths(array: Any) -> Any:
+    if pa.types.is_string_view(array.type):
+        array = pc.cast(array, pa.string())
+    return string_cell_widths(array)
+
+
+def _max_or_zero(values: Any) -> int:
+    if len(values) == 0:
+        return 0
+    widest = pc.max(values).as_py()
+    return int(widest) if widest is not None else 0
+
+
+def _dictionary_cells(array: Any) -> int:
+    dictionary = array.dictionary
+    if len(dictionary) == 0:
+        return 1
+    if _is_string_like(dictionary.type):
+        widths = _string_widths(dictionary)
+    else:
+        # jsonb and other dictionaries are small in practice: format each entry once.
+        if is_jsonb_type(array.type):
+            texts = [
+                NULL_TEXT if value is None else display_text(jsonb_text(value), MAX_COLUMN_CELLS)
+                for value in dictionary.to_pylist()
+            ]
+        else:
+            texts = format_array(dictionary, MAX_COLUMN_CELLS)
+        widths = pa.array([cell_width(text) for text in texts], pa.int64())
+    used = pc.take(widths, array.indices)
+    cells = _max_or_zero(used)
+    if array.null_count:
+        cells = max(cells, 1)
+    return cells
+
+
+def _in_year_range(array: Any) -> bool:
+    """Return True when every value falls in years 0001-9999, where widths are fixed."""
+    data_type = array.type
+    if pa.types.is_date32(data_type):
+        ints = array.view(pa.int32())
+        ticks_per_day = 1
+    elif pa.types.is_date64(data_type):
+        ints = array.view(pa.int64())
+        ticks_per_day = 86_400_000
+    else:
+        ints = array.view(pa.int64())
+        ticks_per_day = TICKS_PER_SECOND[data_type.unit] * 86_400
+    bounds = pc.min_max(ints).as_py()
+    if bounds["min"] is None:
+        return True
+    # Days from 1970-01-01 to 0001-01-02 and to 9999-12-30.
+    return bool(
+        bounds["min"] >= -719_161 * ticks_per_day and bounds["max"] <= 2_932_895 * ticks_per_day
+    )
+
+
+def _min_max_cells(array: Any) -> int:
+    """Measure the formatted min and max, whose texts are the widest of the column."""
+    data_type = array.type
+    temporal = not (pa.types.is_integer(data_type) or pa.types.is_decimal(data_type))
+    if temporal:
+        # Temporal values are compared as integers: `as_py` would raise beyond year 9999.
+        narrow = pa.types.is_date32(data_type) or pa.types.is_time32(data_type)
+        int_type = pa.int32() if narrow else pa.int64()
+        bounds = pc.min_max(array.view(int_type)).as_py()
+    else:
+        bounds = pc.min_max(array).as_py()
+    values = [value for value in (bounds["min"], bounds["max"]) if value is not None]
+    if not values:
+        return 1
+    if temporal:
+        extremes = pa.array(values, int_type).view(data_type)
+    else:
+        extremes = pa.array(values, data_type)
+    texts = format_array(extremes, MAX_COLUMN_CELLS)
+    cells = max(cell_width(text) for text in texts)
+    if array.null_count:
+        cells = max(cells, 1)
+    return cells
+
+
+def _sampled_cells(array: Any) -> int:
+    length = len(array)
+    if length <= 2 * SAMPLE_ROWS:
+        sample = array
+    else:
+        sample = pa.concat_arrays([array.slice(0, SAMPLE_ROWS), array.slice(length - SAMPLE_ROWS)])
+    texts = format_array(sample, MAX_COLUMN_CELLS)
+    return max((cell_width(text) for text in texts), default=0)

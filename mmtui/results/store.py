@@ -1,0 +1,355 @@
+"""The result store: record batches of one query as they arrive, with a memory budget.
+
+A worker thread appends batches while the UI thread reads windows of rows. Rows are located with
+cumulative batch offsets and a binary search, so a window costs the same at row 10 and at row
+10 million. Column widths are measured once per appended batch (see `measure.column_cells`).
+
+When the Arrow bytes held in memory exceed the budget, the oldest in-memory batches are written
+to a spill file and their memory is released. Each spilled batch is appended to that one file as
+a complete Arrow IPC file image (schema, dictionaries, batch, footer). So batches with different
+dictionaries spill without unification. A batch is read back zero-copy from a memory map of the
+file, by `pyarrow.ipc.open_file` on its byte range.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from array import array as typed_array
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from mmtui.results.formatting import format_array, is_level_field
+from mmtui.results.measure import column_cells
+from mmtui.results.text import cell_width, safe_text
+from mmtui.results.widths import MAX_COLUMN_CELLS
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MEMORY_BUDGET = 1024**3
+"""Arrow bytes kept in memory before older batches spill to disk (1 GiB): large enough that
+typical on-call results never touch the disk, small enough for a laptop running other tools."""
+
+SPILLED_BATCH_CACHE = 8
+"""Spilled batches kept open after a read; a window spans at most a few neighbouring batches."""
+
+
+@dataclass(frozen=True)
+class _SpillLocation:
+    offset: int
+    length: int
+
+
+class StoreClosedError(RuntimeError):
+    """Raised when a closed store is used."""
+
+
+class ResultStore:
+    """Record batches of one result with row lookup, display widths and spilling.
+
+    `append` is meant for one producer thread; every other method may run concurrently from
+    other threads.
+    """
+
+    def __init__(
+        self,
+        schema: pa.Schema,
+        memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
+        spill_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if memory_budget_bytes < 0:
+            raise ValueError(f"memory budget must be >= 0 bytes, got {memory_budget_bytes}")
+        self.schema: pa.Schema = schema
+        self.memory_budget_bytes = memory_budget_bytes
+        self._spill_parent = Path(spill_dir) if spill_dir is not None else None
+        self._lock = threading.Lock()
+        self._append_lock = threading.Lock()
+        # Entry i is the batch in memory, or None once it is spilled.
+        self._batches: list[pa.RecordBatch | None] = []
+        self._spilled: list[_SpillLocation | None] = []
+        self._batch_bytes: list[int] = []
+        # _starts[i] is the first row of stored batch i; the final entry is the row count.
+        self._starts = typed_array("q", [0])
+        self._appended_batches = 0
+        self._bytes_in_memory = 0
+        self._bytes_total = 0
+        self._spill_dir: Path | None = None
+        self._spill_path: Path | None = None
+        self._spill_size = 0
+        self._spill_map: Any = None
+        self._spill_cache: OrderedDict[int, pa.RecordBatch] = OrderedDict()
+        self._level_columns = [is_level_field(field) for field in schema]
+        self._widths = [
+            min(MAX_COLUMN_CELLS, max(1, cell_width(safe_text(field.name)))) for field in schema
+        ]
+        self._closed = False
+
+    # Counters.
+
+    @property
+    def row_count(self) -> int:
+        """Rows appended so far."""
+        return int(self._starts[-1])
+
+    @property
+    def batch_count(self) -> int:
+        """Batches appended so far, zero-row batches included."""
+        return self._appended_batches
+
+    @property
+    def nbytes_in_memory(self) -> int:
+        """Arrow buffer bytes of the batches held in memory (spilled ones excluded)."""
+        return self._bytes_in_memory
+
+    @property
+    def nbytes_total(self) -> int:
+        """Arrow buffer bytes of every batch appended, in memory or spilled."""
+        return self._bytes_total
+
+    @property
+    def spilled_batch_count(self) -> int:
+        """Batches currently on disk rather than in memory."""
+        with self._lock:
+            return sum(1 for location in self._spilled if location is not None)
+
+    @property
+    def spill_path(self) -> Path | None:
+        """The spill file, once something has spilled."""
+        return self._spill_path
+
+    @property
+    def column_widths(self) -> list[int]:
+        """Display width of each column in cells, header included, at most MAX_COLUMN_CELLS."""
+        with self._lock:
+            return list(self._widths)
+
+    # Writing.
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        """Add a batch: measure its column widths, store it, and spill if over budget.
+
+        Raises ValueError when the batch's schema differs from the store's (metadata aside).
+        """
+        self._check_open()
+        if not batch.schema.equals(self.schema, check_metadata=False):
+            raise ValueError(
+                f"batch schema differs from the result schema: {batch.schema} != {self.schema}"
+            )
+        with self._append_lock:
+            # close() may have run while this thread waited for the lock.
+            self._check_open()
+            known = self._widths
+            widths = [
+                column_cells(
+                    batch.column(index),
+                    level=self._level_columns[index],
+                    known_cells=known[index],
+                )
+                for index in range(batch.num_columns)
+            ]
+            nbytes = batch.nbytes
+            with self._lock:
+                self._appended_batches += 1
+                self._widths = [
+                    max(old, new) for old, new in zip(self._widths, widths, strict=True)
+                ]
+                if batch.num_rows == 0:
+                    return
+                self._batches.append(batch)
+                self._spilled.append(None)
+                self._batch_bytes.append(nbytes)
+                self._starts.append(self._starts[-1] + batch.num_rows)
+                self._bytes_in_memory += nbytes
+                self._bytes_total += nbytes
+            if self._bytes_in_memory > self.memory_budget_bytes:
+                self._spill_oldest()
+
+    def _spill_oldest(self) -> None:
+        """Write the oldest in-memory batches to the spill file until under budget."""
+        with self._lock:
+            excess = self._bytes_in_memory - self.memory_budget_bytes
+            victims: list[tuple[int, pa.RecordBatch]] = []
+            freed = 0
+            # The newest batch stays in memory: the producer may still be measuring or reading it.
+            for index in range(len(self._batches) - 1):
+                if freed >= excess:
+                    break
+                candidate = self._batches[index]
+                if candidate is None:
+                    continue
+                victims.append((index, candidate))
+                freed += self._batch_bytes[index]
+        if not victims:
+            return
+        # Disk writes happen outside the lock, so readers keep using the in-memory batches.
+        locations = [(index, self._write_spilled(batch)) for index, batch in victims]
+        new_map = pa.memory_map(str(self._spill_path), "r")
+        with self._lock:
+            self._spill_map = new_map
+            self._spill_cache.clear()
+            for index, location in locations:
+                self._batches[index] = None
+                self._spilled[index] = location
+                self._bytes_in_memory -= self._batch_bytes[index]
+        victims.clear()
+        _release_unused_memory()
+        logger.debug(
+            "spilled %d batches to %s; %d bytes in memory",
+            len(locations),
+            self._spill_path,
+            self._bytes_in_memory,
+        )
+
+    def _write_spilled(self, batch: pa.RecordBatch) -> _SpillLocation:
+        if self._spill_path is None:
+            self._spill_dir = Path(tempfile.mkdtemp(prefix="mmtui-spill-", dir=self._spill_parent))
+            # Deletes the directory at garbage collection or interpreter exit when close() was
+            # never called. A killed process still leaves it behind.
+            weakref.finalize(self, shutil.rmtree, self._spill_dir, ignore_errors=True)
+            self._spill_path = self._spill_dir / "results.arrows"
+            self._spill_path.touch()
+            logger.info(
+                "spilling results beyond %d bytes to %s", self.memory_budget_bytes, self._spill_path
+            )
+        sink = pa.BufferOutputStream()
+        with ipc.new_file(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        image = sink.getvalue()
+        with open(self._spill_path, "ab") as spill_file:
+            spill_file.write(image)
+        location = _SpillLocation(self._spill_size, image.size)
+        self._spill_size += image.size
+        return location
+
+    # Reading.
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreClosedError("the result store is closed")
+
+    def _batch(self, index: int) -> pa.RecordBatch:
+        """Return stored batch `index`, reading it from the spill file when it is on disk."""
+        with self._lock:
+            batch = self._batches[index]
+            if batch is not None:
+                return batch
+            cached = self._spill_cache.get(index)
+            if cached is not None:
+                self._spill_cache.move_to_end(index)
+                return cached
+            location = self._spilled[index]
+            spill_map = self._spill_map
+        if location is None or spill_map is None:
+            raise StoreClosedError("the result store is closed")
+        image = spill_map.read_at(location.length, location.offset)
+        batch = ipc.open_file(pa.BufferReader(image)).get_batch(0)
+        with self._lock:
+            self._spill_cache[index] = batch
+            while len(self._spill_cache) > SPILLED_BATCH_CACHE:
+                self._spill_cache.popitem(last=False)
+        return batch
+
+    def locate(self, row: int) -> tuple[int, int]:
+        """Return (stored batch index, row within it) of `row`; raises IndexError outside."""
+        with self._lock:
+            total = self._starts[-1]
+            if not 0 <= row < total:
+                raise IndexError(f"row {row} outside 0..{total - 1}")
+            index = bisect.bisect_right(self._starts, row) - 1
+            return index, row - int(self._starts[index])
+
+    def _slices(self, start: int, stop: int) -> list[pa.RecordBatch]:
+        self._check_open()
+        with self._lock:
+            total = int(self._starts[-1])
+            start = max(0, min(start, total))
+            stop = max(start, min(stop, total))
+            if start == stop:
+                return []
+            first = bisect.bisect_right(self._starts, start) - 1
+            spans: list[tuple[int, int, int]] = []
+            index = first
+            while index < len(self._batches) and self._starts[index] < stop:
+                batch_start = int(self._starts[index])
+                batch_end = int(self._starts[index + 1])
+                low = max(start, batch_start) - batch_start
+                high = min(stop, batch_end) - batch_start
+                spans.append((index, low, high - low))
+                index += 1
+        return [self._batch(index).slice(offset, length) for index, offset, length in spans]
+
+    def window(self, start: int, stop: int) -> pa.Table:
+        """Return rows [start, stop) as a table, clamped to the rows present; zero-copy slices."""
+        return pa.Table.from_batches(self._slices(start, stop), schema=self.schema)
+
+    def format_window(
+        self, start: int, stop: int, columns: Sequence[int], tz: str | None = None
+    ) -> list[list[str]]:
+        """Return safe display text for rows [start, stop) of `columns`, one list per row.
+
+        Level columns show level names; texts are cut to MAX_COLUMN_CELLS cells.
+        """
+        rows: list[list[str]] = []
+        for piece in self._slices(start, stop):
+            formatted = [
+                format_array(piece.column(c), MAX_COLUMN_CELLS, tz, levels=self._level_columns[c])
+                for c in columns
+            ]
+            rows.extend(
+                [list(row) for row in zip(*formatted, strict=True)]
+                if formatted
+                else [[] for _ in range(piece.num_rows)]
+            )
+        return rows
+
+    def scalar(self, row: int, col: int) -> pa.Scalar:
+        """Return the value at (`row`, `col`); raises IndexError outside the result."""
+        self._check_open()
+        index, offset = self.locate(row)
+        return self._batch(index).column(col)[offset]
+
+    def iter_batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield every stored batch in order (zero-row batches are not stored)."""
+        self._check_open()
+        with self._lock:
+            count = len(self._batches)
+        for index in range(count):
+            yield self._batch(index)
+
+    def close(self) -> None:
+        """Drop every batch and delete the spill file. Idempotent."""
+        with self._append_lock, self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._batches.clear()
+            self._spill_cache.clear()
+            spill_map, self._spill_map = self._spill_map, None
+            self._bytes_in_memory = 0
+        if spill_map is not None:
+            spill_map.close()
+        if self._spill_dir is not None:
+            shutil.rmtree(self._spill_dir, ignore_errors=True)
+            logger.debug("deleted spill directory %s", self._spill_dir)
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _release_unused_memory() -> None:
+    """Ask Arrow's memory pool to return freed pages to the operating system."""
+    pa.default_memory_pool().release_unused()

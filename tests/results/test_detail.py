@@ -1,0 +1,90 @@
+"""Whole-value detail text: JSON pretty-printing, hex dumps, safety and lazy paging."""
+
+import time
+
+import pyarrow as pa
+
+from mmtui.results import NULL_TEXT, detail_pages, detail_text
+from mmtui.results.jsonb import encode_jsonb_object
+
+
+def test_json_string_pretty_printed() -> None:
+    scalar = pa.scalar('{"a": [1, 2], "b": "x"}')
+    assert detail_text(scalar) == '{\n  "a": [\n    1,\n    2\n  ],\n  "b": "x"\n}'
+
+
+def test_non_json_string_kept_whole() -> None:
+    text = "not json {" + "y" * 500
+    assert detail_text(pa.scalar(text)) == text
+
+
+def test_controls_made_visible_newlines_kept() -> None:
+    scalar = pa.scalar("line1\nline2\x1b[31m\r\x9b\u202e")
+    assert detail_text(scalar) == "line1\nline2\u241b[31m\u240d<U+009B><U+202E>"
+
+
+def test_json_with_escaped_controls_stays_safe() -> None:
+    scalar = pa.scalar('{"msg": "\\u001b]0;title\\u0007"}')
+    # json.dumps escapes control characters, so the pretty text shows the JSON escapes.
+    assert detail_text(scalar) == '{\n  "msg": "\\u001b]0;title\\u0007"\n}'
+
+
+def test_binary_json_and_hex_dump() -> None:
+    assert detail_text(pa.scalar(b'{"k": 1}')) == '{\n  "k": 1\n}'
+    dump = detail_text(pa.scalar(b"Hello\x00\x01world!!!!!!!more"))
+    assert dump.splitlines() == [
+        "00000000  48 65 6c 6c 6f 00 01 77 6f 72 6c 64 21 21 21 21  |Hello..world!!!!|",
+        "00000010  21 21 21 6d 6f 72 65                             |!!!more|",
+    ]
+
+
+def test_jsonb_properties_decoded() -> None:
+    array = pa.array([encode_jsonb_object({"version": "1.2", "host": "a"})]).dictionary_encode()
+    assert detail_text(array[0]) == '{\n  "version": "1.2",\n  "host": "a"\n}'
+
+
+def test_null_and_dictionary_null_entry() -> None:
+    assert detail_text(pa.scalar(None, pa.string())) == NULL_TEXT
+    array = pa.DictionaryArray.from_arrays(pa.array([0], pa.int32()), pa.array([None], pa.string()))
+    assert detail_text(array[0]) == NULL_TEXT
+
+
+def test_nested_value_pretty_printed() -> None:
+    scalar = pa.scalar({"a": [1, None]}, pa.struct([("a", pa.list_(pa.int64()))]))
+    assert detail_text(scalar) == '{\n  "a": [\n    1,\n    null\n  ]\n}'
+
+
+def test_timestamp_keeps_nanoseconds() -> None:
+    scalar = pa.scalar(1_700_000_000_123_456_789, pa.timestamp("ns", tz="+00:00"))
+    assert detail_text(scalar) == "2023-11-14 22:13:20.123456789+00:00"
+
+
+def test_long_list_not_cut() -> None:
+    scalar = pa.scalar(list(range(500)), pa.list_(pa.int32()))
+    assert detail_text(scalar).count("\n") == 501
+
+
+def test_five_million_characters_first_page_fast() -> None:
+    scalar = pa.scalar("é" * 5_000_000)
+    started = time.perf_counter()
+    first = next(detail_pages(scalar, page_chars=10_000))
+    elapsed = time.perf_counter() - started
+    assert first == "é" * 10_000
+    assert elapsed < 0.5
+
+
+def test_five_million_characters_whole_text() -> None:
+    value = "x\x1b" * 2_500_000
+    started = time.perf_counter()
+    text = detail_text(pa.scalar(value))
+    elapsed = time.perf_counter() - started
+    assert len(text) == 5_000_000
+    assert "\x1b" not in text
+    assert elapsed < 2.0
+
+
+def test_pages_join_to_whole_text() -> None:
+    value = "abc\n" * 1000
+    pages = list(detail_pages(pa.scalar(value), page_chars=100))
+    assert len(pages) == 40
+    assert "".join(pages) == value

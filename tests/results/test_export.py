@@ -1,0 +1,136 @@
+"""Export of a result store to CSV, Parquet and JSON lines, including spilled batches."""
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from mmtui.results import ResultStore
+from mmtui.results.export import export_store
+from mmtui.results.jsonb import encode_jsonb_object
+
+SCHEMA = pa.schema(
+    [
+        ("time", pa.timestamp("ns", tz="+00:00")),
+        ("level", pa.int32()),
+        ("msg", pa.string()),
+        ("target", pa.dictionary(pa.int32(), pa.string())),
+        ("properties", pa.dictionary(pa.int32(), pa.binary())),
+        ("tags", pa.list_(pa.string())),
+        ("point", pa.struct([("x", pa.float64()), ("y", pa.int64())])),
+        ("payload", pa.binary()),
+    ]
+)
+
+
+def make_batch(first: int, rows: int) -> pa.RecordBatch:
+    numbers = range(first, first + rows)
+    properties = pa.array(
+        [encode_jsonb_object({"n": str(n % 2)}) for n in numbers], pa.binary()
+    ).dictionary_encode()
+    return pa.record_batch(
+        [
+            pa.array(
+                [1_700_000_000_000_000_001 + n for n in numbers], pa.timestamp("ns", tz="+00:00")
+            ),
+            pa.array([n % 6 + 1 for n in numbers], pa.int32()),
+            pa.array([f'msg {n}, "quoted"\n日本' for n in numbers]),
+            pa.array([f"t{n % 3}" for n in numbers]).dictionary_encode(),
+            properties,
+            pa.array([["log", f"n{n}"] for n in numbers], pa.list_(pa.string())),
+            pa.array([{"x": n / 2, "y": n} for n in numbers], SCHEMA.field("point").type),
+            pa.array([bytes([n % 256, 0]) for n in numbers], pa.binary()),
+        ],
+        SCHEMA,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ResultStore:
+    store = ResultStore(SCHEMA, memory_budget_bytes=16 * 1024, spill_dir=tmp_path)
+    for index in range(12):
+        store.append(make_batch(index * 100, 100))
+    assert store.spilled_batch_count > 0
+    return store
+
+
+def test_parquet_round_trip(store: ResultStore, tmp_path: Path) -> None:
+    path = tmp_path / "out.parquet"
+    assert export_store(store, path, "parquet") == 1200
+    table = pq.read_table(path)
+    assert table.num_rows == 1200
+    assert table.column("msg")[1199].as_py() == 'msg 1199, "quoted"\n日本'
+    assert table.column("time")[0].value == 1_700_000_000_000_000_001
+    assert table.column("tags")[5].as_py() == ["log", "n5"]
+    store.close()
+
+
+def test_csv_nested_as_json(store: ResultStore, tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    assert export_store(store, path, "csv") == 1200
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 1200
+    first = rows[0]
+    assert first["msg"] == 'msg 0, "quoted"\n日本'
+    assert first["time"] == "2023-11-14 22:13:20.000000001+0000"
+    assert first["target"] == "t0"
+    assert json.loads(first["properties"]) == {"n": "0"}
+    assert json.loads(first["tags"]) == ["log", "n0"]
+    assert json.loads(rows[3]["point"]) == {"x": 1.5, "y": 3}
+    assert first["payload"] == "0x0000"
+    store.close()
+
+
+def test_jsonl_rows(store: ResultStore, tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    assert export_store(store, path, "jsonl") == 1200
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1200
+    record = json.loads(lines[701])
+    assert record == {
+        "time": "2023-11-14 22:13:20.000000702+00:00",
+        "level": 6,
+        "msg": 'msg 701, "quoted"\n日本',
+        "target": "t2",
+        "properties": {"n": "1"},
+        "tags": ["log", "n701"],
+        "point": {"x": 350.5, "y": 701},
+        "payload": "0xbd00",
+    }
+    store.close()
+
+
+def test_unknown_format_rejected(store: ResultStore, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="xlsx"):
+        export_store(store, tmp_path / "out.xlsx", "xlsx")
+    store.close()
+
+
+def test_failed_export_leaves_no_file(store: ResultStore, tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "out.csv"
+    with pytest.raises(OSError):
+        export_store(store, target, "csv")
+    assert not target.exists()
+    assert not (tmp_path / "missing-dir" / "out.csv.part").exists()
+    store.close()
+
+
+def test_parquet_unsupported_type_as_text(tmp_path: Path) -> None:
+    schema = pa.schema([("span", pa.month_day_nano_interval()), ("n", pa.int64())])
+    with ResultStore(schema) as store:
+        store.append(
+            pa.record_batch(
+                [pa.array([pa.MonthDayNano([1, 2, 3])], schema.field("span").type), pa.array([5])],
+                schema,
+            )
+        )
+        path = tmp_path / "odd.parquet"
+        assert export_store(store, path, "parquet") == 1
+        table = pq.read_table(path)
+        assert table.column("n").to_pylist() == [5]
+        # Parquet has no month-day-nano interval type, so the column is written as text.
+        assert table.column("span").to_pylist() == ["1mo 2d 3ns"]

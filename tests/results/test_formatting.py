@@ -1,0 +1,340 @@
+"""Exact display text of representative values of every Arrow type."""
+
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from mmtui.results import (
+    LEVEL_NAMES,
+    NULL_TEXT,
+    format_array,
+    is_jsonb_type,
+    is_level_field,
+    resolve_display_tz,
+)
+from mmtui.results.formatting import civil_from_days, timestamp_text
+from mmtui.results.jsonb import encode_jsonb_object
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+
+@pytest.mark.parametrize(
+    ("data_type", "low", "high"),
+    [
+        (pa.int8(), "-128", "127"),
+        (pa.int16(), "-32768", "32767"),
+        (pa.int32(), "-2147483648", "2147483647"),
+        (pa.int64(), "-9223372036854775808", "9223372036854775807"),
+        (pa.uint8(), "0", "255"),
+        (pa.uint16(), "0", "65535"),
+        (pa.uint32(), "0", "4294967295"),
+        (pa.uint64(), "0", "18446744073709551615"),
+    ],
+)
+def test_integers_extremes(data_type: pa.DataType, low: str, high: str) -> None:
+    info = np.iinfo(data_type.to_pandas_dtype())
+    array = pa.array([int(info.min), int(info.max), None], data_type)
+    assert format_array(array) == [low, high, NULL_TEXT]
+
+
+@pytest.mark.parametrize("data_type", [pa.float32(), pa.float64()])
+def test_floats_special_values(data_type: pa.DataType) -> None:
+    array = pa.array([0.5, float("nan"), float("inf"), float("-inf"), -0.0, None], data_type)
+    assert format_array(array) == ["0.5", "nan", "inf", "-inf", "-0", NULL_TEXT]
+
+
+def test_float16_values() -> None:
+    array = pa.array(np.array([0.5, np.nan, np.inf, -0.0], np.float16))
+    assert format_array(array) == ["0.5", "nan", "inf", "-0"]
+
+
+def test_float64_shortest_round_trip() -> None:
+    assert format_array(pa.array([0.1, 1e300, 5e-324])) == ["0.1", "1e+300", "5e-324"]
+
+
+def test_decimals() -> None:
+    assert format_array(pa.array([Decimal("-123.45"), None], pa.decimal128(5, 2))) == [
+        "-123.45",
+        NULL_TEXT,
+    ]
+    wide = Decimal("-" + "9" * 40 + ".5")
+    assert format_array(pa.array([wide], pa.decimal256(45, 1)), max_cells=200) == [str(wide)]
+
+
+def test_boolean_and_null_type() -> None:
+    assert format_array(pa.array([True, False, None])) == ["true", "false", NULL_TEXT]
+    assert format_array(pa.nulls(3)) == [NULL_TEXT] * 3
+
+
+def test_dates_including_extremes() -> None:
+    assert format_array(pa.array([0, -1, -719162, 2932896, None], pa.date32())) == [
+        "1970-01-01",
+        "1969-12-31",
+        "0001-01-01",
+        "9999-12-31",
+        NULL_TEXT,
+    ]
+    assert format_array(pa.array([2**31 - 1, -(2**31)], pa.date32())) == [
+        "5881580-07-11",
+        "-5877641-06-23",
+    ]
+    assert format_array(pa.array([0, INT64_MAX, INT64_MIN], pa.date64())) == [
+        "1970-01-01",
+        "292278994-08-17",
+        "-292275055-05-16",
+    ]
+
+
+def test_times_every_unit() -> None:
+    assert format_array(pa.array([0, 3723], pa.time32("s"))) == ["00:00:00", "01:02:03"]
+    assert format_array(pa.array([3723004], pa.time32("ms"))) == ["01:02:03.004"]
+    assert format_array(pa.array([3723000005], pa.time64("us"))) == ["01:02:03.000005"]
+    assert format_array(pa.array([3723000000007], pa.time64("ns"))) == ["01:02:03.000000007"]
+
+
+def test_time_out_of_day_shows_raw_value() -> None:
+    assert format_array(pa.array([90_000_000, -1], pa.time32("ms"))) == ["90000000ms", "-1ms"]
+
+
+def test_timestamp_naive_every_unit() -> None:
+    nanos = 1_700_000_000_123_456_789
+    cases = [
+        ("s", nanos // 10**9, "2023-11-14 22:13:20"),
+        ("ms", nanos // 10**6, "2023-11-14 22:13:20.123"),
+        ("us", nanos // 10**3, "2023-11-14 22:13:20.123456"),
+        ("ns", nanos, "2023-11-14 22:13:20.123456789"),
+    ]
+    for unit, value, expected in cases:
+        assert format_array(pa.array([value], pa.timestamp(unit))) == [expected]
+
+
+def test_timestamp_fixed_offsets() -> None:
+    value = 1_700_000_000_123_456_789
+    utc = pa.array([value, None], pa.timestamp("ns", tz="+00:00"))
+    assert format_array(utc) == ["2023-11-14 22:13:20.123456789+00:00", NULL_TEXT]
+    eastern = pa.array([value], pa.timestamp("ns", tz="-05:00"))
+    assert format_array(eastern) == ["2023-11-14 17:13:20.123456789-05:00"]
+
+
+def test_timestamp_named_zone_follows_dst() -> None:
+    summer = 1_690_000_000  # 2023-07-22 04:26:40 UTC
+    winter = 1_700_000_000
+    array = pa.array([summer, winter], pa.timestamp("s", tz="America/New_York"))
+    assert format_array(array) == ["2023-07-22 00:26:40-04:00", "2023-11-14 17:13:20-05:00"]
+
+
+def test_timestamp_display_zone_converts() -> None:
+    aware = pa.array([1_700_000_000_123_456_789], pa.timestamp("ns", tz="+00:00"))
+    assert format_array(aware, tz="Asia/Kolkata") == ["2023-11-15 03:43:20.123456789+05:30"]
+    naive = pa.array([1_700_000_000], pa.timestamp("s"))
+    # Naive timestamps are taken as UTC when a display zone is given.
+    assert format_array(naive, tz="Europe/Paris") == ["2023-11-14 23:13:20+01:00"]
+
+
+def test_timestamp_unknown_display_zone_keeps_column_zone() -> None:
+    aware = pa.array([0], pa.timestamp("s", tz="+00:00"))
+    assert format_array(aware, tz="Mars/Olympus") == ["1970-01-01 00:00:00+00:00"]
+
+
+def test_timestamp_local_zone_resolves() -> None:
+    zone = resolve_display_tz("local")
+    assert zone
+    aware = pa.array([0], pa.timestamp("s", tz="+00:00"))
+    text = format_array(aware, tz="local")[0]
+    assert text[:4] in ("1969", "1970")
+    assert text[-6] in "+-"
+
+
+def test_resolve_display_tz_rejects_unknown() -> None:
+    with pytest.raises(ValueError):
+        resolve_display_tz("Not/AZone")
+
+
+def test_timestamp_years_0001_and_9999() -> None:
+    array = pa.array([-62135596800, 253402300799], pa.timestamp("s", tz="UTC"))
+    assert format_array(array) == ["0001-01-01 00:00:00+00:00", "9999-12-31 23:59:59+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("unit", "high", "low"),
+    [
+        ("s", "292277026596-12-04 15:30:07", "-292277022657-01-27 08:29:52"),
+        ("ms", "292278994-08-17 07:12:55.807", "-292275055-05-16 16:47:04.192"),
+        ("us", "294247-01-10 04:00:54.775807", "-290308-12-21 19:59:05.224192"),
+        ("ns", "2262-04-11 23:47:16.854775807", "1677-09-21 00:12:43.145224192"),
+    ],
+)
+def test_timestamp_int64_extremes(unit: str, high: str, low: str) -> None:
+    array = pa.array([INT64_MAX, INT64_MIN], pa.timestamp(unit))
+    assert format_array(array) == [high, low]
+
+
+def test_timestamp_ns_extremes_with_offset() -> None:
+    array = pa.array([INT64_MAX, INT64_MIN], pa.timestamp("ns", tz="-05:00"))
+    assert format_array(array) == [
+        "2262-04-11 18:47:16.854775807-05:00",
+        "1677-09-20 19:12:43.145224192-05:00",
+    ]
+
+
+def test_timestamp_text_matches_datetime() -> None:
+    assert timestamp_text(-1, "ns", None) == "1969-12-31 23:59:59.999999999"
+    assert civil_from_days(0) == (1970, 1, 1)
+    assert civil_from_days(-719162) == (1, 1, 1)
+    assert civil_from_days(11016) == (2000, 2, 29)
+
+
+def test_durations() -> None:
+    assert format_array(pa.array([90_061_001, None], pa.duration("ms"))) == [
+        "1d 01:01:01.001",
+        NULL_TEXT,
+    ]
+    assert format_array(pa.array([-5], pa.duration("s"))) == ["-00:00:05"]
+    assert format_array(pa.array([1_500], pa.duration("ns"))) == ["00:00:00.000001500"]
+    assert format_array(pa.array([INT64_MIN], pa.duration("ns"))) == ["-106751d 23:47:16.854775808"]
+
+
+def test_month_day_nano_interval() -> None:
+    array = pa.array([pa.MonthDayNano([1, 2, 3]), None], pa.month_day_nano_interval())
+    assert format_array(array) == ["1mo 2d 3ns", NULL_TEXT]
+
+
+def test_binary_hex_and_json() -> None:
+    array = pa.array([b"hello", b'{"a": [1, 2]}', b"", b"[bad json", None])
+    assert format_array(array) == [
+        "0x68656c6c6f",
+        '{"a":[1,2]}',
+        "0x",
+        "0x5b626164206a736f6e",
+        NULL_TEXT,
+    ]
+
+
+def test_binary_variants() -> None:
+    assert format_array(pa.array([b"hello"], pa.large_binary())) == ["0x68656c6c6f"]
+    assert format_array(pa.array([b"ab"], pa.binary(2))) == ["0x6162"]
+    assert format_array(pa.array([b"\x01\x02"], pa.binary_view())) == ["0x0102"]
+
+
+def test_binary_long_preview_is_cut() -> None:
+    text = format_array(pa.array([bytes(range(100))]), max_cells=12)[0]
+    assert text == "0x000102030…"
+
+
+def test_string_view() -> None:
+    assert format_array(pa.array(["view", None], pa.string_view())) == ["view", NULL_TEXT]
+
+
+def test_lists_every_kind() -> None:
+    assert format_array(pa.array([[1, 2], [], None], pa.list_(pa.int64()))) == [
+        "[1, 2]",
+        "[]",
+        NULL_TEXT,
+    ]
+    assert format_array(pa.array([[1, None]], pa.large_list(pa.int64()))) == ["[1, null]"]
+    assert format_array(pa.array([[1, 2]], pa.list_(pa.int64(), 2))) == ["[1, 2]"]
+    assert format_array(pa.array([["a", 'b"c']], pa.list_(pa.string()))) == ['["a", "b\\"c"]']
+    assert format_array(pa.array([[1, 2]], pa.list_view(pa.int32()))) == ["[1, 2]"]
+
+
+def test_long_list_is_cut_with_ellipsis() -> None:
+    text = format_array(pa.array([list(range(1000))]), max_cells=20)[0]
+    assert text == "[0, 1, 2, 3, 4, 5, …"
+
+
+def test_struct_with_nested_types() -> None:
+    data_type = pa.struct([("x", pa.float64()), ("y", pa.string()), ("ts", pa.timestamp("ms"))])
+    array = pa.array([{"x": 1.5, "y": None, "ts": 0}, None], data_type)
+    assert format_array(array) == [
+        '{"x": 1.5, "y": null, "ts": "1970-01-01 00:00:00.000"}',
+        NULL_TEXT,
+    ]
+
+
+def test_struct_nan_as_json_token() -> None:
+    array = pa.array([{"x": float("nan")}], pa.struct([("x", pa.float64())]))
+    assert format_array(array) == ['{"x": NaN}']
+
+
+def test_map_values() -> None:
+    array = pa.array([[("a", [1])], None], pa.map_(pa.string(), pa.list_(pa.int32())))
+    assert format_array(array) == ['{"a": [1]}', NULL_TEXT]
+
+
+def test_sparse_and_dense_unions() -> None:
+    sparse = pa.UnionArray.from_sparse(
+        pa.array([0, 1, 0], pa.int8()), [pa.array([1, 2, 3]), pa.array(["a", "b", "c"])]
+    )
+    assert format_array(sparse) == ["1", "b", "3"]
+    dense = pa.UnionArray.from_dense(
+        pa.array([0, 1, 0], pa.int8()),
+        pa.array([0, 0, 1], pa.int32()),
+        [pa.array([1, None]), pa.array(["a"])],
+    )
+    assert format_array(dense) == ["1", "a", NULL_TEXT]
+
+
+def test_dictionaries() -> None:
+    strings = pa.array(["a", None, "b", "a"]).dictionary_encode()
+    assert format_array(strings) == ["a", NULL_TEXT, "b", "a"]
+    doubles = pa.array([1.5, 2.5]).dictionary_encode()
+    assert format_array(doubles) == ["1.5", "2.5"]
+    timestamps = pa.array([0], pa.timestamp("s")).dictionary_encode()
+    assert format_array(timestamps) == ["1970-01-01 00:00:00"]
+
+
+def test_jsonb_dictionary_decoded() -> None:
+    values = [encode_jsonb_object({"k": "v", "n": "1"}), b"", b"\xff\x00", None]
+    array = pa.array(values, pa.binary()).dictionary_encode()
+    assert is_jsonb_type(array.type)
+    assert format_array(array) == ['{"k":"v","n":"1"}', "{}", "0xff00", NULL_TEXT]
+
+
+def test_uuid_extension() -> None:
+    storage = pa.array([bytes(range(16)), None], pa.binary(16))
+    array = pa.ExtensionArray.from_storage(pa.uuid(), storage)
+    assert format_array(array) == ["00010203-0405-0607-0809-0a0b0c0d0e0f", NULL_TEXT]
+
+
+def test_chunked_array_accepted() -> None:
+    chunked = pa.chunked_array([pa.array([1]), pa.array([2, 3])])
+    assert format_array(chunked) == ["1", "2", "3"]
+
+
+def test_strings_made_safe_and_cut() -> None:
+    array = pa.array(["\x1b]52;c;ZXZpbA==\x07", "a" * 100, "日本" * 50, "\u202eabc"])
+    assert format_array(array, max_cells=10) == [
+        "␛]52;c;ZX…",
+        "aaaaaaaaa…",
+        "日本日本…",
+        "<U+202E>a…",
+    ]
+
+
+def test_five_million_character_value_is_cheap() -> None:
+    array = pa.array(["x" * 5_000_000 + "\x1b"])
+    assert format_array(array, max_cells=8) == ["xxxxxxx…"]
+
+
+def test_levels_shown_by_name() -> None:
+    array = pa.array([1, 2, 3, 4, 5, 6, 9, None], pa.int32())
+    assert format_array(array, levels=True) == [
+        "FATAL",
+        "ERROR",
+        "WARN",
+        "INFO",
+        "DEBUG",
+        "TRACE",
+        "9",
+        NULL_TEXT,
+    ]
+    assert LEVEL_NAMES[4] == "INFO"
+
+
+def test_is_level_field() -> None:
+    assert is_level_field(pa.field("level", pa.int32()))
+    assert not is_level_field(pa.field("level", pa.string()))
+    assert not is_level_field(pa.field("count", pa.int32()))
