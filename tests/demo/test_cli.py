@@ -1,0 +1,71 @@
+"""`mmtui demo-server`: argument checks, serving, and a clean stop on SIGINT."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pyarrow.flight as flight
+import pytest
+
+from mmtui.demo.cli import main
+from tests.demo.flight_calls import run_query
+
+SERVE_COMMAND = "import sys; from mmtui.demo.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--scale", "0"], ["--port", "many"], ["--issuer", "http://127.0.0.1:1"]],
+    ids=["scale-zero", "port-not-a-number", "issuer-without-audience"],
+)
+def test_cli_rejects_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert "usage: mmtui demo-server" in capsys.readouterr().err
+
+
+def test_cli_serves_until_sigint() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE_COMMAND, "--port", "0", "--scale", "0.05", "--seed", "9"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        uri = None
+        deadline = time.monotonic() + 30
+        while uri is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            assert line, "the server exited before serving"
+            found = re.search(r"serving on (grpc://127\.0\.0\.1:\d+)", line)
+            uri = found.group(1) if found else None
+        assert uri is not None
+        client = flight.connect(uri)
+        table = run_query(client, "SELECT count(DISTINCT computer) AS hosts FROM processes")
+        client.close()
+        assert table.column("hosts")[0].as_py() >= 8
+
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=20)
+        assert process.returncode == 0
+        assert "stopped" in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_port_in_use(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = main(["--port", str(port), "--scale", "0.01"])
+    assert status == 1
+    assert f"cannot start the demo server on 127.0.0.1:{port}" in caplog.text
