@@ -1,0 +1,188 @@
+"""The `mmtui` command: the explorer, and the `demo-server`, `login` and `logout` subcommands.
+
+Logging goes to a file (the screen belongs to the app). When the app dies of an unhandled
+error, Textual restores the terminal and this module writes a redacted crash report next to
+the log and prints its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mmtui import __version__, paths
+
+logger = logging.getLogger("mmtui")
+
+SUBCOMMANDS = ("demo-server", "login", "logout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    log_path = paths.log_file()
+    parser = argparse.ArgumentParser(
+        prog="mmtui",
+        description="Explore Micromegas telemetry from the terminal over Arrow FlightSQL.",
+        epilog=(
+            "subcommands:\n"
+            "  mmtui demo-server [--host H] [--port P] [--scale N] [--seed S]\n"
+            "                        serve generated telemetry (see mmtui demo-server --help)\n"
+            "  mmtui login [--profile P] [--device|--browser]\n"
+            "                        log in and store the token for a profile\n"
+            "  mmtui logout [--profile P]\n"
+            "                        delete the stored token and revoke it\n"
+            "\n"
+            "time values: 1h, 90m, 7d (look back from now), now-1h, RFC 3339, or all.\n"
+            f"log file: {log_path}"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--profile", help="profile of ~/.micromegas/config.json (else MICROMEGAS_PROFILE)"
+    )
+    parser.add_argument(
+        "--uri", help="server URI, e.g. grpc://localhost:50051 (else MICROMEGAS_ANALYTICS_URI)"
+    )
+    parser.add_argument(
+        "--begin", metavar="T", help="start of the time range: 1h, now-2h or RFC 3339"
+    )
+    parser.add_argument("--end", metavar="T", help="end of the time range (default: now)")
+    parser.add_argument(
+        "--demo", action="store_true", help="start the embedded demo server and connect to it"
+    )
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the version and the log file path, then exit",
+    )
+    return parser
+
+
+def initial_range_text(begin: str | None, end: str | None) -> str | None:
+    """Combine --begin and --end into the time range syntax (`A..B`), or None when unset."""
+    if begin is None and end is None:
+        return None
+    if begin is None:
+        raise ValueError("--end needs --begin")
+    if end is None:
+        return begin
+    return f"{begin}..{end}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0] in SUBCOMMANDS:
+        return _run_subcommand(arguments[0], arguments[1:])
+
+    args = build_parser().parse_args(arguments)
+    if args.version:
+        print(f"mmtui {__version__}")
+        print(f"log file: {paths.log_file()}")
+        return 0
+
+    from mmtui.logging_setup import configure_logging
+    from mmtui.timerange import TimeRangeError, parse_time_range
+
+    log_path = configure_logging()
+    logger.info("mmtui %s starting (pid %d)", __version__, os.getpid())
+    try:
+        range_text = initial_range_text(args.begin, args.end)
+        if range_text is not None:
+            parse_time_range(range_text)
+    except (ValueError, TimeRangeError) as error:
+        print(f"mmtui: invalid time range: {error}", file=sys.stderr)
+        return 2
+    return _run_app(args, range_text, log_path)
+
+
+def _run_subcommand(name: str, argv: list[str]) -> int:
+    from mmtui.logging_setup import configure_logging
+
+    configure_logging()
+    if name == "demo-server":
+        from mmtui.demo.cli import main as demo_main
+
+        return demo_main(argv)
+    from mmtui.auth.cli import login_main, logout_main
+
+    return login_main(argv) if name == "login" else logout_main(argv)
+
+
+def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) -> int:
+    from mmtui.auth import (
+        ConnectionSettings,
+        SettingsError,
+        load_app_settings,
+        make_token_provider,
+        resolve_settings,
+    )
+    from mmtui.flightsql import FlightSQLClient
+    from mmtui.logging_setup import write_crash_report
+    from mmtui.ui.app import MmtuiApp
+
+    try:
+        app_settings = load_app_settings()
+    except SettingsError as error:
+        print(f"mmtui: {error}", file=sys.stderr)
+        return 2
+
+    demo_handle = None
+    provider = None
+    if args.demo:
+        from mmtui.demo import start_demo_server
+
+        demo_handle = start_demo_server(host="127.0.0.1", port=0)
+        settings: Any = ConnectionSettings(uri=demo_handle.uri, auth_mode="none")
+        logger.info("demo server started on %s", demo_handle.uri)
+    else:
+        try:
+            settings = resolve_settings(profile=args.profile, uri=args.uri)
+            provider = make_token_provider(settings)
+        except SettingsError as error:
+            print(f"mmtui: {error}", file=sys.stderr)
+            return 2
+    logger.info(
+        "connecting to %s (profile %s, auth %s)", settings.uri, settings.profile, settings.auth_mode
+    )
+
+    first_batch_timeout = getattr(app_settings, "first_batch_timeout", 0.0) or None
+
+    def client_factory() -> FlightSQLClient:
+        return FlightSQLClient(
+            settings.uri, auth_provider=provider, first_batch_timeout=first_batch_timeout
+        )
+
+    app = MmtuiApp(
+        client_factory,
+        settings,
+        app_settings,
+        demo_handle,
+        token_provider=provider,
+        time_range=range_text,
+    )
+    try:
+        result = app.run()
+    finally:
+        if demo_handle is not None:
+            demo_handle.stop()
+    if app.crash_error is not None:
+        report = write_crash_report(
+            app.crash_error,
+            {
+                "uri": str(settings.uri),
+                "profile": str(settings.profile),
+                "auth_mode": str(settings.auth_mode),
+                "log_file": str(log_path),
+            },
+        )
+        print(f"mmtui crashed; a crash report was written to {report}", file=sys.stderr)
+        return 1
+    logger.info("mmtui exits")
+    return result if isinstance(result, int) else (app.return_code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

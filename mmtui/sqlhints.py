@@ -1,0 +1,265 @@
+"""SQL text helpers for the editor: statements, positions, size estimates, advice, completion.
+
+Pure code with no Textual import, so the rules are tested without a screen. The size estimate
+uses fixed sizes per Arrow type: a string counts 50 bytes, int64 8, int32 4, a timestamp 8 and
+any other type 16. It estimates the wire size of a row and measures nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+MAX_COLUMNS_ADVICE = 50
+"""More result columns than this earns advice to select fewer."""
+
+MAX_ROW_BYTES_ADVICE = 1000
+"""An estimated row size over this many bytes earns advice that rows will stream slowly."""
+
+STRING_BYTES = 50
+OTHER_BYTES = 16
+
+KEYWORDS: tuple[str, ...] = (
+    "SELECT", "FROM", "WHERE", "GROUP BY", "ORDER BY", "HAVING", "LIMIT", "OFFSET", "JOIN",
+    "LEFT JOIN", "INNER JOIN", "ON", "AS", "AND", "OR", "NOT", "IN", "IS NULL", "IS NOT NULL",
+    "LIKE", "ILIKE", "BETWEEN", "DISTINCT", "CASE", "WHEN", "THEN", "ELSE", "END", "WITH",
+    "UNION ALL", "ASC", "DESC", "COUNT", "SUM", "AVG", "MIN", "MAX", "INTERVAL", "NOW()",
+    "CAST", "OVER", "PARTITION BY", "SHOW TABLES",
+)  # fmt: skip
+"""SQL keywords offered by completion (DataFusion dialect)."""
+
+FUNCTIONS: tuple[str, ...] = (
+    "view_instance", "property_get", "properties_length", "properties_to_dict",
+    "jsonb_parse", "jsonb_get", "jsonb_format_json", "jsonb_as_string", "jsonb_as_i64",
+    "jsonb_as_f64", "list_partitions", "date_trunc", "date_bin", "arrow_typeof",
+    "make_histogram", "quantile_from_histogram", "approx_percentile_cont", "now",
+    "to_timestamp", "regexp_like", "array_has", "process_spans",
+)  # fmt: skip
+"""Micromegas and DataFusion functions offered by completion."""
+
+VIEW_INSTANCE_TEMPLATES: tuple[tuple[str, str, str], ...] = (
+    ("thread_spans", "stream_id", "spans of one thread (a cpu stream)"),
+    ("async_events", "process_id", "async span events of one process"),
+    ("log_entries", "process_id", "log lines of one process"),
+    ("measures", "process_id", "metric samples of one process"),
+)
+"""Per-process and per-stream views: (view, id kind, description)."""
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
+_TIME_PREDICATE = re.compile(
+    r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b"
+    r"\s*(?:>=|<=|=|>|<|\bbetween\b)",
+    re.IGNORECASE,
+)
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
+_LIMIT = re.compile(r"\blimit\s+\d+", re.IGNORECASE)
+_WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of the buffer: its text and the offsets of its first and past-last char."""
+
+    text: str
+    start: int
+    end: int
+
+
+def blank_literals_and_comments(sql: str) -> str:
+    """Return `sql` with the insides of string literals, quoted names and comments blanked.
+
+    Every character keeps its offset (blanked ones become spaces, newlines stay), so positions
+    found in the result are positions in `sql`.
+    """
+    out = list(sql)
+    index = 0
+    length = len(sql)
+    while index < length:
+        char = sql[index]
+        if char in ("'", '"'):
+            close = sql.find(char, index + 1)
+            while close != -1 and close + 1 < length and sql[close + 1] == char:
+                close = sql.find(char, close + 2)
+            stop = length if close == -1 else close
+            for position in range(index + 1, stop):
+                if out[position] != "\n":
+                    out[position] = " "
+            index = stop + 1
+        elif sql.startswith("--", index):
+            stop = sql.find("\n", index)
+            stop = length if stop == -1 else stop
+            for position in range(index, stop):
+                out[position] = " "
+            index = stop
+        elif sql.startswith("/*", index):
+            close = sql.find("*/", index + 2)
+            stop = length if close == -1 else close + 2
+            for position in range(index, stop):
+                if out[position] != "\n":
+                    out[position] = " "
+            index = stop
+        else:
+            index += 1
+    return "".join(out)
+
+
+def split_statements(sql: str) -> list[Statement]:
+    """Split on `;` outside literals and comments; blank statements are dropped.
+
+    Each statement's `start` is its first non-blank character, so an error position the server
+    reports relative to the statement maps back into the buffer.
+    """
+    blanked = blank_literals_and_comments(sql)
+    statements: list[Statement] = []
+    start = 0
+    for index, char in enumerate([*blanked, ";"]):
+        if char != ";":
+            continue
+        segment = sql[start:index]
+        if segment.strip() and blanked[start:index].strip():
+            leading = len(segment) - len(segment.lstrip())
+            trailing = len(segment.rstrip())
+            statement = Statement(segment[leading:trailing], start + leading, start + trailing)
+            statements.append(statement)
+        start = index + 1
+    return statements
+
+
+def statement_at(sql: str, offset: int) -> Statement | None:
+    """Return the statement under the cursor at `offset`, or the one just before it."""
+    statements = split_statements(sql)
+    previous: Statement | None = None
+    for statement in statements:
+        if offset < statement.start:
+            return previous or statement
+        if offset <= statement.end + 1:
+            return statement
+        previous = statement
+    return previous
+
+
+def location_to_offset(text: str, row: int, column: int) -> int:
+    """Convert a 0-based (row, column) location to an offset into `text`."""
+    lines = text.split("\n")
+    row = max(0, min(row, len(lines) - 1))
+    return sum(len(line) + 1 for line in lines[:row]) + min(column, len(lines[row]))
+
+
+def offset_to_location(text: str, offset: int) -> tuple[int, int]:
+    """Convert an offset into `text` to a 0-based (row, column) location."""
+    before = text[: max(0, min(offset, len(text)))]
+    row = before.count("\n")
+    return row, len(before) - (before.rfind("\n") + 1)
+
+
+def error_location(buffer: str, statement: Statement, line: int, column: int) -> tuple[int, int]:
+    """Map a server position (1-based line and column in the statement) to a buffer location."""
+    offset_in_statement = location_to_offset(statement.text, line - 1, column - 1)
+    return offset_to_location(buffer, statement.start + offset_in_statement)
+
+
+def estimate_type_bytes(data_type: pa.DataType) -> int:
+    """Estimate the bytes one value of `data_type` takes.
+
+    Strings and binaries count 50 bytes, fixed-width numbers their width (int64 8, int32 4),
+    timestamps 8 and anything else 16. A dictionary counts as its value type.
+    """
+    if pa.types.is_dictionary(data_type):
+        return estimate_type_bytes(data_type.value_type)
+    if (
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_binary(data_type)
+        or pa.types.is_large_binary(data_type)
+        or _is_view(data_type)
+    ):
+        return STRING_BYTES
+    if pa.types.is_timestamp(data_type):
+        return 8
+    if pa.types.is_boolean(data_type):
+        return 1
+    if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
+        return int(data_type.bit_width // 8)
+    return OTHER_BYTES
+
+
+def _is_view(data_type: pa.DataType) -> bool:
+    checks = (getattr(pa.types, "is_string_view", None), getattr(pa.types, "is_binary_view", None))
+    return any(check is not None and check(data_type) for check in checks)
+
+
+def estimate_row_bytes(schema: pa.Schema | Sequence[pa.Field]) -> int:
+    """Estimate the bytes of one row: the sum of the column estimates."""
+    return sum(estimate_type_bytes(field.type) for field in schema)
+
+
+def describe_type(data_type: pa.DataType) -> str:
+    """Return a short type name: `dict<string>` for a dictionary of strings, else Arrow's name."""
+    if pa.types.is_dictionary(data_type):
+        return f"dict<{data_type.value_type}>"
+    if pa.types.is_timestamp(data_type):
+        zone = f", {data_type.tz}" if data_type.tz else ""
+        return f"ts[{data_type.unit}{zone}]"
+    return str(data_type)
+
+
+def has_time_predicate(sql: str) -> bool:
+    """Tell whether the statement compares a time column in a WHERE clause."""
+    blanked = blank_literals_and_comments(sql)
+    where = _WHERE.search(blanked)
+    return where is not None and _TIME_PREDICATE.search(blanked, where.end()) is not None
+
+
+def advice(sql: str, schema: pa.Schema | None, has_time_range: bool) -> list[str]:
+    """Return advice for a statement that plans, in the order a user should act on it."""
+    notes: list[str] = []
+    blanked = blank_literals_and_comments(sql)
+    if not has_time_range and not has_time_predicate(sql):
+        notes.append(
+            "No time range: the query scans all time. Pick a range (keys 1-6) "
+            "or add a time predicate."
+        )
+    if _ORDER_BY.search(blanked) and not _LIMIT.search(blanked):
+        notes.append("ORDER BY without LIMIT: the server sorts every row before sending one.")
+    if schema is not None:
+        if len(schema) > MAX_COLUMNS_ADVICE:
+            notes.append(
+                f"{len(schema)} columns (more than {MAX_COLUMNS_ADVICE}): select only "
+                "the columns you need."
+            )
+        row_bytes = estimate_row_bytes(schema)
+        if row_bytes > MAX_ROW_BYTES_ADVICE:
+            notes.append(
+                f"Estimated row size {row_bytes} B (over {MAX_ROW_BYTES_ADVICE} B): "
+                "rows will stream slowly; select fewer or smaller columns."
+            )
+    return notes
+
+
+def word_before(line: str, column: int) -> str:
+    """Return the identifier prefix that ends at `column` in `line` (may contain dots)."""
+    match = _WORD.search(line[:column])
+    return match.group(0) if match else ""
+
+
+def complete(prefix: str, tables: Iterable[str], columns: Iterable[str]) -> list[str]:
+    """Return completion candidates for `prefix`: views, columns, functions, then keywords.
+
+    Matching ignores case. Keywords come back in upper case, as typed in most SQL.
+    """
+    if not prefix:
+        return []
+    lowered = prefix.lower()
+    seen: set[str] = set()
+    found: list[str] = []
+    groups: list[Iterable[str]] = [tables, columns, FUNCTIONS, KEYWORDS]
+    for group in groups:
+        for candidate in sorted(set(group)):
+            key = candidate.lower()
+            if key.startswith(lowered) and key != lowered and key not in seen:
+                seen.add(key)
+                found.append(candidate)
+    return found

@@ -1,0 +1,621 @@
+"""The explorer application: layout, global keys, start-up, time range, history and autosave.
+
+Start-up: the token provider (if any) is asked for a token in a thread worker; `LoginRequired`
+opens the login screen. Then the schema browser is filled in another worker while the editor
+already has focus. An unreachable server leaves a message in the schema pane and F9 retries;
+the editor stays usable. A query or hint rejected with UNAUTHENTICATED opens the login screen
+on top, so the editor text and the results stay as they were.
+
+Every binding has an id, so `[keys]` in the settings file can remap it (`App.set_keymap`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static, TextArea
+
+from mmtui.auth.errors import LoginRequired
+from mmtui.paths import AppPaths
+from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
+from mmtui.ui.editor import SqlEditor
+from mmtui.ui.help_screen import HelpScreen, HelpSection, describe_bindings
+from mmtui.ui.hints import HINT_DELAY, HintsPanel
+from mmtui.ui.history import HistoryScreen, QueryHistory
+from mmtui.ui.results_pane import ResultsPane
+from mmtui.ui.schema_browser import SchemaBrowser
+from mmtui.ui.time_range_screen import TimeRangeScreen
+
+logger = logging.getLogger(__name__)
+
+WidgetT = TypeVar("WidgetT", bound=Widget)
+
+AUTOSAVE_DELAY = 0.5
+"""Seconds after the last edit before the buffer is written to the autosave file."""
+
+HEADER_REFRESH = 30.0
+"""Seconds between header updates, so a relative range ("last 1h") shows the moving clock."""
+
+WELCOME_SQL = """-- F5 or Ctrl+J runs the statement under the cursor; F1 lists every key.
+SELECT time, exe, level, msg
+FROM log_entries
+WHERE level <= 2
+ORDER BY time DESC
+LIMIT 500;
+"""
+
+_PRESET_BINDINGS = [
+    Binding(
+        str(number),
+        f"preset({number - 1})",
+        f"Range {preset}",
+        show=False,
+        id=f"app.preset_{number}",
+    )
+    for number, preset in enumerate(PRESETS, 1)
+]
+
+
+class MmtuiApp(App[int]):
+    """The Micromegas explorer."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "mmtui"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5,ctrl+j,ctrl+enter", "run_query", "Run", priority=True, id="app.run_query"),
+        Binding("escape", "cancel_query", "Cancel", show=False, id="app.cancel_query"),
+        Binding("f2", "focus_schema", "Schema", id="app.focus_schema"),
+        Binding("f3", "focus_editor", "Editor", show=False, id="app.focus_editor"),
+        Binding("f4,ctrl+r", "focus_results", "Results", id="app.focus_results"),
+        Binding("ctrl+t", "edit_time_range", "Range", priority=True, id="app.time_range"),
+        Binding("t", "edit_time_range", "Time range", show=False, id="app.time_range_key"),
+        Binding("z", "toggle_zone", "UTC/local", show=False, id="app.toggle_zone"),
+        *_PRESET_BINDINGS,
+        Binding("ctrl+g", "goto_error", "Go to error", show=False, id="app.goto_error"),
+        Binding("f8", "history", "History", id="app.history"),
+        Binding("f9", "reconnect", "Reconnect", show=False, id="app.reconnect"),
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        settings: Any,
+        app_settings: Any = None,
+        demo_handle: Any = None,
+        *,
+        token_provider: Any = None,
+        paths: AppPaths | None = None,
+        time_range: str | None = None,
+        login_screen_factory: Callable[[Any], Screen[bool]] | None = None,
+    ) -> None:
+        """Create the app.
+
+        `client_factory` returns the FlightSQLClient to use (called once, on mount).
+        `token_provider` is asked for a token at start-up to detect a needed login.
+        `time_range` is the initial range text (else the settings' default, else 1h).
+        """
+        super().__init__()
+        self.client_factory = client_factory
+        self.settings = settings
+        self.app_settings = app_settings
+        self.demo_handle = demo_handle
+        self.token_provider = token_provider
+        self.paths = paths or AppPaths.default()
+        self.login_screen_factory = login_screen_factory
+        self.client: Any = None
+        self.connected = False
+        self.local_time = False
+        self.keymap_overrides: dict[str, str] = dict(getattr(app_settings, "keys", {}) or {})
+        initial = time_range or getattr(app_settings, "default_time_range", None) or DEFAULT_RANGE
+        try:
+            self.time_range: TimeRange = parse_time_range(initial)
+        except TimeRangeError as error:
+            logger.warning("ignored invalid initial time range %r: %s", initial, error)
+            self.time_range = parse_time_range(DEFAULT_RANGE)
+        self.history = QueryHistory(self.paths.history)
+        self._hint_generation = 0
+        self._hinted_statement_start: int | None = None
+        self._autosave_generation = 0
+        self._login_open = False
+        self.crash_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="app-header"):
+            yield Static(id="header-server")
+            yield Static(id="header-range")
+        with Horizontal(id="main"):
+            with Vertical(id="schema-pane"):
+                yield Static(id="schema-message")
+                yield SchemaBrowser(id="schema")
+            with Vertical(id="right"):
+                yield SqlEditor(id="editor")
+                yield HintsPanel(id="hints")
+                budget = getattr(self.app_settings, "memory_budget_mb", None)
+                yield ResultsPane(
+                    id="results",
+                    memory_budget_bytes=budget * 1024 * 1024 if budget else None,
+                )
+        yield Footer(compact=True)
+
+    def _main_widget(self, selector: str, expect_type: type[WidgetT]) -> WidgetT:
+        """Find a widget of the explorer screen, even while a modal screen is on top."""
+        return self.screen_stack[0].query_one(selector, expect_type)
+
+    @property
+    def editor(self) -> SqlEditor:
+        return self._main_widget("#editor", SqlEditor)
+
+    @property
+    def schema_browser(self) -> SchemaBrowser:
+        return self._main_widget("#schema", SchemaBrowser)
+
+    @property
+    def schema_message(self) -> str:
+        """The message over the schema tree (connecting, unreachable, login), or ""."""
+        message = self._main_widget("#schema-message", Static)
+        return str(message.content) if message.display else ""
+
+    def show_schema_message(self, message: str, style: str = "italic") -> None:
+        """Show `message` (wrapped) in the schema pane in place of the tree; "" hides it."""
+        widget = self._main_widget("#schema-message", Static)
+        widget.update(Text(message, style=style))
+        widget.display = bool(message)
+        self.schema_browser.display = not message
+
+    @property
+    def hints(self) -> HintsPanel:
+        return self._main_widget("#hints", HintsPanel)
+
+    @property
+    def results(self) -> ResultsPane:
+        return self._main_widget("#results", ResultsPane)
+
+    # ------------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        theme = getattr(self.app_settings, "theme", None)
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+            known = {row[2] for _title, rows in self.help_sections() for row in rows}
+            unknown = sorted(set(self.keymap_overrides) - known)
+            if unknown:
+                logger.warning("unknown binding ids in [keys]: %s", ", ".join(unknown))
+                self.notify(
+                    f"Unknown binding ids in [keys]: {', '.join(unknown)}. F1 lists the ids.",
+                    title="Settings",
+                    severity="warning",
+                )
+        self._main_widget("#schema-pane", Vertical).border_title = "Schema"
+        self.editor.border_title = "SQL"
+        self._restore_buffer()
+        self.editor.focus()
+        self._update_header()
+        self.set_interval(HEADER_REFRESH, self._update_header)
+        self.show_schema_message(f"Connecting to {getattr(self.settings, 'uri', 'the server')}…")
+        try:
+            self.client = self.client_factory()
+        except Exception as error:
+            logger.exception("creating the client failed")
+            self._connection_failed(error)
+            return
+        self._connect()
+
+    def _restore_buffer(self) -> None:
+        try:
+            saved = self.paths.autosave.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            saved = ""
+        except OSError as error:
+            logger.warning("cannot read autosave file %s: %s", self.paths.autosave, error)
+            saved = ""
+        if saved.strip():
+            self.editor.load_text(saved)
+            self.editor.move_cursor(self.editor.document.end)
+        else:
+            self.editor.load_text(WELCOME_SQL)
+            self.editor.move_cursor((1, 0))
+            self.editor.scroll_home(animate=False)
+
+    @work(thread=True, group="connect", exclusive=True, exit_on_error=False)
+    def _connect(self) -> None:
+        """Get a token when the server needs one, then list the tables (worker thread)."""
+        if self.token_provider is not None:
+            try:
+                self.token_provider.get_token()
+            except LoginRequired:
+                self.call_from_thread(self.request_login)
+                return
+            except Exception as error:
+                logger.warning("getting a token failed: %s", error)
+                self.call_from_thread(self._connection_failed, error)
+                return
+        try:
+            tables = self.client.list_tables()
+        except LoginRequired:
+            self.call_from_thread(self.request_login)
+            return
+        except Exception as error:
+            if getattr(error, "code", None) == "UNAUTHENTICATED":
+                self.call_from_thread(self.request_login)
+                return
+            logger.warning("listing tables failed: %s", error)
+            self.call_from_thread(self._connection_failed, error)
+            return
+        self.call_from_thread(self._schema_loaded, tables)
+
+    def _schema_loaded(self, tables: list[Any]) -> None:
+        self.connected = True
+        self.show_schema_message("")
+        browser = self.schema_browser
+        browser.show_tables(tables)
+        self.editor.set_vocabulary(browser.table_names, browser.column_names)
+        self._update_header()
+        logger.info("schema loaded: %d views", len(tables))
+        self._schedule_hint()
+
+    def _connection_failed(self, error: BaseException) -> None:
+        self.connected = False
+        uri = getattr(self.settings, "uri", "the server")
+        message = str(getattr(error, "message", "") or error).strip().splitlines()
+        first = message[0] if message else type(error).__name__
+        self.show_schema_message(
+            f"Cannot reach {uri}:\n{first}\n\nF9 retries. The editor still works.",
+            style="red",
+        )
+        self._update_header()
+        self.notify(f"Cannot reach {uri}. F9 retries.", title="Not connected", severity="error")
+
+    def action_reconnect(self) -> None:
+        """Retry the token and the table listing (after an outage or a login)."""
+        self.show_schema_message(f"Connecting to {getattr(self.settings, 'uri', 'the server')}…")
+        if not self.connected or self.client is None:
+            # A gRPC channel that failed to connect waits out a growing back-off before it
+            # tries again; a new client retries at once.
+            if self.client is not None:
+                self.client.close()
+            try:
+                self.client = self.client_factory()
+            except Exception as error:
+                self._connection_failed(error)
+                return
+        self._connect()
+
+    # ------------------------------------------------------------------ login
+
+    def request_login(self) -> None:
+        """Open the login screen on top of the explorer (once); reconnect when it succeeds."""
+        if self._login_open:
+            return
+        factory = self.login_screen_factory
+        if factory is None:
+            from mmtui.ui.login_screen import LoginScreen
+
+            factory = LoginScreen
+        self._login_open = True
+        self.push_screen(factory(self.settings), callback=self._login_done)
+
+    def _login_done(self, logged_in: bool | None) -> None:
+        self._login_open = False
+        if logged_in:
+            self.notify("Logged in.")
+            self.action_reconnect()
+        else:
+            self.show_schema_message("Not logged in.\nF9 logs in again.", style="yellow")
+            self._update_header()
+
+    # ------------------------------------------------------------------ header
+
+    def _main_screen_ready(self) -> bool:
+        """Tell whether the explorer's widgets exist (timers can fire during shutdown)."""
+        return bool(self.screen_stack) and bool(self.screen_stack[0].query("#editor"))
+
+    def _update_header(self) -> None:
+        if not self._main_screen_ready():
+            return
+        server = Text()
+        server.append("mmtui ", style="bold")
+        uri = getattr(self.settings, "uri", "") or ""
+        profile = getattr(self.settings, "profile", None)
+        server.append(str(uri))
+        if self.demo_handle is not None:
+            server.append(" (demo)", style="italic")
+        elif profile:
+            server.append(f" [{profile}]")
+        if self.connected:
+            server.append("  ● connected", style="green")
+        else:
+            server.append("  ○ not connected", style="red")
+        self._main_widget("#header-server", Static).update(server)
+        self._main_widget("#header-range", Static).update(
+            Text(self.time_range.label(local=self.local_time), style="bold")
+        )
+
+    @property
+    def header_text(self) -> str:
+        """The header as plain text (server, state and time range)."""
+        server = self._main_widget("#header-server", Static).content
+        range_text = self._main_widget("#header-range", Static).content
+        return f"{server} {range_text}"
+
+    # ------------------------------------------------------------------ time range
+
+    def set_time_range(self, time_range: TimeRange) -> None:
+        self.time_range = time_range
+        logger.info("time range set to %s", time_range.text)
+        self._update_header()
+        self._schedule_hint()
+
+    def action_preset(self, index: int) -> None:
+        self.set_time_range(parse_time_range(PRESETS[index]))
+
+    def action_edit_time_range(self) -> None:
+        def apply(time_range: TimeRange | None) -> None:
+            if time_range is not None:
+                self.set_time_range(time_range)
+
+        self.push_screen(TimeRangeScreen(self.time_range.text), callback=apply)
+
+    def action_toggle_zone(self) -> None:
+        self.local_time = not self.local_time
+        self._update_header()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Plain letter and digit keys are text while the editor has focus. The TextArea
+        # consumes them first, so this only keeps them out of the footer there.
+        if action in ("run_query", "edit_time_range", "history", "help"):
+            # Priority keys reach the app under dialogs too; they act on the explorer only.
+            return self.screen is self.screen_stack[0]
+        in_editor = isinstance(self.focused, TextArea)
+        return not (in_editor and action in ("preset", "toggle_zone"))
+
+    # ------------------------------------------------------------------ queries
+
+    def action_run_query(self) -> None:
+        statement = self.editor.statement_under_cursor()
+        if statement is None:
+            self.notify("Nothing to run: type a statement first.", severity="warning")
+            return
+        if self.client is None:
+            self.notify("Not connected: F9 retries.", severity="error")
+            return
+        begin, end = self.time_range.resolve()
+        self.history.add(statement.text, self.time_range.text)
+        logger.info(
+            "running query (%d chars) with range %s", len(statement.text), self.time_range.text
+        )
+        self.results.run_query(self.client, statement.text, begin, end)
+
+    def action_cancel_query(self) -> None:
+        if not self.results.cancel():
+            self.editor.suggestion = ""
+
+    def on_results_pane_query_failed(self, message: ResultsPane.QueryFailed) -> None:
+        error = message.error
+        if isinstance(error, LoginRequired) or getattr(error, "code", None) == "UNAUTHENTICATED":
+            self.request_login()
+
+    async def action_quit(self) -> None:
+        """Cancel a running query, save the buffer and exit."""
+        if self.results.is_running:
+            self.results.cancel()
+        self._write_autosave()
+        self.exit(0)
+
+    # ------------------------------------------------------------------ focus
+
+    def action_focus_schema(self) -> None:
+        if self.schema_browser.display:
+            self.schema_browser.focus()
+        else:
+            self.notify(self.schema_message or "The schema is not loaded.")
+
+    def action_focus_editor(self) -> None:
+        self.editor.focus()
+
+    def action_focus_results(self) -> None:
+        self.results.grid.focus()
+
+    # ------------------------------------------------------------------ editor events
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area is not self.editor:
+            return
+        self.history.reset_navigation()
+        self.editor.mark_error(None)
+        self._schedule_hint()
+        self._schedule_autosave()
+
+    def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
+        if event.text_area is not self.editor:
+            return
+        statement = self.editor.statement_under_cursor()
+        start = statement.start if statement is not None else None
+        if start != self._hinted_statement_start:
+            self._schedule_hint()
+
+    def on_sql_editor_completions_changed(self, event: SqlEditor.CompletionsChanged) -> None:
+        self.hints.show_completions(event.prefix, event.candidates)
+
+    def on_schema_browser_insert_requested(self, event: SchemaBrowser.InsertRequested) -> None:
+        self.editor.insert_at_cursor(event.text)
+        self.editor.focus()
+
+    def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
+        self.editor.mark_error(event.location)
+
+    def on_hints_panel_login_needed(self, _event: HintsPanel.LoginNeeded) -> None:
+        self.request_login()
+
+    def action_goto_error(self) -> None:
+        if self.editor.goto_error():
+            self.editor.focus()
+        else:
+            self.notify("No error is marked.")
+
+    # ------------------------------------------------------------------ hints
+
+    def _schedule_hint(self) -> None:
+        self._hint_generation += 1
+        self.hints.invalidate()
+        self.set_timer(HINT_DELAY, partial(self._fire_hint, self._hint_generation))
+
+    def _fire_hint(self, generation: int) -> None:
+        if generation != self._hint_generation or not self._main_screen_ready():
+            return
+        statement = self.editor.statement_under_cursor()
+        self._hinted_statement_start = statement.start if statement is not None else None
+        if statement is None:
+            self.hints.clear("Type a query; hints appear here.")
+            return
+        if self.client is None:
+            self.hints.clear("Not connected: no validation.")
+            return
+        begin, end = self.time_range.resolve()
+        self.hints.request(self.client, statement, self.editor.text, begin, end)
+
+    # ------------------------------------------------------------------ history
+
+    def action_history_previous(self) -> None:
+        sql = self.history.older(self.editor.text)
+        if sql is None:
+            self.bell()
+            return
+        self._load_from_history(sql)
+
+    def action_history_next(self) -> None:
+        sql = self.history.newer()
+        if sql is None:
+            self.bell()
+            return
+        self._load_from_history(sql)
+
+    def _load_from_history(self, sql: str) -> None:
+        with self.prevent(TextArea.Changed):
+            self.editor.replace_buffer(sql)
+        self._schedule_hint()
+        self._schedule_autosave()
+
+    def action_history(self) -> None:
+        def load(sql: str | None) -> None:
+            if sql is not None:
+                self.history.reset_navigation()
+                self.editor.replace_buffer(sql)
+                self.editor.focus()
+
+        self.push_screen(HistoryScreen(self.history.entries), callback=load)
+
+    # ------------------------------------------------------------------ autosave
+
+    def _schedule_autosave(self) -> None:
+        self._autosave_generation += 1
+        self.set_timer(AUTOSAVE_DELAY, partial(self._autosave_due, self._autosave_generation))
+
+    def _autosave_due(self, generation: int) -> None:
+        if generation == self._autosave_generation:
+            self._write_autosave()
+
+    def _write_autosave(self) -> None:
+        """Write the buffer atomically (temporary file, then rename) to the autosave file."""
+        path = self.paths.autosave
+        if not self._main_screen_ready():
+            return
+        text = self.editor.text
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".autosave-")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            Path(temporary).replace(path)
+        except OSError as error:
+            logger.warning("cannot write autosave file %s: %s", path, error)
+
+    # ------------------------------------------------------------------ help and palette
+
+    def help_sections(self) -> list[HelpSection]:
+        """Return the keys of the app and of each pane, with key overrides applied."""
+        keymap = self.keymap_overrides
+        panes: list[tuple[str, Widget]] = [
+            ("SQL editor", self.editor),
+            ("Schema browser", self.schema_browser),
+            ("Results", self.results),
+            ("Result grid", self.results.grid),
+        ]
+        global_bindings = [*_class_bindings(type(self)), *_class_bindings(type(self.screen))]
+        sections: list[HelpSection] = [
+            ("Everywhere", describe_bindings(self, global_bindings, keymap))
+        ]
+        for title, widget in panes:
+            sections.append((title, describe_bindings(self, _class_bindings(type(widget)), keymap)))
+        return sections
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        commands: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Run query", "Run the statement under the cursor (F5)", self.action_run_query),
+            ("Cancel query", "Stop the running query; rows so far stay", self.action_cancel_query),
+            ("Time range…", "Type a time range (Ctrl+T)", self.action_edit_time_range),
+        ]
+        for index, preset in enumerate(PRESETS):
+            label = "all time (no range)" if preset == "all" else f"last {preset}"
+            help_text = f"Key {index + 1} outside the editor"
+            commands.append((f"Range: {label}", help_text, partial(self.action_preset, index)))
+        commands += [
+            (
+                "Toggle UTC / local time",
+                "Header times in UTC or local (z)",
+                self.action_toggle_zone,
+            ),
+            ("Query history", "Pick a past query (F8)", self.action_history),
+            ("Focus schema", "Schema browser (F2)", self.action_focus_schema),
+            ("Focus editor", "SQL editor (F3)", self.action_focus_editor),
+            ("Focus results", "Result grid (F4, Ctrl+R)", self.action_focus_results),
+            ("Go to error", "Cursor to the planning error (Ctrl+G)", self.action_goto_error),
+            ("Reconnect", "Log in if needed and reload the schema (F9)", self.action_reconnect),
+            ("Help", "All keys (F1 or ?)", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+        yield from super().get_system_commands(screen)
+
+    # ------------------------------------------------------------------ crash report
+
+    def _handle_exception(self, error: Exception) -> None:
+        # NOTE: Textual 8 has no public hook for an unhandled exception, so this private method
+        # is wrapped. The error is kept for the crash report written once the terminal is back.
+        if self.crash_error is None:
+            self.crash_error = error
+        super()._handle_exception(error)
+
+
+def _class_bindings(widget_class: type) -> list[Binding]:
+    """Return the bindings a class declares, its own overriding its bases' on the same key."""
+    by_key: dict[str, Binding] = {}
+    for klass in reversed(widget_class.__mro__):
+        for item in klass.__dict__.get("BINDINGS", []):
+            binding = item if isinstance(item, Binding) else Binding(*item)
+            by_key[binding.key] = binding
+    return list(by_key.values())

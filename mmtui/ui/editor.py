@@ -1,0 +1,200 @@
+"""The SQL editor: a TextArea with SQL highlighting, inline completion and an error mark.
+
+Completion offers the first matching view, column, Micromegas function or keyword as ghost text
+after the cursor (Textual's `TextArea.suggestion`); Tab or Right accepts it. The other matches
+travel in `CompletionsChanged` for the hints panel. A planning error's position is painted in
+the error style without moving the cursor, so the user keeps typing where they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.strip import Strip
+from textual.widgets import TextArea
+from textual.widgets.text_area import Selection
+
+from mmtui import sqlhints
+
+ERROR_STYLE = Style(color="#ffffff", bgcolor="#d03030", bold=True, underline=True)
+MIN_COMPLETION_PREFIX = 2
+"""Characters typed before completion offers anything (one letter matches too much)."""
+
+
+class SqlEditor(TextArea):
+    """The SQL buffer the user edits and runs statements from."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "accept_completion", "Complete", show=False, id="editor.complete"),
+        Binding(
+            "ctrl+up",
+            "app.history_previous",
+            "Older query",
+            show=False,
+            id="editor.history_previous",
+        ),
+        Binding(
+            "ctrl+down", "app.history_next", "Newer query", show=False, id="editor.history_next"
+        ),
+    ]
+
+    class CompletionsChanged(Message):
+        """The completion candidates for the word before the cursor changed."""
+
+        def __init__(self, prefix: str, candidates: list[str]) -> None:
+            super().__init__()
+            self.prefix = prefix
+            self.candidates = candidates
+
+    def __init__(self, text: str = "", **kwargs: object) -> None:
+        super().__init__(
+            text,
+            language="sql",
+            soft_wrap=False,
+            show_line_numbers=True,
+            tab_behavior="focus",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self._table_names: list[str] = []
+        self._column_names: list[str] = []
+        self._candidates: list[str] = []
+        self.error_location: tuple[int, int] | None = None
+        """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
+
+    # Completion
+
+    def set_vocabulary(self, tables: Iterable[str], columns: Iterable[str]) -> None:
+        """Set the view and column names completion offers (from the schema browser)."""
+        self._table_names = sorted(set(tables))
+        self._column_names = sorted(set(columns))
+
+    @property
+    def completions(self) -> list[str]:
+        return list(self._candidates)
+
+    def update_suggestion(self) -> None:
+        row, column = self.cursor_location
+        line = self.document.get_line(row)
+        following = line[column : column + 1]
+        prefix = sqlhints.word_before(line, column)
+        if "." in prefix:
+            prefix = prefix.rsplit(".", 1)[1]
+            tables: list[str] = []
+        else:
+            tables = self._table_names
+        candidates: list[str] = []
+        if (
+            len(prefix) >= MIN_COMPLETION_PREFIX
+            and not (following.isalnum() or following == "_")
+            and self.selection.is_empty
+        ):
+            candidates = [
+                _match_case(prefix, candidate)
+                for candidate in sqlhints.complete(prefix, tables, self._column_names)
+            ]
+        self._candidates = candidates
+        self.suggestion = candidates[0][len(prefix) :] if candidates else ""
+        self.post_message(self.CompletionsChanged(prefix, candidates))
+
+    def action_accept_completion(self) -> None:
+        """Insert the offered completion, or move focus on as Tab does elsewhere."""
+        if self.suggestion:
+            self.insert(self.suggestion)
+        else:
+            self.screen.focus_next()
+
+    # Statements
+
+    def statement_under_cursor(self) -> sqlhints.Statement | None:
+        """Return the selection as a statement when text is selected, else the one at the cursor."""
+        text = self.text
+        if not self.selection.is_empty:
+            start, end = sorted((self.selection.start, self.selection.end))
+            start_offset = sqlhints.location_to_offset(text, *start)
+            end_offset = sqlhints.location_to_offset(text, *end)
+            selected = text[start_offset:end_offset]
+            leading = len(selected) - len(selected.lstrip())
+            stripped = selected.strip()
+            if stripped:
+                first = start_offset + leading
+                return sqlhints.Statement(stripped, first, first + len(stripped))
+        offset = sqlhints.location_to_offset(text, *self.cursor_location)
+        return sqlhints.statement_at(text, offset)
+
+    def insert_at_cursor(self, text: str) -> None:
+        """Insert `text` at the cursor, replacing the selection, as an undoable edit."""
+        start, end = self.selection
+        self.replace(text, start, end)
+
+    def replace_buffer(self, text: str) -> None:
+        """Replace the whole buffer with `text` as one undoable edit (Ctrl+Z brings it back)."""
+        self.replace(text, self.document.start, self.document.end)
+        self.move_cursor(self.document.end)
+
+    # Error mark
+
+    def mark_error(self, location: tuple[int, int] | None) -> None:
+        """Paint the planning error at `location` (0-based row, column); None clears the mark."""
+        if location == self.error_location:
+            return
+        self.error_location = location
+        self.notify_style_update()
+        self.refresh()
+
+    def goto_error(self) -> bool:
+        """Move the cursor to the marked error and select the word there; False when none."""
+        if self.error_location is None:
+            return False
+        row, column = self.error_location
+        line = self.document.get_line(row) if row < self.document.line_count else ""
+        end = _word_end(line, column)
+        self.selection = Selection((row, column), (row, end))
+        return True
+
+    def render_line(self, y: int) -> Strip:
+        # The mark is painted over the finished line, because the cursor-line style (applied
+        # after `get_line`) would hide it on the line being edited. Lines do not wrap
+        # (soft_wrap=False), so screen row y is document row y + scroll_y.
+        strip = super().render_line(y)
+        if self.error_location is None:
+            return strip
+        row, column = self.error_location
+        scroll_x, scroll_y = self.scroll_offset
+        if y + scroll_y != row or row >= self.document.line_count:
+            return strip
+        line = self.document.get_line(row)
+        gutter = self.gutter_width
+        # NOTE: a tab before the error counts one cell here, so the mark shifts on such lines.
+        start = gutter + cell_len(line[:column]) - scroll_x
+        end = gutter + cell_len(line[: _word_end(line, column)]) - scroll_x
+        if column >= len(line):
+            end = start + 1  # past the end of the line (a missing token): mark one blank
+        start = max(start, gutter)
+        if end <= start or start >= strip.cell_length:
+            return strip
+        end = min(end, strip.cell_length)
+        marked = strip.crop(start, end)
+        painted = Strip(
+            Segment.apply_style(iter(marked), post_style=ERROR_STYLE), marked.cell_length
+        )
+        return Strip.join([strip.crop(0, start), painted, strip.crop(end)])
+
+
+def _word_end(line: str, column: int) -> int:
+    end = column
+    while end < len(line) and (line[end].isalnum() or line[end] == "_"):
+        end += 1
+    return max(end, column + 1)
+
+
+def _match_case(prefix: str, candidate: str) -> str:
+    """Write a keyword in the case the user types; names keep their own case."""
+    if candidate.isupper() and prefix.islower():
+        return candidate.lower()
+    return candidate

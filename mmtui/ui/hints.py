@@ -1,0 +1,215 @@
+"""The hints panel under the editor: live validation of the statement under the cursor.
+
+A short pause after typing (`HINT_DELAY`), a thread worker calls `prepare_statement` on the
+statement with the current time range. The server plans the SQL without running it, so the
+reply is the result schema or the planning error. Each request carries a generation number and
+replies from an older generation are dropped, so a slow reply never overwrites a newer one.
+The advice rules live in `mmtui.sqlhints`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from rich.text import Text
+from textual import work
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from mmtui import sqlhints
+from mmtui.auth.errors import LoginRequired
+
+logger = logging.getLogger(__name__)
+
+HINT_DELAY = 0.15
+"""Seconds of no typing before validation starts. Planning on a local demo server adds tens of
+milliseconds, so the hint shows within 200 ms of the last keystroke (the user story test prints
+the measured figure)."""
+
+MAX_COLUMNS_SHOWN = 12
+
+
+@dataclass
+class HintRequest:
+    """One validation request: what was sent and the range it was sent with."""
+
+    generation: int
+    statement: sqlhints.Statement
+    buffer: str
+    begin: datetime | None
+    end: datetime | None
+    requested_at: float = field(default_factory=time.monotonic)
+
+
+class HintsPanel(Vertical):
+    """Shows completions, then the validation result and advice for the current statement."""
+
+    class ErrorLocated(Message):
+        """A planning error was placed in the buffer (None: the statement is valid or blank)."""
+
+        def __init__(self, location: tuple[int, int] | None) -> None:
+            super().__init__()
+            self.location = location
+
+    class LoginNeeded(Message):
+        """Validation failed because the token is no longer accepted."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.generation = 0
+        self.shown_generation = 0
+        self.last_shown_at = 0.0
+        """time.monotonic() when a validation result was last drawn."""
+        self.last_text = ""
+        """The panel's validation text as shown."""
+        self.shown_statement: str | None = None
+        """The statement the shown validation result is for."""
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="completions")
+        yield Static(Text("Type a query; hints appear here.", style="dim"), id="hint-body")
+
+    # Completion line
+
+    def show_completions(self, prefix: str, candidates: list[str]) -> None:
+        line = self.query_one("#completions", Static)
+        if not candidates:
+            line.display = False
+            return
+        text = Text.assemble(("Tab ", "bold"), (candidates[0], "bold green"))
+        if len(candidates) > 1:
+            text.append("   also: ", style="dim")
+            text.append(", ".join(candidates[1:6]), style="dim")
+        line.update(text)
+        line.display = True
+
+    # Validation
+
+    def invalidate(self) -> int:
+        """Start a new generation so replies already in flight are dropped."""
+        self.generation += 1
+        return self.generation
+
+    def clear(self, message: str = "") -> None:
+        self.invalidate()
+        self._show(Text(message, style="dim"))
+        self.post_message(self.ErrorLocated(None))
+
+    def request(
+        self,
+        client: Any,
+        statement: sqlhints.Statement,
+        buffer: str,
+        begin: datetime | None,
+        end: datetime | None,
+    ) -> None:
+        """Validate `statement` of `buffer` with the given range in a worker."""
+        request = HintRequest(self.invalidate(), statement, buffer, begin, end)
+        self._prepare(client, request)
+
+    @work(thread=True, group="hints", exit_on_error=False)
+    def _prepare(self, client: Any, request: HintRequest) -> None:
+        try:
+            prepared = client.prepare_statement(
+                request.statement.text, begin=request.begin, end=request.end
+            )
+        except Exception as error:  # every failure is shown; typed below
+            self.app.call_from_thread(self._show_failure, request, error)
+            return
+        self.app.call_from_thread(self._show_schema, request, prepared.dataset_schema)
+
+    def _is_stale(self, request: HintRequest) -> bool:
+        if request.generation != self.generation:
+            logger.debug("dropped stale hint %d (now %d)", request.generation, self.generation)
+            return True
+        return False
+
+    def _show_schema(self, request: HintRequest, schema: pa.Schema) -> None:
+        if self._is_stale(request):
+            return
+        has_range = request.begin is not None
+        row_bytes = sqlhints.estimate_row_bytes(schema)
+        text = Text()
+        text.append("✓ valid", style="bold green")
+        text.append(f"  {len(schema)} columns · est. {row_bytes} B/row\n", style="green")
+        shown = list(schema)[:MAX_COLUMNS_SHOWN]
+        for index, column in enumerate(shown):
+            if index:
+                text.append(" · ", style="dim")
+            text.append(column.name)
+            text.append(f" {sqlhints.describe_type(column.type)}", style="cyan")
+        if len(schema) > MAX_COLUMNS_SHOWN:
+            text.append(f" … +{len(schema) - MAX_COLUMNS_SHOWN} more", style="dim")
+        for note in sqlhints.advice(request.statement.text, schema, has_range):
+            text.append("\n⚠ ", style="bold yellow")
+            text.append(note, style="yellow")
+        self._show(text, request)
+        self.post_message(self.ErrorLocated(None))
+
+    def _show_failure(self, request: HintRequest, error: Exception) -> None:
+        if self._is_stale(request):
+            return
+        if _needs_login(error):
+            self._show(Text("Login required to validate: log in again.", style="yellow"), request)
+            self.post_message(self.LoginNeeded())
+            return
+        logger.info("validation failed: %s", error)
+        line = getattr(error, "line", None)
+        column = getattr(error, "column", None)
+        message = str(getattr(error, "message", "") or error)
+        text = Text()
+        text.append("✗ ", style="bold red")
+        location = None
+        if line is not None and column is not None:
+            location = sqlhints.error_location(request.buffer, request.statement, line, column)
+            text.append(f"line {location[0] + 1}, column {location[1] + 1}: ", style="bold red")
+        text.append(_first_lines(server_cause(message) if location else message), style="red")
+        if location is not None:
+            text.append("\nCtrl+G moves the cursor to the error.", style="dim")
+        self._show(text, request)
+        self.post_message(self.ErrorLocated(location))
+
+    def _show(self, text: Text, request: HintRequest | None = None) -> None:
+        self.query_one("#hint-body", Static).update(text)
+        self.last_text = text.plain
+        if request is not None:
+            self.shown_statement = request.statement.text
+            self.shown_generation = request.generation
+            self.last_shown_at = time.monotonic()
+            logger.debug(
+                "hint %d shown %.0f ms after the request",
+                request.generation,
+                (self.last_shown_at - request.requested_at) * 1000,
+            )
+
+
+def _needs_login(error: Exception) -> bool:
+    if isinstance(error, LoginRequired):
+        return True
+    return getattr(error, "code", None) == "UNAUTHENTICATED"
+
+
+_POSITION = re.compile(r"\s*\(at line \d+, column \d+\)")
+_QUERY_ID = re.compile(r"\s*\(query_id=[^)]*\)")
+_PLANNING_PREFIX = "error building dataframe: "
+
+
+def server_cause(message: str) -> str:
+    """Strip what the panel shows elsewhere from a planning error: the position, query id
+    and the server's generic prefix. The full message stays in the log."""
+    cleaned = _QUERY_ID.sub("", _POSITION.sub("", message))
+    return cleaned.strip().removeprefix(_PLANNING_PREFIX)
+
+
+def _first_lines(message: str, limit: int = 2) -> str:
+    """Keep the first lines of a server message; the panel is a few rows high."""
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    kept = "\n".join(lines[:limit])
+    return kept + (" …" if len(lines) > limit else "")

@@ -1,0 +1,50 @@
+"""The time range prompt: type `1h`, `now-2h..now-1h`, an RFC 3339 time, or `all`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from mmtui.timerange import PRESETS, TimeRange, TimeRangeError, parse_time_range
+
+HELP_TEXT = (
+    "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
+    "2026-12-04T10:00:00Z (until now) · A..B between two times · all (no range).\n"
+    "Times without an offset are UTC. Keys 1-7 outside the editor pick " + ", ".join(PRESETS) + "."
+)
+
+
+class TimeRangeScreen(ModalScreen[TimeRange | None]):
+    """Ask for a time range; dismisses with the parsed range, or None on Escape."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="time_range.cancel")
+    ]
+
+    def __init__(self, current: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="time-range-dialog", classes="dialog"):
+            yield Label(Text("Time range", style="bold"))
+            yield Input(value=self._current, placeholder="1h", id="time-range-input")
+            yield Static(Text(HELP_TEXT, style="dim"), id="time-range-help")
+            yield Static(id="time-range-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            time_range = parse_time_range(event.value)
+        except TimeRangeError as error:
+            self.query_one("#time-range-error", Static).update(Text(str(error), style="bold red"))
+            return
+        self.dismiss(time_range)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

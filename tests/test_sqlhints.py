@@ -1,0 +1,93 @@
+"""The editor's pure SQL helpers: statements, positions, size estimates, advice, completion."""
+
+import pyarrow as pa
+import pytest
+
+from mmtui import sqlhints
+
+BUFFER = "SELECT 1;\n\nSELECT time, msg\nFROM log_entries\nWHERE msg = 'a;b' -- c;\n;"
+
+
+def test_split_ignores_semicolons_in_literals_and_comments() -> None:
+    statements = sqlhints.split_statements(BUFFER)
+    assert [statement.text for statement in statements] == [
+        "SELECT 1",
+        "SELECT time, msg\nFROM log_entries\nWHERE msg = 'a;b' -- c;",
+    ]
+    second = statements[1]
+    assert BUFFER[second.start : second.end] == second.text
+
+
+def test_statement_at_cursor() -> None:
+    assert sqlhints.statement_at(BUFFER, 3).text == "SELECT 1"
+    assert sqlhints.statement_at(BUFFER, 9).text == "SELECT 1"
+    inside = BUFFER.index("FROM")
+    assert sqlhints.statement_at(BUFFER, inside).text.startswith("SELECT time")
+    assert sqlhints.statement_at("   ", 1) is None
+
+
+def test_error_location_maps_into_buffer() -> None:
+    statement = sqlhints.statement_at(BUFFER, BUFFER.index("FROM"))
+    assert statement is not None
+    # Line 2, column 6 of the statement is "log_entries" on buffer row 3.
+    row, column = sqlhints.error_location(BUFFER, statement, 2, 6)
+    assert (row, column) == (3, 5)
+    assert BUFFER.split("\n")[row][column:].startswith("log_entries")
+
+
+@pytest.mark.parametrize(
+    ("data_type", "size"),
+    [
+        (pa.string(), 50),
+        (pa.dictionary(pa.int32(), pa.string()), 50),
+        (pa.int64(), 8),
+        (pa.int32(), 4),
+        (pa.timestamp("ns", tz="+00:00"), 8),
+        (pa.float64(), 8),
+        (pa.list_(pa.string()), 16),
+        (pa.dictionary(pa.int32(), pa.binary()), 50),
+    ],
+)
+def test_type_size_estimate(data_type: pa.DataType, size: int) -> None:
+    assert sqlhints.estimate_type_bytes(data_type) == size
+
+
+def test_row_size_estimate() -> None:
+    schema = pa.schema([("time", pa.timestamp("ns")), ("level", pa.int32()), ("msg", pa.string())])
+    assert sqlhints.estimate_row_bytes(schema) == 62
+
+
+def test_advice_no_time_range() -> None:
+    notes = sqlhints.advice("SELECT msg FROM log_entries LIMIT 5", None, has_time_range=False)
+    assert len(notes) == 1
+    assert notes[0].startswith("No time range")
+    assert sqlhints.advice("SELECT msg FROM log_entries LIMIT 5", None, True) == []
+    with_predicate = "SELECT msg FROM log_entries WHERE time >= now() - INTERVAL '1 hour' LIMIT 5"
+    assert sqlhints.advice(with_predicate, None, has_time_range=False) == []
+
+
+def test_advice_order_by_without_limit() -> None:
+    notes = sqlhints.advice("SELECT msg FROM log_entries ORDER BY time", None, True)
+    assert notes == ["ORDER BY without LIMIT: the server sorts every row before sending one."]
+    assert sqlhints.advice("SELECT msg FROM t ORDER BY time LIMIT 10", None, True) == []
+    in_literal = "SELECT 'order by' AS a FROM t"
+    assert sqlhints.advice(in_literal, None, True) == []
+
+
+def test_advice_wide_and_large_rows() -> None:
+    wide = pa.schema([(f"c{index}", pa.int8()) for index in range(51)])
+    notes = sqlhints.advice("SELECT * FROM t", wide, True)
+    assert notes == ["51 columns (more than 50): select only the columns you need."]
+    large = pa.schema([(f"s{index}", pa.string()) for index in range(21)])
+    notes = sqlhints.advice("SELECT * FROM t", large, True)
+    assert len(notes) == 1
+    assert "1050 B" in notes[0]
+
+
+def test_completion_order_and_case() -> None:
+    found = sqlhints.complete("log", ["log_entries", "log_stats", "measures"], ["level"])
+    assert found == ["log_entries", "log_stats"]
+    assert sqlhints.complete("prop", [], [])[:2] == ["properties_length", "properties_to_dict"]
+    assert "SELECT" in sqlhints.complete("sel", [], [])
+    assert sqlhints.complete("", ["a"], []) == []
+    assert sqlhints.word_before("SELECT l.ms", 11) == "l.ms"

@@ -1,0 +1,103 @@
+"""Time range parsing: durations, `now-…`, RFC 3339, two-instant ranges, `all`, and errors."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from mmtui.timerange import PRESETS, TimeRangeError, parse_duration, parse_time_range
+
+NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "lookback"),
+    [
+        ("1h", timedelta(hours=1)),
+        ("90m", timedelta(minutes=90)),
+        ("7d", timedelta(days=7)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("now-1h", timedelta(hours=1)),
+        ("now - 15m", timedelta(minutes=15)),
+    ],
+)
+def test_lookback_forms(text: str, lookback: timedelta) -> None:
+    begin, end = parse_time_range(text).resolve(NOW)
+    assert end == NOW
+    assert begin == NOW - lookback
+
+
+def test_all_means_no_range() -> None:
+    time_range = parse_time_range("all")
+    assert time_range.is_all
+    assert time_range.resolve(NOW) == (None, None)
+    assert time_range.label(NOW) == "all time"
+
+
+def test_rfc3339_begin_until_now() -> None:
+    begin, end = parse_time_range("2026-12-04T10:00:00+02:00").resolve(NOW)
+    assert begin == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    assert end == NOW
+
+
+def test_timestamp_without_offset_is_utc() -> None:
+    begin, _ = parse_time_range("2026-12-04T10:00:00").resolve(NOW)
+    assert begin == datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+
+
+def test_two_instants() -> None:
+    begin, end = parse_time_range("now-2h..now-1h").resolve(NOW)
+    assert begin == NOW - timedelta(hours=2)
+    assert end == NOW - timedelta(hours=1)
+    absolute = parse_time_range("2026-12-04T01:00:00Z..2026-12-04T02:30:00Z").resolve(NOW)
+    assert absolute == (
+        datetime(2026, 12, 4, 1, 0, tzinfo=UTC),
+        datetime(2026, 12, 4, 2, 30, tzinfo=UTC),
+    )
+
+
+def test_relative_range_moves_with_clock() -> None:
+    time_range = parse_time_range("1h")
+    later = NOW + timedelta(minutes=10)
+    assert time_range.resolve(later)[0] == later - timedelta(hours=1)
+
+
+def test_resolved_bounds_are_aware_utc() -> None:
+    begin, end = parse_time_range("5m").resolve()
+    assert begin is not None and end is not None
+    assert begin.utcoffset() == timedelta(0)
+    assert end - begin == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("soon", "invalid duration"),
+        ("-1h", "greater than zero"),
+        ("0m", "greater than zero"),
+        ("now-", "invalid time"),
+        ("2026-13-01T00:00:00Z", "invalid time"),
+        ("now-1h..now-2h", "beginning must be before the end"),
+    ],
+)
+def test_invalid_input_message(text: str, fragment: str) -> None:
+    with pytest.raises(TimeRangeError) as caught:
+        parse_time_range(text)
+    assert fragment in str(caught.value)
+
+
+def test_label_utc_and_local() -> None:
+    time_range = parse_time_range("1h")
+    label = time_range.label(NOW)
+    assert label == "last 1h: 2026-12-04 11:00 → 12:00 UTC"
+    local = time_range.label(NOW, local=True)
+    assert local.endswith("local")
+    offset = NOW.astimezone().utcoffset() or timedelta(0)
+    shifted = (NOW + offset).replace(tzinfo=timezone(offset))
+    assert shifted.strftime("%H:%M") in local
+
+
+def test_presets_parse() -> None:
+    assert PRESETS == ("5m", "15m", "1h", "6h", "24h", "7d", "all")
+    for preset in PRESETS:
+        parse_time_range(preset)
+    assert parse_duration("24h") == timedelta(days=1)

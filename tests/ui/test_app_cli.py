@@ -1,0 +1,83 @@
+"""The `mmtui` command line, the log location, and the redacted crash report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmtui.logging_setup import redact, write_crash_report
+from tests.ui.test_app_support import SIZE, make_app
+
+FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"
+
+
+def _run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    return subprocess.run(
+        [sys.executable, "-m", "mmtui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def test_version_prints_log_path(tmp_path: Path) -> None:
+    completed = _run_cli(tmp_path, "--version")
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[0] == "mmtui 0.1.0"
+    assert lines[1] == f"log file: {tmp_path / 'state' / 'mmtui' / 'log' / 'mmtui.log'}"
+
+
+def test_help_mentions_log_and_subcommands(tmp_path: Path) -> None:
+    completed = _run_cli(tmp_path, "--help")
+    assert completed.returncode == 0
+    text = completed.stdout
+    for option in ("--profile", "--uri", "--begin", "--end", "--demo", "--version"):
+        assert option in text
+    assert "mmtui demo-server" in text
+    assert "mmtui login" in text
+    assert f"log file: {tmp_path / 'state' / 'mmtui' / 'log' / 'mmtui.log'}" in text
+
+
+def test_invalid_begin_rejected(tmp_path: Path) -> None:
+    completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", "--begin", "yesterday")
+    assert completed.returncode == 2
+    assert "invalid time range: invalid duration 'yesterday'" in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_redact_masks_secrets() -> None:
+    text = (
+        f"authorization: Bearer {FAKE_JWT}\n"
+        f'{{"id_token": "{FAKE_JWT}", "refresh_token": "r-123", "client_secret": "s3cr3t"}}'
+    )
+    cleaned = redact(text)
+    for secret in (FAKE_JWT, "r-123", "s3cr3t"):
+        assert secret not in cleaned
+    assert "refresh_token" in cleaned
+
+
+async def test_crash_report_redacted(tmp_path: Path) -> None:
+    app = make_app("grpc://127.0.0.1:1", tmp_path)
+
+    def explode() -> None:
+        raise RuntimeError(f"boom with token {FAKE_JWT}")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=SIZE) as pilot:
+            app.call_later(explode)
+            await pilot.pause()
+    assert isinstance(app.crash_error, RuntimeError)
+
+    report = write_crash_report(app.crash_error, {"uri": "grpc://127.0.0.1:1"}, tmp_path)
+    assert report.parent == tmp_path
+    content = report.read_text()
+    assert "RuntimeError: boom with token <redacted-jwt>" in content
+    assert "uri: grpc://127.0.0.1:1" in content
+    assert FAKE_JWT not in content

@@ -1,0 +1,96 @@
+"""Faults around the app: an unreachable server at start-up, and quitting during a query."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from mmtui.demo import DemoServerHandle, start_demo_server
+from tests.ui.test_app_support import SIZE, make_app, screen_text, wait_for, wait_schema
+
+# Each row of the cross join is tiny, but there are billions of them: the stream runs until
+# it is cancelled.
+ENDLESS_SQL = "SELECT a.msg FROM log_entries a CROSS JOIN log_entries b"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_unreachable_then_retry(tmp_path: Path) -> None:
+    port = _closed_port()
+    uri = f"grpc://127.0.0.1:{port}"
+    app = make_app(uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.schema_message.startswith("Cannot reach"),
+            "the unreachable message",
+        )
+        assert not app.connected
+        screen = screen_text(app)
+        assert f"Cannot reach {uri}" in app.schema_message
+        assert "Cannot reach" in screen
+        assert "F9 retries" in screen
+        assert "Connection refused" in app.schema_message
+        assert "not connected" in app.header_text
+
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*"SELECT 1")
+        assert app.editor.text == "SELECT 1"
+
+        server = start_demo_server(host="127.0.0.1", port=port, scale=0.05)
+        try:
+            await pilot.press("f9")
+            await wait_schema(pilot)
+            assert "log_entries" in app.schema_browser.table_names
+            assert "● connected" in app.header_text
+        finally:
+            server.stop()
+
+
+async def test_quit_during_query_is_quick(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text(ENDLESS_SQL)
+        await pilot.press("f5")
+        await wait_for(
+            pilot,
+            lambda: app.results.is_running and app.results.grid.store is not None,
+            "rows to stream",
+        )
+        worker = app.results._worker
+        assert worker is not None
+        pressed = time.monotonic()
+        await pilot.press("ctrl+q")
+    exited = time.monotonic() - pressed
+    print(f"exit took {exited * 1000:.0f} ms")
+    assert exited < 1.0
+    assert worker.wait(timeout=1.0), "the query worker still runs 1 s after exit"
+    assert app.return_code == 0
+
+
+async def test_escape_in_editor_cancels(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text(ENDLESS_SQL)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(
+            pilot,
+            lambda: app.results.is_running and app.results.grid.store is not None,
+            "rows to stream",
+        )
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results.state == "cancelled", "the cancellation")
+        store = app.results.store
+        assert store is not None
+        assert store.row_count > 0, "rows received before the cancel stay"
+        assert app.focused is app.editor
+        assert app.editor.text == ENDLESS_SQL

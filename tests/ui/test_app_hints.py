@@ -1,0 +1,88 @@
+"""Live validation: the error position marked in the editor, advice texts, stale replies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmtui.demo import DemoServerHandle
+from mmtui.sqlhints import Statement
+from mmtui.ui.editor import ERROR_STYLE
+from tests.ui.test_app_support import (
+    SIZE,
+    make_app,
+    set_editor_text,
+    wait_for,
+    wait_hint,
+    wait_schema,
+)
+
+
+async def test_misspelled_column_marks_position(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    buffer = "SELECT 1;\n\nSELECT time,\n       mesg\nFROM log_entries;"
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, buffer)
+        app.editor.move_cursor((3, 3))
+        await pilot.pause()
+        hint = await wait_hint(pilot, "SELECT time,\n       mesg\nFROM log_entries", "✗")
+        assert "mesg" in hint
+        # "mesg" is on buffer row 4, column 8 (1-based): line 2, column 8 of the statement.
+        assert hint.startswith("✗ line 4, column 8:")
+        assert app.editor.error_location == (3, 7)
+        # The mark is painted on screen, over the cursor line's own style.
+        strip = app.editor.render_line(3 - app.editor.scroll_offset.y)
+        marked = "".join(
+            segment.text
+            for segment in strip
+            if segment.style is not None and segment.style.bgcolor == ERROR_STYLE.bgcolor
+        )
+        assert marked == "mesg"
+
+        await pilot.press("ctrl+g")
+        assert app.editor.selected_text == "mesg"
+
+
+async def test_advice_texts(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        ordered = "SELECT time, msg FROM log_entries ORDER BY time"
+        await set_editor_text(pilot, ordered)
+        hint = await wait_hint(pilot, ordered, "✓")
+        assert "No time range: the query scans all time." in hint
+        assert "ORDER BY without LIMIT" in hint
+
+        wide = ", ".join(f"msg AS m{index}" for index in range(25))
+        wide_sql = f"SELECT {wide} FROM log_entries WHERE time > now() LIMIT 1"
+        await set_editor_text(pilot, wide_sql)
+        hint = await wait_hint(pilot, wide_sql, "✓")
+        assert "25 columns" in hint
+        assert "Estimated row size 1250 B (over 1000 B)" in hint
+        assert "No time range" not in hint
+        assert "ORDER BY" not in hint
+
+
+async def test_stale_answers_dropped(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        current = "SELECT level FROM log_entries LIMIT 3"
+        await set_editor_text(pilot, current)
+        await wait_hint(pilot, current, "✓")
+        shown = app.hints.last_text
+
+        # A request goes out, then the user types again before its reply arrives.
+        stale = "SELECT nope FROM log_entries"
+        app.hints.request(app.client, Statement(stale, 0, len(stale)), stale, None, None)
+        app.hints.invalidate()
+        await wait_for(
+            pilot,
+            lambda: all(w.is_finished for w in app.workers if w.group == "hints"),
+            "the stale request to finish",
+        )
+        assert app.hints.last_text == shown
+        assert app.hints.shown_statement == current
+        assert app.editor.error_location is None

@@ -1,0 +1,102 @@
+"""Keys: the help screen is built from live bindings, overrides apply, focus keys, palette."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmtui.auth import AppSettings
+from mmtui.demo import DemoServerHandle
+from mmtui.ui.help_screen import HelpScreen
+from tests.ui.test_app_support import (
+    SIZE,
+    make_app,
+    screen_text,
+    set_editor_text,
+    wait_for,
+    wait_schema,
+)
+
+
+async def test_help_lists_bindings(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        sections = dict(app.screen.sections)
+        assert set(sections) >= {"Everywhere", "SQL editor", "Schema browser", "Results"}
+        everywhere = {row[2]: row for row in sections["Everywhere"]}
+        assert everywhere["app.run_query"][0] == "f5, ^j, ^⏎"
+        assert everywhere["app.quit"][0] == "^q"
+        assert "schema.insert" in {row[2] for row in sections["Schema browser"]}
+        assert "results.cancel" in {row[2] for row in sections["Results"]}
+        screen = screen_text(app)
+        assert "Run" in screen
+        assert "app.run_query" in screen
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    settings = AppSettings(keys={"app.run_query": "f12", "app.no_such_action": "f11"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT 7 AS seven")
+        await pilot.press("f5")
+        assert app.results.state == "idle"
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: app.results.state == "done", "the remapped run key")
+        await pilot.press("f1")
+        everywhere = {row[2]: row for row in dict(app.screen.sections)["Everywhere"]}
+        assert everywhere["app.run_query"][0] == "f12"
+        warnings = [notification.message for notification in app._notifications]
+        assert any("app.no_such_action" in message for message in warnings)
+
+
+async def test_focus_keys_and_tab(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        assert app.focused is app.editor
+        await pilot.press("f2")
+        assert app.focused is app.schema_browser
+        await pilot.press("f4")
+        assert app.focused is app.results.grid
+        await pilot.press("f3")
+        assert app.focused is app.editor
+        await pilot.press("ctrl+r")
+        assert app.focused is app.results.grid
+        await pilot.press("f3")
+        await set_editor_text(pilot, "SELECT 1")  # no completion pending: Tab moves focus
+        await pilot.press("tab")
+        assert app.focused is not app.editor
+
+
+async def test_completion_accepts_with_tab(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "")
+        app.editor.focus()
+        await pilot.press(*"SELECT * FROM log_e")
+        assert app.editor.suggestion == "ntries"
+        await pilot.press("tab")
+        assert app.editor.text == "SELECT * FROM log_entries"
+        assert app.focused is app.editor
+        await pilot.press(*" WHERE prop")
+        assert app.editor.completions[0] in ("properties", "property_get")
+        assert "process_properties" not in app.editor.completions
+
+
+async def test_palette_has_app_commands(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Run query" in titles
+        assert "Range: last 5m" in titles
+        assert "Query history" in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"last 15m")
+        await wait_for(pilot, lambda: "Range: last 15m" in screen_text(app), "the palette hit")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the palette command")

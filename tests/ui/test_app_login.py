@@ -1,0 +1,121 @@
+"""Start-up and mid-session login: the OIDC login screen over the explorer, work kept.
+
+Real HTTP to the test IdP and real gRPC to a demo server that checks the IdP's tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mmtui.auth import AppSettings, OidcUserProvider, resolve_settings
+from mmtui.demo import DemoServerHandle, start_demo_server
+from mmtui.flightsql import FlightSQLClient
+from mmtui.paths import AppPaths
+from mmtui.ui.app import MmtuiApp
+from mmtui.ui.login_screen import LoginScreen
+from tests.auth.idp import PUBLIC_CLIENT_ID, TestIdPHandle, start_test_idp
+from tests.ui.test_app_support import SIZE, run_and_wait, wait_for, wait_schema
+
+WORK = "SELECT count(*) AS n FROM processes -- my unsaved work"
+
+
+@pytest.fixture
+def idp() -> Iterator[TestIdPHandle]:
+    handle = start_test_idp()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def secured_server(idp: TestIdPHandle) -> Iterator[DemoServerHandle]:
+    handle = start_demo_server(
+        host="127.0.0.1", port=0, scale=0.01, issuer=idp.issuer, audience=PUBLIC_CLIENT_ID
+    )
+    yield handle
+    handle.stop()
+
+
+def _make_app(
+    idp: TestIdPHandle, server: DemoServerHandle, tmp_path: Path
+) -> tuple[MmtuiApp, OidcUserProvider]:
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "MMTUI_DATA_DIR": str(tmp_path / "data"),
+        "MICROMEGAS_ANALYTICS_URI": server.uri,
+        "MICROMEGAS_OIDC_ISSUER": idp.issuer,
+        "MICROMEGAS_OIDC_CLIENT_ID": PUBLIC_CLIENT_ID,
+    }
+    settings = resolve_settings(env=env)
+    assert settings.auth_mode == "oidc"
+    provider = OidcUserProvider(settings)
+
+    def login_screen(settings: Any) -> LoginScreen:
+        return LoginScreen(settings, method="device", env={}, callback_port=0, launch_browser=False)
+
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "autosave.sql").write_text(WORK)
+    app = MmtuiApp(
+        lambda: FlightSQLClient(server.uri, auth_provider=provider),
+        settings,
+        AppSettings(),
+        token_provider=provider,
+        paths=AppPaths.under(tmp_path / "state"),
+        time_range="all",
+        login_screen_factory=login_screen,
+    )
+    return app, provider
+
+
+async def _approve_device_login(pilot: Any, idp: TestIdPHandle) -> None:
+    await wait_for(pilot, idp.pending_user_codes, "a device code at the IdP")
+    idp.approve_device(idp.pending_user_codes()[0])
+    await wait_for(pilot, lambda: not isinstance(pilot.app.screen, LoginScreen), "the login")
+
+
+async def test_login_at_start_then_explore(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app, _provider = _make_app(idp, secured_server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        assert not app.connected
+        assert app.editor.text == WORK
+
+        await _approve_device_login(pilot, idp)
+        await wait_schema(pilot)
+        assert "log_entries" in app.schema_browser.table_names
+        assert app.editor.text == WORK
+        await run_and_wait(pilot, WORK)
+        assert app.results.store is not None
+        assert app.results.store.row_count == 1
+
+
+async def test_rejected_query_reopens_login(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app, provider = _make_app(idp, secured_server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await _approve_device_login(pilot, idp)
+        await wait_schema(pilot)
+        await run_and_wait(pilot, WORK)
+        store = app.results.store
+
+        # `mmtui logout` in another terminal: the cached tokens are gone.
+        provider.cache.path.unlink()
+        provider.invalidate()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login to reopen")
+        assert app.results.state == "failed"
+        assert app.editor.text == WORK
+        assert app.results.store is store, "the previous results stay on screen"
+
+        await _approve_device_login(pilot, idp)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query after login")
+        assert app.results.store is not None
+        assert app.results.store.row_count == 1

@@ -1,0 +1,60 @@
+"""History and autosave survive a restart of the app (files under a temporary state folder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mmtui.demo import DemoServerHandle
+from mmtui.ui.history import HistoryScreen
+from tests.ui.test_app_support import SIZE, make_app, run_and_wait, wait_for, wait_schema
+
+FIRST = "SELECT count(*) FROM processes"
+SECOND = "SELECT exe FROM processes LIMIT 3"
+
+
+async def test_history_across_restarts(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, FIRST)
+        await run_and_wait(pilot, SECOND)
+
+    lines = (tmp_path / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["sql"] for line in lines] == [FIRST, SECOND]
+
+    restarted = make_app(demo_server.uri, tmp_path)
+    async with restarted.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        draft = restarted.editor.text
+        restarted.editor.focus()
+        await pilot.press("ctrl+up")
+        assert restarted.editor.text == SECOND
+        await pilot.press("ctrl+up")
+        assert restarted.editor.text == FIRST
+        await pilot.press("ctrl+down", "ctrl+down")
+        assert restarted.editor.text == draft
+
+        await pilot.press("f8")
+        assert isinstance(restarted.screen, HistoryScreen)
+        await pilot.press("down", "enter")
+        assert restarted.editor.text == FIRST
+
+
+async def test_autosave_restores_buffer(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    autosave = tmp_path / "autosave.sql"
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*"SELECT 42 -- unsaved work")
+        await wait_for(
+            pilot,
+            lambda: autosave.exists() and autosave.read_text() == "SELECT 42 -- unsaved work",
+            "the autosave file",
+        )
+        # A crash does not run the quit action: the file was written while typing.
+
+    restarted = make_app(demo_server.uri, tmp_path)
+    async with restarted.run_test(size=SIZE) as pilot:
+        assert restarted.editor.text == "SELECT 42 -- unsaved work"

@@ -1,0 +1,59 @@
+"""The main user story on the demo server: type a query, see a hint, run it with F5."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from mmtui.demo import DemoServerHandle
+from mmtui.ui.hints import HINT_DELAY
+from tests.ui.test_app_support import (
+    SIZE,
+    make_app,
+    screen_text,
+    wait_for,
+    wait_hint,
+    wait_schema,
+)
+
+STORY_SQL = (
+    "SELECT time, exe, level, msg FROM log_entries WHERE level <= 2 ORDER BY time DESC LIMIT 500"
+)
+
+
+async def test_user_story_hint_then_run(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="24h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*STORY_SQL)
+        typed_at = time.monotonic()
+        assert app.editor.text == STORY_SQL
+
+        await wait_hint(pilot, STORY_SQL, "✓ valid")
+        latency = app.hints.last_shown_at - typed_at
+        print(f"hint shown {latency * 1000:.0f} ms after the last keystroke")
+        # The pause is HINT_DELAY; planning on the local demo server adds tens of ms.
+        assert latency < HINT_DELAY + 0.5
+        hint = app.hints.last_text
+        assert "4 columns" in hint
+        assert "est. 112 B/row" in hint  # timestamp 8 + dict<utf8> 50 + int32 4 + utf8 50
+        assert "level int32" in hint
+        assert "No time range" not in hint
+        assert "Tab" not in screen_text(app).split("\n")[0]
+
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query to finish")
+        store = app.results.store
+        assert store is not None
+        assert 0 < store.row_count <= 500
+        levels = set(store.window(0, store.row_count).column("level").to_pylist())
+        assert levels <= {1, 2}
+        assert "done" in app.results.status_text
+        assert f"{store.row_count:,} rows" in app.results.status_text
+        # Move the grid cursor to the level column (third) so it is scrolled into view.
+        await pilot.press("f4", "right", "right")
+        screen = screen_text(app)
+        assert "ERROR" in screen or "FATAL" in screen
+        assert app.history.entries[-1].sql == STORY_SQL

@@ -1,0 +1,57 @@
+"""Time range: number-key presets and the typed prompt change the header and the rows sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mmtui.demo import DemoServerHandle
+from mmtui.ui.time_range_screen import TimeRangeScreen
+from tests.ui.test_app_support import SIZE, first_value, make_app, run_and_wait, wait_schema
+
+COUNT_SQL = "SELECT count(*) AS n FROM log_entries"
+
+
+async def test_preset_changes_header_and_rows(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        assert "all time" in app.header_text
+        await run_and_wait(pilot, COUNT_SQL)
+        everything = first_value(app)
+
+        await pilot.press("f2")
+        await pilot.press("1")
+        assert "last 5m:" in app.header_text
+        assert "UTC" in app.header_text
+        await run_and_wait(pilot, COUNT_SQL)
+        last_five_minutes = first_value(app)
+        assert 0 <= last_five_minutes < everything
+
+        # In the editor, digits are text, not presets.
+        app.editor.focus()
+        await pilot.press("3")
+        assert "last 5m:" in app.header_text
+        assert app.editor.text.endswith("3")
+
+        await pilot.press("f2", "z")
+        assert app.header_text.rstrip().endswith("local")
+
+
+async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, TimeRangeScreen)
+        await pilot.press("ctrl+a", "ctrl+k", *"soon", "enter")
+        assert isinstance(app.screen, TimeRangeScreen)
+        assert "invalid duration 'soon'" in str(app.screen.query_one("#time-range-error").content)
+
+        await pilot.press("ctrl+u", *"now-90m", "enter")
+        assert not isinstance(app.screen, TimeRangeScreen)
+        assert "last 90m:" in app.header_text
+        begin, end = app.time_range.resolve()
+        assert begin is not None and end is not None
+        assert (end - begin).total_seconds() == 90 * 60

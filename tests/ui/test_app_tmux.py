@@ -1,0 +1,112 @@
+"""`mmtui --demo` in a real 80x24 terminal (tmux): keys reach the app and quitting is clean.
+
+Textual's Pilot sends key events without a terminal, so only a real one shows that F5, Ctrl+J,
+F1 and Ctrl+Q arrive through tmux, that the layout fits 80x24, and that the process exits 0.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.tmux_support import TmuxServer, tmux_path
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(tmux_path() is None, reason="the tmux binary is not installed"),
+]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+START_TIMEOUT = 60.0
+STEP_TIMEOUT = 15.0
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[TmuxServer]:
+    server = TmuxServer(tmp_path, width=80, height=24)
+    yield server
+    server.kill()
+
+
+def _environment(home: Path) -> dict[str, str]:
+    """Return this environment with HOME and the XDG folders under `home` (no user files)."""
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("TMUX", "TMUX_PANE") and not name.startswith(("MICROMEGAS_", "TEXTUAL"))
+    }
+    environment["HOME"] = str(home)
+    for name, folder in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+    ):
+        environment[name] = str(home / folder)
+    environment["TERM"] = "xterm-256color"
+    return environment
+
+
+def test_demo_keys_in_tmux(tmux: TmuxServer, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    log_file = home / "state" / "mmtui" / "log" / "mmtui.log"
+
+    def explain() -> str:
+        if log_file.exists():
+            return "\n".join(log_file.read_text(encoding="utf-8").splitlines()[-30:])
+        return "(no log file)"
+
+    tmux.start([sys.executable, "-m", "mmtui", "--demo"], env=_environment(home), cwd=REPO_ROOT)
+    screen = tmux.wait_for(
+        lambda text: "●" in text.splitlines()[0] and "✓ valid" in text,
+        "the demo to start, connect and validate the welcome query",
+        START_TIMEOUT,
+        explain,
+    )
+    lines = screen.splitlines()
+    assert len(lines) == 24
+    assert "(demo)" in lines[0]
+    assert "last 1h:" in lines[0]
+    assert "f5 Run" in lines[-1]
+    assert "f1 Help" in lines[-1]
+
+    tmux.send_keys("F5")
+    tmux.wait_for(lambda text: "done ·" in text, "F5 to run the query", STEP_TIMEOUT, explain)
+    tmux.send_keys("F3", "C-j")
+    # The results pane logs each run it starts; the second one comes from Ctrl+J.
+    tmux.wait_for(
+        lambda _text: "query 2 started" in log_file.read_text(encoding="utf-8"),
+        "Ctrl+J to run the query again",
+        STEP_TIMEOUT,
+        explain,
+    )
+    tmux.wait_for(lambda text: "done ·" in text, "the second run", STEP_TIMEOUT, explain)
+    history = home / "state" / "mmtui" / "history.jsonl"
+    assert history.exists()
+
+    tmux.send_keys("F1")
+    tmux.wait_for(lambda text: "app.run_query" in text, "the help screen", STEP_TIMEOUT, explain)
+    tmux.send_keys("Escape")
+    tmux.wait_for(
+        lambda text: "app.run_query" not in text, "the help to close", STEP_TIMEOUT, explain
+    )
+
+    pressed = time.monotonic()
+    tmux.send_keys("C-q")
+    # The pane can be marked dead before tmux has collected the exit status, so both are
+    # awaited.
+    tmux.wait_for(
+        lambda _text: tmux.pane_dead() and tmux.display("#{pane_dead_status}") != "",
+        "the app to exit",
+        STEP_TIMEOUT,
+        explain,
+    )
+    print(f"exit seen {time.monotonic() - pressed:.2f} s after Ctrl+Q")
+    assert tmux.display("#{pane_dead_signal}") == "", "the app was killed by a signal"
+    assert tmux.display("#{pane_dead_status}") == "0", f"{tmux.capture()}\n{explain()}"
+    assert "mmtui exits" in log_file.read_text(encoding="utf-8")
