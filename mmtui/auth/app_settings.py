@@ -9,7 +9,7 @@ An absent file gives the defaults. Example:
     first_batch_timeout = 60.0
 
     [keys]
-    run_query = "ctrl+r"
+    "app.run_query" = "f5,ctrl+j"
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class AppSettings:
     memory_budget_mb: int = 1024
     #: Seconds to wait for a query's first batch before it fails; 0 waits without limit.
     first_batch_timeout: float = 60.0
-    #: Key overrides: binding id to key, e.g. {"run_query": "ctrl+r"}.
+    #: Key overrides: binding id to keys, e.g. {"app.run_query": "f5,ctrl+j"}.
     keys: Mapping[str, str] = field(default_factory=dict)
     #: The file these settings were read from; None when no file exists.
     path: Path | None = None

@@ -16,7 +16,14 @@ from mmtui.results.formatting import (
 )
 from mmtui.results.jsonb import JsonbError, decode_jsonb, encode_jsonb_object
 from mmtui.results.store import DEFAULT_MEMORY_BUDGET, ResultStore, StoreClosedError
-from mmtui.results.text import ELLIPSIS, NULL_TEXT, cell_width, safe_text, truncate_cells
+from mmtui.results.text import (
+    ELLIPSIS,
+    NULL_TEXT,
+    cell_width,
+    safe_lines,
+    safe_text,
+    truncate_cells,
+)
 from mmtui.results.widths import MAX_COLUMN_CELLS
 
 __all__ = [
@@ -41,6 +48,7 @@ __all__ = [
     "is_level_field",
     "level_text",
     "resolve_display_tz",
+    "safe_lines",
     "safe_text",
     "truncate_cells",
 ]

@@ -87,6 +87,12 @@ def safe_text(text: str) -> str:
     return _UNSAFE_RE.sub(_replace_unsafe, text)
 
 
+def safe_lines(text: str) -> str:
+    """Return `text` made safe line by line, keeping its line breaks (for messages and errors)."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    return "\n".join(safe_text(line) for line in lines)
+
+
 def cell_width(text: str) -> int:
     """Return the width of `text` in terminal cells, as Rich measures it."""
     return cell_len(text)

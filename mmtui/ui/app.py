@@ -30,6 +30,7 @@ from textual.widgets import Footer, Static, TextArea
 
 from mmtui.auth.errors import LoginRequired
 from mmtui.paths import AppPaths
+from mmtui.results import safe_lines, safe_text
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
 from mmtui.ui.editor import SqlEditor
 from mmtui.ui.help_screen import HelpScreen, HelpSection, describe_bindings
@@ -176,7 +177,7 @@ class MmtuiApp(App[int]):
     def show_schema_message(self, message: str, style: str = "italic") -> None:
         """Show `message` (wrapped) in the schema pane in place of the tree; "" hides it."""
         widget = self._main_widget("#schema-message", Static)
-        widget.update(Text(message, style=style))
+        widget.update(Text(safe_lines(message), style=style))
         widget.display = bool(message)
         self.schema_browser.display = not message
 
@@ -204,6 +205,7 @@ class MmtuiApp(App[int]):
                     f"Unknown binding ids in [keys]: {', '.join(unknown)}. F1 lists the ids.",
                     title="Settings",
                     severity="warning",
+                    markup=False,
                 )
         self._main_widget("#schema-pane", Vertical).border_title = "Schema"
         self.editor.border_title = "SQL"
@@ -283,7 +285,12 @@ class MmtuiApp(App[int]):
             style="red",
         )
         self._update_header()
-        self.notify(f"Cannot reach {uri}. F9 retries.", title="Not connected", severity="error")
+        self.notify(
+            safe_text(f"Cannot reach {uri}. F9 retries."),
+            title="Not connected",
+            severity="error",
+            markup=False,
+        )
 
     def action_reconnect(self) -> None:
         """Retry the token and the table listing (after an outage or a login)."""
@@ -427,7 +434,7 @@ class MmtuiApp(App[int]):
         if self.schema_browser.display:
             self.schema_browser.focus()
         else:
-            self.notify(self.schema_message or "The schema is not loaded.")
+            self.notify(self.schema_message or "The schema is not loaded.", markup=False)
 
     def action_focus_editor(self) -> None:
         self.editor.focus()

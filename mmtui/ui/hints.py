@@ -25,6 +25,7 @@ from textual.widgets import Static
 
 from mmtui import sqlhints
 from mmtui.auth.errors import LoginRequired
+from mmtui.results import safe_lines, safe_text
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class HintsPanel(Vertical):
         for index, column in enumerate(shown):
             if index:
                 text.append(" · ", style="dim")
-            text.append(column.name)
+            text.append(safe_text(column.name))
             text.append(f" {sqlhints.describe_type(column.type)}", style="cyan")
         if len(schema) > MAX_COLUMNS_SHOWN:
             text.append(f" … +{len(schema) - MAX_COLUMNS_SHOWN} more", style="dim")
@@ -170,7 +171,8 @@ class HintsPanel(Vertical):
         if line is not None and column is not None:
             location = sqlhints.error_location(request.buffer, request.statement, line, column)
             text.append(f"line {location[0] + 1}, column {location[1] + 1}: ", style="bold red")
-        text.append(_first_lines(server_cause(message) if location else message), style="red")
+        cause = server_cause(message) if location else message
+        text.append(safe_lines(_first_lines(cause)), style="red")
         if location is not None:
             text.append("\nCtrl+G moves the cursor to the error.", style="dim")
         self._show(text, request)

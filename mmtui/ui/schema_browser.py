@@ -21,6 +21,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from mmtui import sqlhints
+from mmtui.results import safe_text
 
 _PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -135,7 +136,7 @@ class SchemaBrowser(Tree[SchemaItem]):
 
 
 def _view_label(name: str, schema: Any) -> Text:
-    label = Text(name, style="bold")
+    label = Text(safe_text(name), style="bold")
     if schema is not None:
         row_bytes = sqlhints.estimate_row_bytes(schema)
         label.append(f"  {len(schema)} cols · ~{row_bytes} B/row", style="dim")
@@ -144,7 +145,7 @@ def _view_label(name: str, schema: Any) -> Text:
 
 def _column_label(field: Any) -> Text:
     return Text.assemble(
-        (field.name, ""),
+        (safe_text(field.name), ""),
         ("  ", ""),
         (sqlhints.describe_type(field.type), "cyan"),
         (f"  {sqlhints.estimate_type_bytes(field.type)} B", "dim"),
