@@ -27,6 +27,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TextArea
+from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
 from mmtui.paths import AppPaths
@@ -51,6 +52,7 @@ HEADER_REFRESH = 30.0
 """Seconds between header updates, so a relative range ("last 1h") shows the moving clock."""
 
 WELCOME_SQL = """-- F5 or Ctrl+J runs the statement under the cursor; F1 lists every key.
+-- The example below is selected: type to replace it.
 SELECT time, exe, level, msg
 FROM log_entries
 WHERE level <= 2
@@ -235,7 +237,9 @@ class MmtuiApp(App[int]):
             self.editor.move_cursor(self.editor.document.end)
         else:
             self.editor.load_text(WELCOME_SQL)
-            self.editor.move_cursor((1, 0))
+            # The example stays selected so that typing replaces it, and F5 runs it.
+            example_start = (2, 0)
+            self.editor.selection = Selection(example_start, self.editor.document.end)
             self.editor.scroll_home(animate=False)
 
     @work(thread=True, group="connect", exclusive=True, exit_on_error=False)

@@ -57,3 +57,23 @@ async def test_user_story_hint_then_run(demo_server: DemoServerHandle, tmp_path:
         screen = screen_text(app)
         assert "ERROR" in screen or "FATAL" in screen
         assert app.history.entries[-1].sql == STORY_SQL
+
+
+async def test_first_start_typing_replaces_example(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="24h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        assert "FROM log_entries" in app.editor.text
+        assert app.editor.selected_text.startswith("SELECT time, exe, level, msg")
+
+        await pilot.press(*"SELECT 42 AS answer")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query to finish")
+
+        assert "log_entries" not in app.editor.text
+        assert app.editor.text.startswith("-- F5 or Ctrl+J runs")
+        store = app.results.store
+        assert store is not None
+        assert store.window(0, 1).column("answer").to_pylist() == [42]
