@@ -1,0 +1,227 @@
+"""The cell detail screen: the whole value of one result cell, paged lazily.
+
+The value comes from `mmtui.results.detail_text` (JSON pretty-printed when it parses, control
+characters made visible) and is computed on a worker thread, so a 5M-character value does not
+freeze the screen. `TextView` wraps it to the screen width by index arithmetic and renders only
+the visible lines, as plain text: nothing in the value is parsed as markup.
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_right
+from typing import ClassVar
+
+from rich.cells import get_character_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.geometry import Region, Size
+from textual.screen import ModalScreen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
+
+from mmtui.results import ResultStore, detail_text, safe_text
+
+logger = logging.getLogger(__name__)
+
+EXACT_WRAP_MAX_CHARS = 20_000
+"""Maximum length of a non-ASCII line wrapped by measuring each character. Longer ones are cut
+in chunks of half the width, which fits even when every character is two cells wide."""
+
+TAB_SIZE = 4
+
+
+def wrap_line(line: str, width: int) -> list[tuple[int, int]]:
+    """Split one line into (start, end) character spans of at most `width` terminal cells."""
+    width = max(2, width)
+    length = len(line)
+    if length == 0:
+        return [(0, 0)]
+    if line.isascii():
+        return [(start, min(length, start + width)) for start in range(0, length, width)]
+    if length > EXACT_WRAP_MAX_CHARS:
+        step = width // 2
+        return [(start, min(length, start + step)) for start in range(0, length, step)]
+    spans = []
+    start = 0
+    used = 0
+    for index, character in enumerate(line):
+        size = get_character_cell_size(character)
+        if used + size > width:
+            spans.append((start, index))
+            start = index
+            used = 0
+        used += size
+    spans.append((start, length))
+    return spans
+
+
+class TextView(ScrollView, can_focus=True):
+    """A read-only view of a long text, wrapped to the widget width, drawn line by line."""
+
+    DEFAULT_CSS = """
+    TextView {
+        height: 1fr;
+        background: $surface;
+        overflow-x: auto;
+        overflow-y: scroll;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._lines: list[str] = []
+        # First screen row of each source line, and the wrapped spans of every source line.
+        self._first_rows: list[int] = []
+        self._spans: list[list[tuple[int, int]]] = []
+        self._wrap_width = 0
+        self._style: Style | None = None
+        self.text = ""
+        """The whole text shown."""
+
+    def set_text(self, text: str) -> None:
+        if "\t" in text:
+            text = text.expandtabs(TAB_SIZE)
+        self.text = text
+        self._lines = text.split("\n")
+        self._wrap_width = 0
+        self._rewrap()
+
+    def _rewrap(self) -> None:
+        width = max(2, self.scrollable_content_region.width or self.size.width or 80)
+        if width == self._wrap_width:
+            return
+        self._wrap_width = width
+        first_rows = []
+        spans = []
+        total = 0
+        for line in self._lines:
+            line_spans = wrap_line(line, width)
+            first_rows.append(total)
+            spans.append(line_spans)
+            total += len(line_spans)
+        self._first_rows = first_rows
+        self._spans = spans
+        self.virtual_size = Size(width, total)
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._lines:
+            self._rewrap()
+
+    @property
+    def line_count(self) -> int:
+        """Screen rows of the wrapped text."""
+        return self.virtual_size.height
+
+    def row_text(self, row: int) -> str:
+        """Return the text of wrapped row `row` (0-based)."""
+        line_index = bisect_right(self._first_rows, row) - 1
+        if line_index < 0 or row >= self.line_count:
+            return ""
+        start, end = self._spans[line_index][row - self._first_rows[line_index]]
+        return self._lines[line_index][start:end]
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Reading rich_style walks the DOM, so it is read once per repaint, not per line.
+        self._style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._style = None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        style = self._style or self.rich_style
+        text = self.row_text(y + scroll_y)
+        strip = Strip([Segment(text, style)])
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+
+class DetailScreen(ModalScreen[None]):
+    """The whole value of the cell at (`row`, `column`) of `store`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close", id="detail.close"),
+        Binding("c", "copy_value", "Copy value", id="detail.copy"),
+    ]
+
+    DEFAULT_CSS = """
+    DetailScreen {
+        align: center middle;
+        & > #detail-box {
+            width: 90%;
+            height: 90%;
+            border: round $primary;
+            background: $surface;
+        }
+        & #detail-title {
+            height: 1;
+            text-style: bold;
+            padding: 0 1;
+        }
+        & #detail-info {
+            height: 1;
+            color: $text-muted;
+            padding: 0 1;
+        }
+    }
+    """
+
+    def __init__(self, store: ResultStore, row: int, column: int, *, title: str = "") -> None:
+        super().__init__()
+        self.store = store
+        self.row = row
+        self.column = column
+        self.title_text = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail-box"):
+            yield Static(Text(self.title_text), id="detail-title")
+            yield TextView(id="detail-text")
+            yield Static(Text("loading…"), id="detail-info")
+
+    def on_mount(self) -> None:
+        self.query_one(TextView).focus()
+        self._load()
+
+    @work(thread=True, exclusive=True)
+    def _load(self) -> None:
+        try:
+            text = detail_text(self.store.scalar(self.row, self.column))
+        except Exception as error:
+            # The store may have been closed underneath, so the error is shown on screen.
+            logger.exception("reading cell %d,%d failed", self.row, self.column)
+            self.app.call_from_thread(self._show_error, error)
+            return
+        self.app.call_from_thread(self._show_text, text)
+
+    def _show_text(self, text: str) -> None:
+        view = self.query_one(TextView)
+        view.set_text(text)
+        info = f"{len(text):,} characters · {view.line_count:,} lines · Esc close · c copy"
+        self.query_one("#detail-info", Static).update(Text(info))
+
+    def _show_error(self, error: Exception) -> None:
+        message = f"Reading the cell failed: {type(error).__name__}: {error}"
+        self.query_one("#detail-info", Static).update(Text(safe_text(message)))
+
+    @property
+    def text(self) -> str:
+        """The value shown (empty while loading)."""
+        return self.query_one(TextView).text
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_copy_value(self) -> None:
+        text = self.text
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {len(text):,} characters", markup=False)

@@ -1,0 +1,191 @@
+"""The export screen: a path prompt and a format choice, then `export_store` on a worker thread.
+
+The format follows the file extension as it is typed (.csv, .parquet or .pq, .jsonl or
+.ndjson) until the user picks one by hand. The export writes every row in the store at the time
+it starts; the result is reported with a notification (rows written, or the error).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+
+from mmtui.results import ResultStore, safe_text
+from mmtui.results.export import export_store
+
+if TYPE_CHECKING:
+    from mmtui.ui.results_pane import ResultsPane
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "parquet", "jsonl")
+
+EXTENSION_FORMATS = {
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+def format_for_path(path: str) -> str | None:
+    """Return the export format that a file extension implies, or None."""
+    return EXTENSION_FORMATS.get(Path(path).suffix.lower())
+
+
+class ExportScreen(ModalScreen[int | None]):
+    """Ask for a path and a format and export `store`; dismiss with the rows written."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="export.close"),
+    ]
+
+    DEFAULT_CSS = """
+    ExportScreen {
+        align: center middle;
+        & > #export-box {
+            width: 72;
+            height: auto;
+            border: round $primary;
+            background: $surface;
+            padding: 0 1;
+        }
+        & #export-formats {
+            layout: horizontal;
+            width: 100%;
+            height: auto;
+        }
+        & #export-buttons {
+            height: auto;
+            align-horizontal: right;
+        }
+        & #export-status {
+            height: auto;
+            color: $text-muted;
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        store: ResultStore,
+        *,
+        pane: ResultsPane | None = None,
+        default_path: str = "results.csv",
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.pane = pane
+        self.default_path = default_path
+        self._format_chosen_by_hand = False
+        self._setting_format = False
+        self.running = False
+        self.rows_written: int | None = None
+
+    def compose(self) -> ComposeResult:
+        initial = format_for_path(self.default_path) or "csv"
+        with Vertical(id="export-box"):
+            yield Static(Text(f"Export {self.store.row_count:,} rows"), id="export-title")
+            yield Input(self.default_path, placeholder="file path", id="export-path")
+            with RadioSet(id="export-formats"):
+                for fmt in FORMATS:
+                    yield RadioButton(fmt, value=fmt == initial, id=f"export-{fmt}")
+            yield Static("", id="export-status", markup=False)
+            with Horizontal(id="export-buttons"):
+                yield Button("Export", variant="primary", id="export-run")
+                yield Button("Cancel", id="export-cancel")
+
+    def on_mount(self) -> None:
+        # The pane keeps the store open while this screen may read it, even if a new query
+        # replaces it on screen.
+        if self.pane is not None:
+            self.pane.begin_export(self.store)
+        self.query_one("#export-path", Input).focus()
+
+    def on_unmount(self) -> None:
+        if self.pane is not None:
+            self.pane.end_export(self.store)
+
+    @property
+    def selected_format(self) -> str:
+        pressed = self.query_one("#export-formats", RadioSet).pressed_button
+        if pressed is None or pressed.id is None:
+            return "csv"
+        return pressed.id.removeprefix("export-")
+
+    def _select_format(self, fmt: str) -> None:
+        button = self.query_one(f"#export-{fmt}", RadioButton)
+        if not button.value:
+            self._setting_format = True
+            button.value = True
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        fmt = format_for_path(event.value)
+        if fmt is not None and not self._format_chosen_by_hand:
+            self._select_format(fmt)
+
+    @on(RadioSet.Changed, "#export-formats")
+    def _format_changed(self, event: RadioSet.Changed) -> None:
+        if self._setting_format:
+            self._setting_format = False
+            return
+        self._format_chosen_by_hand = True
+
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#export-run")
+    def _start(self) -> None:
+        if self.running:
+            return
+        path = self.query_one("#export-path", Input).value.strip()
+        if not path:
+            self._set_status("Enter a file path.")
+            return
+        target = Path(path).expanduser()
+        self.running = True
+        self._set_status(f"Writing {target} …")
+        self._export(target, self.selected_format)
+
+    @on(Button.Pressed, "#export-cancel")
+    def action_close(self) -> None:
+        if self.running:
+            # NOTE: a running export cannot be stopped; the screen stays until it ends.
+            self._set_status("The export is still writing; this screen closes when it ends.")
+            return
+        self.dismiss(None)
+
+    def _set_status(self, text: str) -> None:
+        self.query_one("#export-status", Static).update(Text(safe_text(text)))
+
+    @work(thread=True, exclusive=True)
+    def _export(self, path: Path, fmt: str) -> None:
+        try:
+            rows = export_store(self.store, path, fmt)
+        except Exception as error:
+            logger.exception("export to %s as %s failed", path, fmt)
+            self.app.call_from_thread(self._failed, path, error)
+        else:
+            logger.info("exported %d rows to %s as %s", rows, path, fmt)
+            self.app.call_from_thread(self._done, path, rows)
+
+    def _done(self, path: Path, rows: int) -> None:
+        self.running = False
+        self.rows_written = rows
+        self.app.notify(safe_text(f"Exported {rows:,} rows to {path}"), markup=False)
+        self.dismiss(rows)
+
+    def _failed(self, path: Path, error: Exception) -> None:
+        self.running = False
+        message = safe_text(f"Export to {path} failed: {type(error).__name__}: {error}")
+        self._set_status(message)
+        self.app.notify(message, severity="error", markup=False)

@@ -1,0 +1,263 @@
+"""The thread that runs one query: stream batches into a `ResultStore` and report to the pane.
+
+The worker owns the Flight stream and the store it fills. Widths are measured by
+`ResultStore.append` on this thread, never on the UI thread. It reaches the UI only through
+`post_message` (thread-safe in Textual): `BatchesArrived` for the first batch at once and then
+at most every `NOTIFY_INTERVAL` seconds, then exactly one of `QueryFinished`, `QueryFailed` or
+`QueryCancelled`. These messages are private to `ResultsPane`, which re-posts public ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+from textual.message import Message
+from textual.message_pump import MessagePump
+
+from mmtui import flightsql
+from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
+from mmtui.results import ResultStore, StoreClosedError
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_INTERVAL = 0.05
+"""Minimum seconds between two `BatchesArrived` messages of one query (after the first)."""
+
+
+_warm_up_started = threading.Event()
+
+
+def warm_up_store() -> None:
+    """Append a tiny batch to a throwaway store on a daemon thread, once per process.
+
+    The first `ResultStore.append` of a process is slow (about 0.2 s measured on a 2-core
+    machine) because Arrow compute sets up its width-measuring kernels. Doing it at start-up
+    keeps that delay off the first query's first rows.
+    """
+    if _warm_up_started.is_set():
+        return
+    _warm_up_started.set()
+
+    def run() -> None:
+        # The column types of Micromegas log and metric views.
+        texts = pa.array(["ascii", "accentué", "日本語", "🔥"])
+        batch = pa.RecordBatch.from_pydict(
+            {
+                "time": pa.array([0, 1, 2, 3], pa.timestamp("ns", tz="+00:00")),
+                "exe": texts.dictionary_encode(),
+                "level": pa.array([1, 2, 3, 4], pa.int32()),
+                "msg": texts,
+                "value": pa.array([0.5, 1.0, 2.0, 4.0]),
+                "count": pa.array([1, 2, 3, 4], pa.int64()),
+                "properties": pa.array([b"", b"x", b"y", b"z"]),
+            }
+        )
+        schema = batch.schema
+        try:
+            with ResultStore(schema) as store:
+                store.append(batch)
+        except Exception:
+            # Only a speed-up: a failure here shows again, with context, on the first query.
+            logger.exception("warming up the result store failed")
+
+    threading.Thread(target=run, name="mmtui-store-warm-up", daemon=True).start()
+
+
+class WorkerMessage(Message, bubble=False, namespace="query_worker"):
+    """A report from the query worker of run `run_id` to the pane that started it."""
+
+    def __init__(self, run_id: int, store: ResultStore | None, rows: int, batches: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.store = store
+        """The store of this run, or None when the query failed before its schema arrived."""
+        self.rows = rows
+        """Rows appended to the store when the message was posted."""
+        self.batches = batches
+
+
+class BatchesArrived(WorkerMessage, bubble=False, namespace="query_worker"):
+    """New rows are in the store. Only the newest of several queued ones is handled."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BatchesArrived) and message.run_id == self.run_id
+
+
+class QueryFinished(WorkerMessage, bubble=False, namespace="query_worker"):
+    """The stream ended normally; every row is in the store."""
+
+
+class QueryFailed(WorkerMessage, bubble=False, namespace="query_worker"):
+    """The query failed; rows that arrived before the error stay in the store."""
+
+    def __init__(
+        self,
+        run_id: int,
+        store: ResultStore | None,
+        rows: int,
+        batches: int,
+        error: Exception,
+    ) -> None:
+        super().__init__(run_id, store, rows, batches)
+        self.error = error
+
+
+class QueryCancelled(WorkerMessage, bubble=False, namespace="query_worker"):
+    """The query was cancelled; rows that arrived before stay in the store."""
+
+
+class CountEstimated(WorkerMessage, bubble=False, namespace="query_worker"):
+    """The server's COUNT(*) estimate for the query, used for a progress percentage."""
+
+    def __init__(self, run_id: int, count: int) -> None:
+        super().__init__(run_id, None, 0, 0)
+        self.count = count
+
+
+class QueryWorker:
+    """Run one query on a daemon thread; `cancel()` may be called from any thread."""
+
+    def __init__(
+        self,
+        target: MessagePump,
+        client: FlightSQLClient,
+        sql: str,
+        *,
+        run_id: int,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+        memory_budget_bytes: int | None = None,
+        estimate_count: bool = False,
+    ) -> None:
+        self.target = target
+        self.client = client
+        self.sql = sql
+        self.run_id = run_id
+        self.begin = begin
+        self.end = end
+        self.limit = limit
+        self.memory_budget_bytes = memory_budget_bytes
+        self.estimate_count = estimate_count
+        self.started_at = 0.0
+        """`time.monotonic()` when the worker started."""
+        self.progress: tuple[int, int] = (0, 0)
+        """(rows, batches) appended so far; replaced as one tuple, so any thread can read it."""
+        self.store: ResultStore | None = None
+        self._stream: QueryStream | None = None
+        self._cancel_requested = False
+        self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"mmtui-query-{run_id}", daemon=True)
+
+    @property
+    def finished(self) -> bool:
+        """True once the thread posted its final message (or tried to)."""
+        return self._finished.is_set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel_requested
+
+    def start(self) -> None:
+        self.started_at = time.monotonic()
+        self._thread.start()
+        if self.estimate_count:
+            threading.Thread(
+                target=self._estimate, name=f"mmtui-count-{self.run_id}", daemon=True
+            ).start()
+
+    def cancel(self) -> None:
+        """Ask the stream to stop; returns at once and the thread reports `QueryCancelled`."""
+        with self._lock:
+            self._cancel_requested = True
+            stream = self._stream
+        if stream is not None:
+            stream.cancel()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the thread ends (for tests and shutdown); True when it did."""
+        return self._finished.wait(timeout)
+
+    def _post(self, message: Message) -> bool:
+        """Post to the pane; return False when the pane or the app is gone."""
+        try:
+            return self.target.post_message(message)
+        except RuntimeError:
+            # The app's event loop is closed (the app exited while the query ran).
+            logger.debug("query %d: dropped %s, the app is gone", self.run_id, type(message))
+            return False
+
+    def _run(self) -> None:
+        store: ResultStore | None = None
+        final: Message | None = None
+        try:
+            stream = self.client.query_stream(
+                self.sql, begin=self.begin, end=self.end, limit=self.limit
+            )
+            with self._lock:
+                self._stream = stream
+                cancel_now = self._cancel_requested
+            if cancel_now:
+                stream.cancel()
+            with stream:
+                schema = stream.schema
+                store = self._make_store(schema)
+                self.store = store
+                last_post = 0.0
+                for batch in stream:
+                    store.append(batch)
+                    self.progress = (store.row_count, store.batch_count)
+                    now = time.monotonic()
+                    if last_post == 0.0 or now - last_post >= NOTIFY_INTERVAL:
+                        last_post = now
+                        self._post(BatchesArrived(self.run_id, store, *self.progress))
+            rows, batches = self.progress
+            if self._cancel_requested:
+                final = QueryCancelled(self.run_id, store, rows, batches)
+            else:
+                final = QueryFinished(self.run_id, store, rows, batches)
+            logger.info("query %d finished: %d rows in %d batches", self.run_id, rows, batches)
+        except flightsql.QueryCancelled:
+            final = QueryCancelled(self.run_id, store, *self.progress)
+            logger.info("query %d cancelled after %d rows", self.run_id, self.progress[0])
+        except StoreClosedError:
+            # The pane closed the store while unmounting, after cancelling this query.
+            final = QueryCancelled(self.run_id, None, *self.progress)
+            store = None
+            logger.info("query %d stopped: its result store was closed", self.run_id)
+        except QueryError as error:
+            if self._cancel_requested:
+                final = QueryCancelled(self.run_id, store, *self.progress)
+            else:
+                final = QueryFailed(self.run_id, store, *self.progress, error=error)
+            logger.info("query %d failed after %d rows: %s", self.run_id, self.progress[0], error)
+        except Exception as error:
+            # Anything else (a store or decoding error) still ends the run with a final
+            # message, so the pane does not show "running" for a thread that died.
+            logger.exception("query %d failed unexpectedly", self.run_id)
+            final = QueryFailed(self.run_id, store, *self.progress, error=error)
+        finally:
+            if final is None:
+                final = QueryFailed(
+                    self.run_id, store, *self.progress, error=RuntimeError("worker stopped")
+                )
+            if not self._post(final) and store is not None:
+                # The pane is gone and will not read this store, so free its memory and spill file.
+                store.close()
+            self._finished.set()
+
+    def _make_store(self, schema: Any) -> ResultStore:
+        if self.memory_budget_bytes is None:
+            return ResultStore(schema)
+        return ResultStore(schema, memory_budget_bytes=self.memory_budget_bytes)
+
+    def _estimate(self) -> None:
+        count = self.client.count_estimate(self.sql, begin=self.begin, end=self.end)
+        if count is not None and not self._cancel_requested:
+            self._post(CountEstimated(self.run_id, count))

@@ -1,0 +1,594 @@
+"""The results pane: the result grid, the query's status line, and the keys that act on results.
+
+`ResultsPane.run_query` starts a `QueryWorker` thread. The pane swaps the grid to the new
+result store when the first batch arrives, or when the query ends with no batch. So a query
+that fails or is cancelled before any row leaves the previous results on screen. The status line
+reads "state · rows · batches · rows/s · elapsed", where the state is running (with a percentage
+once the COUNT estimate is known), done, cancelled or "failed after N rows". The pane posts
+`QueryFinished`, `QueryFailed` and `QueryCancelled` for the app once it has updated itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+
+from mmtui.flightsql import FlightSQLClient, QueryError
+from mmtui.results import (
+    JsonbError,
+    ResultStore,
+    decode_jsonb,
+    detail_text,
+    safe_lines,
+)
+from mmtui.ui import query_worker
+from mmtui.ui.detail_screen import DetailScreen
+from mmtui.ui.export_screen import ExportScreen
+from mmtui.ui.grid import ResultGrid
+
+logger = logging.getLogger(__name__)
+
+QueryState = Literal["idle", "running", "done", "cancelled", "failed"]
+
+STATUS_INTERVAL = 0.1
+"""Seconds between status line updates while a query runs (elapsed time and late rows)."""
+
+MAX_CLIPBOARD_CHARS = 1_000_000
+"""Maximum characters copied to the clipboard in one OSC 52 sequence.
+
+NOTE: an estimate. Terminals and tmux cap OSC 52 payloads at different sizes, and some drop
+larger ones silently, so export is the way to move bigger values.
+"""
+
+
+# C1 controls, DEL, and bidi overrides/isolates: JSON allows them raw, a terminal would act on them.
+UNSAFE_JSON_CHARS = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_value(value: object) -> object:
+    """Convert a value that `json` cannot serialise.
+
+    Bytes become the JSON or JSONB value they encode, else hex, because Micromegas sends
+    properties as JSONB bytes. Other values become their string form.
+    """
+    if isinstance(value, bytes | bytearray):
+        data = bytes(value)
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError:
+            pass
+        try:
+            return decode_jsonb(data)
+        except JsonbError:
+            return data.hex()
+    return str(value)
+
+
+def json_row(record: dict[str, object]) -> str:
+    """Serialise one result row as a JSON object, with every control character escaped."""
+    text = json.dumps(record, default=json_value, ensure_ascii=False)
+    return UNSAFE_JSON_CHARS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+RESULT_ACTIONS = frozenset(["show_detail", "copy_cell", "copy_row", "copy_row_json", "export"])
+"""Actions that need a result on screen."""
+
+
+def count_text(count: int, singular: str, plural: str) -> str:
+    """Return the count with its noun: "1 row", "0 rows", "1,234 rows"."""
+    return f"{count:,} {singular if count == 1 else plural}"
+
+
+def format_status(
+    state: QueryState,
+    rows: int,
+    batches: int,
+    elapsed: float,
+    estimate: int | None = None,
+) -> str:
+    """Build the status line text, e.g. "running 42% · 1,234 rows · 3 batches · ...".
+
+    The rate is rows divided by the elapsed time since the query was sent.
+    """
+    if state == "failed":
+        label = f"failed after {count_text(rows, 'row', 'rows')}"
+    elif state == "running" and estimate:
+        label = f"running {min(99, rows * 100 // estimate)}%"
+    else:
+        label = state
+    rate = rows / elapsed if elapsed > 0 else 0.0
+    parts = [label]
+    if state != "failed":
+        parts.append(count_text(rows, "row", "rows"))
+    parts += [count_text(batches, "batch", "batches"), f"{rate:,.0f} rows/s", f"{elapsed:.1f} s"]
+    return " · ".join(parts)
+
+
+def describe_error(error: Exception) -> str:
+    """Return the text to show for a query error: the server's message, safe for the screen.
+
+    Line breaks are kept (servers add `note:` and `help:` lines); every other control
+    character is made visible.
+    """
+    if isinstance(error, QueryError):
+        text = f"{error.code}: {error.message}" if error.code else error.message
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return safe_lines(text)
+
+
+class ResultsPane(Widget, can_focus=False):
+    """The result grid of the last query with its status line."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel_query", "Cancel query", id="results.cancel"),
+        Binding("enter", "show_detail", "Cell detail", id="results.detail"),
+        Binding("c", "copy_cell", "Copy cell", id="results.copy_cell"),
+        Binding("C", "copy_row", "Copy row (TSV)", key_display="C", id="results.copy_row"),
+        Binding(
+            "J", "copy_row_json", "Copy row (JSON)", key_display="J", id="results.copy_row_json"
+        ),
+        Binding("e", "export", "Export", id="results.export"),
+    ]
+
+    DEFAULT_CSS = """
+    ResultsPane {
+        height: 1fr;
+        layout: vertical;
+        & > #results-status {
+            height: 1;
+            background: $panel;
+            color: $foreground;
+            padding: 0 1;
+        }
+        & > #results-error {
+            height: auto;
+            max-height: 6;
+            color: $text-error;
+            padding: 0 1;
+            display: none;
+        }
+        & > #results-error.-visible {
+            display: block;
+        }
+    }
+    """
+
+    class QueryFinished(Message):
+        """A query ended normally and all its rows are on screen."""
+
+        def __init__(self, pane: ResultsPane, rows: int, batches: int, elapsed: float) -> None:
+            super().__init__()
+            self.pane = pane
+            self.rows = rows
+            self.batches = batches
+            self.elapsed = elapsed
+
+        @property
+        def control(self) -> ResultsPane:
+            return self.pane
+
+    class QueryFailed(Message):
+        """A query failed; `rows_so_far` rows arrived before the error and stay on screen."""
+
+        def __init__(self, pane: ResultsPane, error: Exception, rows_so_far: int) -> None:
+            super().__init__()
+            self.pane = pane
+            self.error = error
+            self.rows_so_far = rows_so_far
+
+        @property
+        def control(self) -> ResultsPane:
+            return self.pane
+
+    class QueryCancelled(Message):
+        """A query was cancelled; `rows_so_far` rows stay on screen."""
+
+        def __init__(self, pane: ResultsPane, rows_so_far: int) -> None:
+            super().__init__()
+            self.pane = pane
+            self.rows_so_far = rows_so_far
+
+        @property
+        def control(self) -> ResultsPane:
+            return self.pane
+
+    def __init__(
+        self,
+        *,
+        memory_budget_bytes: int | None = None,
+        estimate_count: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.memory_budget_bytes = memory_budget_bytes
+        """Memory budget of each result store in bytes; None keeps the store's default."""
+        self.estimate_count = estimate_count
+        """Run a COUNT(*) estimate next to each query to show a percentage."""
+        self.state: QueryState = "idle"
+        """idle before the first query, then running, done, cancelled or failed."""
+        self.error: Exception | None = None
+        """The error of the last query when it failed."""
+        self._run_id = 0
+        self._worker: query_worker.QueryWorker | None = None
+        self._rows = 0
+        self._batches = 0
+        self._elapsed = 0.0
+        self._estimate: int | None = None
+        self._showing_current_run = False
+        # Workers whose final message has not been handled yet, by run id.
+        self._workers: dict[int, query_worker.QueryWorker] = {}
+        # Stores off screen that a worker or an export still uses; closed when both are done.
+        self._retired: list[ResultStore] = []
+        self._exporting: set[int] = set()
+        # (state, has_results) when the footer's bindings were last refreshed.
+        self._key_state: tuple[QueryState, bool] = ("idle", False)
+        self._grid = ResultGrid(id="results-grid")
+
+    def compose(self) -> ComposeResult:
+        yield self._grid
+        yield Static("", id="results-error", markup=False)
+        yield Static("no query yet", id="results-status", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_interval(STATUS_INTERVAL, self._tick)
+        query_worker.warm_up_store()
+
+    def on_unmount(self) -> None:
+        # Close every store, including those a cancelled worker may still append to (its
+        # append then fails with StoreClosedError and the worker ends as cancelled).
+        stores = list(self._retired)
+        for worker in self._workers.values():
+            worker.cancel()
+            if worker.store is not None:
+                stores.append(worker.store)
+        if self._grid.store is not None:
+            stores.append(self._grid.store)
+        for store in stores:
+            try:
+                store.close()
+            except Exception:
+                logger.exception("closing a result store failed")
+
+    # ----------------------------------------------------------------------------------------
+    # Public API
+
+    @property
+    def grid(self) -> ResultGrid:
+        return self._grid
+
+    @property
+    def store(self) -> ResultStore | None:
+        """The result store on screen (possibly from an earlier query, see `has_results`)."""
+        return self.grid.store
+
+    @property
+    def has_results(self) -> bool:
+        """True when a result (even an empty one) is on screen."""
+        return self.grid.store is not None
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def status_text(self) -> str:
+        """The status line as shown."""
+        return str(self.query_one("#results-status", Static).content)
+
+    @property
+    def estimated_rows(self) -> int | None:
+        """The server's COUNT(*) estimate for the last query, once it arrived."""
+        return self._estimate
+
+    @property
+    def error_text(self) -> str:
+        """The error shown above the status line, or "" when the last query did not fail."""
+        return str(self.query_one("#results-error", Static).content)
+
+    def run_query(
+        self,
+        client: FlightSQLClient,
+        sql: str,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> int:
+        """Start `sql` in a worker thread, cancelling the query in flight; return its run id."""
+        if self._worker is not None and not self._worker.finished:
+            self._worker.cancel()
+        self._run_id += 1
+        self.state = "running"
+        self.error = None
+        self._rows = self._batches = 0
+        self._elapsed = 0.0
+        self._estimate = None
+        self._showing_current_run = False
+        self._show_error(None)
+        worker = query_worker.QueryWorker(
+            self,
+            client,
+            sql,
+            run_id=self._run_id,
+            begin=begin,
+            end=end,
+            limit=limit,
+            memory_budget_bytes=self.memory_budget_bytes,
+            estimate_count=self.estimate_count,
+        )
+        self._worker = worker
+        self._workers[self._run_id] = worker
+        worker.start()
+        logger.info("query %d started", self._run_id)
+        self._update_status()
+        return self._run_id
+
+    def cancel(self) -> bool:
+        """Cancel the running query; rows so far stay. Return False when none was running."""
+        if self._worker is None or self.state != "running":
+            return False
+        self._worker.cancel()
+        return True
+
+    # ----------------------------------------------------------------------------------------
+    # Worker messages
+
+    def _is_current(self, message: query_worker.WorkerMessage) -> bool:
+        return message.run_id == self._run_id and self._worker is not None
+
+    def _take_rows(self, store: ResultStore | None, rows: int, batches: int) -> None:
+        """Bring the grid up to `rows` rows of the current run's store."""
+        if store is None:
+            return
+        rows = max(rows, self._rows)
+        if not self._showing_current_run:
+            self._replace_store(store, rows)
+            self._showing_current_run = True
+        else:
+            self.grid.rows_appended(rows)
+        self._rows = rows
+        self._batches = max(batches, self._batches)
+
+    def _take_message_rows(self, message: query_worker.WorkerMessage) -> None:
+        self._take_rows(message.store, message.rows, message.batches)
+
+    def on_query_worker_batches_arrived(self, message: query_worker.BatchesArrived) -> None:
+        if not self._is_current(message):
+            return
+        self._take_message_rows(message)
+        self._update_status()
+
+    def on_query_worker_count_estimated(self, message: query_worker.CountEstimated) -> None:
+        if self._is_current(message):
+            self._estimate = message.count
+            self._update_status()
+
+    def on_query_worker_query_finished(self, message: query_worker.QueryFinished) -> None:
+        if not self._end_of_run(message):
+            return
+        self._take_message_rows(message)
+        self.state = "done"
+        self._update_status()
+        self.post_message(self.QueryFinished(self, self._rows, self._batches, self._elapsed))
+
+    def on_query_worker_query_cancelled(self, message: query_worker.QueryCancelled) -> None:
+        if not self._end_of_run(message):
+            return
+        if message.rows > 0:
+            self._take_message_rows(message)
+        self.state = "cancelled"
+        self._update_status()
+        self.post_message(self.QueryCancelled(self, self._rows))
+
+    def on_query_worker_query_failed(self, message: query_worker.QueryFailed) -> None:
+        if not self._end_of_run(message):
+            return
+        if message.rows > 0:
+            self._take_message_rows(message)
+        self.state = "failed"
+        self.error = message.error
+        text = describe_error(message.error)
+        if not self._showing_current_run and self.has_results:
+            text += "\nThe rows below are from the previous query."
+        self._show_error(text)
+        self._update_status()
+        self.post_message(self.QueryFailed(self, message.error, self._rows))
+
+    def _end_of_run(self, message: query_worker.WorkerMessage) -> bool:
+        """Handle the last message of a run; return True when it is the current run."""
+        self._workers.pop(message.run_id, None)
+        store = message.store
+        current = self._is_current(message)
+        if current:
+            worker = self._worker
+            assert worker is not None
+            self._elapsed = time.monotonic() - worker.started_at
+            # A store that never reached the screen (no batch before a cancel or an error) is
+            # dropped, and the previous result stays.
+            if (
+                store is not None
+                and message.rows == 0
+                and not isinstance(message, query_worker.QueryFinished)
+            ):
+                message.store = None
+                self._retire(store)
+        elif store is not None:
+            self._retire(store)
+        self._close_retired()
+        return current
+
+    # ----------------------------------------------------------------------------------------
+    # Stores
+
+    def _replace_store(self, store: ResultStore, rows: int) -> None:
+        old = self.grid.store
+        self.grid.show_store(store, rows)
+        if old is not None and old is not store:
+            self._retire(old)
+            self._close_retired()
+
+    def _retire(self, store: ResultStore) -> None:
+        """Mark a store as off screen; it is closed once no worker or export uses it."""
+        if all(retired is not store for retired in self._retired):
+            self._retired.append(store)
+
+    def _close_retired(self) -> None:
+        in_use = [worker.store for worker in self._workers.values()]
+        for store in list(self._retired):
+            if (
+                store is self.grid.store
+                or id(store) in self._exporting
+                or any(used is store for used in in_use)
+            ):
+                continue
+            self._retired.remove(store)
+            try:
+                store.close()
+            except Exception:
+                logger.exception("closing a result store failed")
+
+    def begin_export(self, store: ResultStore) -> None:
+        """Keep `store` open until `end_export`, even when a new result replaces it."""
+        self._exporting.add(id(store))
+
+    def end_export(self, store: ResultStore) -> None:
+        self._exporting.discard(id(store))
+        self._close_retired()
+
+    # ----------------------------------------------------------------------------------------
+    # Status
+
+    def _tick(self) -> None:
+        worker = self._worker
+        if worker is None or self.state != "running":
+            return
+        self._elapsed = time.monotonic() - worker.started_at
+        # Rows appended since the last BatchesArrived (the stream may have paused right after
+        # a batch that fell inside the notify interval) are picked up here.
+        rows, batches = worker.progress
+        store = worker.store
+        if store is not None and rows > self._rows:
+            self._take_rows(store, rows, batches)
+        self._update_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide Cancel unless a query runs, and dim the result keys until there is a result."""
+        if action == "cancel_query":
+            return self.is_running
+        if action in RESULT_ACTIONS and not self.has_results:
+            return None
+        return True
+
+    def _update_status(self) -> None:
+        key_state = (self.state, self.has_results)
+        if key_state != self._key_state:
+            self._key_state = key_state
+            self.refresh_bindings()
+        if self.state == "idle":
+            return
+        if self.state == "running" and self._worker is not None:
+            self._elapsed = time.monotonic() - self._worker.started_at
+        text = format_status(self.state, self._rows, self._batches, self._elapsed, self._estimate)
+        # The status line has a fixed height, so updating it needs no layout pass.
+        self.query_one("#results-status", Static).update(Text(text), layout=False)
+
+    def _show_error(self, text: str | None) -> None:
+        error = self.query_one("#results-error", Static)
+        error.update(Text(text or ""))
+        error.set_class(text is not None, "-visible")
+
+    # ----------------------------------------------------------------------------------------
+    # Actions
+
+    def action_cancel_query(self) -> None:
+        self.cancel()
+
+    def _cursor_scalar_text(self) -> str | None:
+        grid = self.grid
+        store = grid.store
+        if store is None or grid.row_count == 0:
+            return None
+        return detail_text(store.scalar(grid.cursor_row, grid.cursor_column))
+
+    def action_show_detail(self) -> None:
+        grid = self.grid
+        store = grid.store
+        if store is None or grid.row_count == 0:
+            self.app.bell()
+            return
+        row, column = grid.cursor_row, grid.cursor_column
+        title = f"{grid.column_names[column]} · row {row + 1:,}"
+        self.app.push_screen(DetailScreen(store, row, column, title=title))
+
+    def _copy(self, text: str, what: str) -> None:
+        if len(text) > MAX_CLIPBOARD_CHARS:
+            self.notify(
+                f"{what} is {len(text):,} characters; the clipboard takes at most "
+                f"{MAX_CLIPBOARD_CHARS:,}. Use export instead.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {what} ({len(text):,} characters)", markup=False)
+
+    def action_copy_cell(self) -> None:
+        text = self._cursor_scalar_text()
+        if text is None:
+            self.app.bell()
+            return
+        self._copy(text, "cell")
+
+    def _row_values(self) -> tuple[list[str], list[str]] | None:
+        grid = self.grid
+        store = grid.store
+        if store is None or grid.row_count == 0:
+            return None
+        names = [field.name for field in store.schema]
+        values = [detail_text(store.scalar(grid.cursor_row, i)) for i in range(len(names))]
+        return names, values
+
+    def action_copy_row(self) -> None:
+        row = self._row_values()
+        if row is None:
+            self.app.bell()
+            return
+        _, values = row
+        # Tabs and line breaks inside a value would break the TSV layout.
+        cells = [value.replace("\t", " ").replace("\n", " ") for value in values]
+        self._copy("\t".join(cells), "row")
+
+    def action_copy_row_json(self) -> None:
+        grid = self.grid
+        store = grid.store
+        if store is None or grid.row_count == 0:
+            self.app.bell()
+            return
+        try:
+            record = store.window(grid.cursor_row, grid.cursor_row + 1).to_pylist()[0]
+        except (ValueError, TypeError, OverflowError):
+            # Some Arrow values have no Python equivalent (for example out-of-range dates), so
+            # the display text of each cell replaces the value.
+            names, values = self._row_values() or ([], [])
+            record = dict(zip(names, values, strict=True))
+        self._copy(json_row(record), "row as JSON")
+
+    def action_export(self) -> None:
+        store = self.grid.store
+        if store is None:
+            self.notify("No result to export yet. Run a query first.", markup=False)
+            return
+        self.app.push_screen(ExportScreen(store, pane=self))

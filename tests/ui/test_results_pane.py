@@ -1,0 +1,221 @@
+"""Results pane against the demo server: cancel, failures, detail view, copy and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from textual.widgets import Input, RadioSet, Static
+
+from mmtui.flightsql import FlightSQLClient, QueryError
+from mmtui.results import encode_jsonb_object
+from mmtui.ui.detail_screen import DetailScreen, TextView
+from mmtui.ui.export_screen import ExportScreen
+from mmtui.ui.results_pane import ResultsPane, describe_error, format_status, json_row
+from tests.ui.test_results_pane_support import (
+    SCREEN_SIZE,
+    PaneApp,
+    grid_lines,
+    run_to_end,
+    status_rows,
+    wait_until,
+)
+
+SERIES_SQL = (
+    "SELECT value AS n, value * 2 AS twice, 'row ' || arrow_cast(value, 'Utf8') AS label "
+    "FROM generate_series(0, 999) ORDER BY n"
+)
+DOCUMENT = {"service": "api", "tags": ["edge", "eu-west"], "retries": 3}
+
+
+async def test_pane_failure_keeps_previous_results(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        previous_store = app.pane.store
+        assert previous_store is not None
+
+        await run_to_end(pilot, app, "SELECT nope FROM no_such_table", expect="failed")
+
+        assert app.pane.state == "failed"
+        assert app.pane.status_text.startswith("failed after 0 rows · ")
+        assert app.pane.store is previous_store
+        assert app.grid.row_count == 1000
+        assert grid_lines(app.grid)[1].split() == ["0", "0", "row", "0"]
+        error_text = app.pane.error_text
+        assert "no_such_table" in error_text
+        assert "previous query" in error_text
+        message = app.pane_messages[-1]
+        assert isinstance(message, ResultsPane.QueryFailed)
+        assert message.rows_so_far == 0
+
+
+async def test_pane_new_query_replaces_results(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        await pilot.press("down", "down")
+        await run_to_end(pilot, app, "SELECT 'only' AS word")
+
+        assert app.grid.row_count == 1
+        assert app.grid.cursor_row == 0
+        lines = grid_lines(app.grid)
+        assert lines[0].split() == ["word"]
+        assert lines[1].split() == ["only"]
+        assert lines[2].strip() == ""
+        assert status_rows(app.pane.status_text) == 1
+
+
+async def test_pane_detail_shows_pretty_json(demo_client: FlightSQLClient) -> None:
+    sql = f"SELECT 'plain' AS name, '{json.dumps(DOCUMENT)}' AS doc"
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, sql)
+        await pilot.press("right", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        await wait_until(pilot, lambda: screen.text != "", "the cell value")
+
+        lines = screen.text.splitlines()
+        assert len(lines) > 3
+        assert json.loads(screen.text) == DOCUMENT
+        assert any(line.startswith('  "service": ') for line in lines)
+        view = screen.query_one(TextView)
+        assert view.row_text(0) == "{"
+
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_pane_copy_cell_and_row(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        await pilot.press("down", "right", "right", "c")
+        assert app.clipboard == "row 1"
+
+        await pilot.press("C")
+        assert app.clipboard == "1\t2\trow 1"
+
+        await pilot.press("J")
+        assert json.loads(app.clipboard) == {"n": 1, "twice": 2, "label": "row 1"}
+
+
+async def test_pane_export_parquet(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    target = tmp_path / "errors.parquet"
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(
+            pilot, app, "SELECT time, exe, level, msg FROM log_entries WHERE level <= 3"
+        )
+        expected = status_rows(app.pane.status_text)
+
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        path_input = screen.query_one("#export-path", Input)
+        path_input.value = str(target)
+        await pilot.pause()
+        pressed = screen.query_one(RadioSet).pressed_button
+        assert pressed is not None
+        assert str(pressed.label) == "parquet"
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+
+        assert screen.rows_written == expected
+        assert expected > 0
+        table = pq.read_table(target)
+        assert table.num_rows == expected
+        assert table.column_names == ["time", "exe", "level", "msg"]
+
+
+async def test_pane_export_error_is_shown(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "deeper" / "out.jsonl"
+    (tmp_path / "missing-dir").write_text("a file where a directory is expected")
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not screen.running, "the export to fail")
+
+        assert isinstance(app.screen, ExportScreen)
+        status = str(screen.query_one("#export-status", Static).content)
+        assert status.startswith("Export to ")
+        assert "failed" in status
+        assert not target.exists()
+
+
+def test_status_line_texts() -> None:
+    assert format_status("running", 1234, 3, 2.0) == (
+        "running · 1,234 rows · 3 batches · 617 rows/s · 2.0 s"
+    )
+    assert format_status("running", 420, 1, 1.0, estimate=1000).startswith("running 42% · ")
+    # The estimate can be lower than the rows that arrive; the percentage stays below 100.
+    assert format_status("running", 2000, 1, 1.0, estimate=1000).startswith("running 99% · ")
+    assert format_status("done", 10, 1, 0.5, estimate=10) == (
+        "done · 10 rows · 1 batch · 20 rows/s · 0.5 s"
+    )
+    assert format_status("failed", 1, 1, 1.0).startswith("failed after 1 row · 1 batch · ")
+    assert format_status("cancelled", 0, 0, 0.0) == (
+        "cancelled · 0 rows · 0 batches · 0 rows/s · 0.0 s"
+    )
+    assert format_status("failed", 30, 3, 1.0) == (
+        "failed after 30 rows · 3 batches · 30 rows/s · 1.0 s"
+    )
+
+
+async def test_pane_count_estimate_arrives(demo_client: FlightSQLClient) -> None:
+    sql = "SELECT time, msg FROM log_entries WHERE level <= 3"
+    expected = (
+        demo_client.query("SELECT COUNT(*) AS n FROM log_entries WHERE level <= 3")
+        .column(0)[0]
+        .as_py()
+    )
+    app = PaneApp(demo_client, estimate_count=True)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, sql)
+        await wait_until(pilot, lambda: app.pane.estimated_rows is not None, "the estimate")
+
+        assert app.pane.estimated_rows == expected
+        assert status_rows(app.pane.status_text) == expected
+        assert app.pane.status_text.startswith("done · ")
+
+
+def test_json_row_decodes_and_escapes() -> None:
+    record: dict[str, object] = {
+        "properties": encode_jsonb_object({"region": "eu-west-1"}),
+        "raw": b"\x00\xff",
+        "doc": b'{"x": 1}',
+        "msg": "red \x1b[31m and \u202e reversed",
+    }
+    text = json_row(record)
+
+    assert json.loads(text) == {
+        "properties": {"region": "eu-west-1"},
+        "raw": "00ff",
+        "doc": {"x": 1},
+        "msg": "red \x1b[31m and \u202e reversed",
+    }
+    assert "\x1b" not in text
+    assert "\u202e" not in text
+
+
+def test_error_text_keeps_lines_only() -> None:
+    error = QueryError(
+        "INVALID_ARGUMENT", "bad \x1b[2J input (at line 1, column 8)\r\nhelp: quote it", 1, 8, None
+    )
+    text = describe_error(error)
+
+    assert text.split("\n") == [
+        "INVALID_ARGUMENT: bad \u241b[2J input (at line 1, column 8)",
+        "help: quote it",
+    ]

@@ -1,0 +1,243 @@
+"""Results pane against the fault server: cancel, mid-stream errors, hostile text, odd streams."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from mmtui.flightsql import FlightSQLClient
+from mmtui.ui.detail_screen import DetailScreen, TextView
+from mmtui.ui.results_pane import ResultsPane
+from tests.fault_server import (
+    HOSTILE_MESSAGES,
+    FaultServerHandle,
+    start_fault_server,
+    start_fault_server_process,
+)
+from tests.ui.test_results_pane_support import (
+    SCREEN_SIZE,
+    PaneApp,
+    grid_lines,
+    run_to_end,
+    status_rows,
+    wait_for_rows,
+    wait_until,
+)
+
+# C0 controls, DEL and C1 controls: none of them may reach the terminal.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+@pytest.fixture(scope="module")
+def fault_server() -> Iterator[FaultServerHandle]:
+    handle = start_fault_server()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def fault_client(fault_server: FaultServerHandle) -> Iterator[FlightSQLClient]:
+    client = FlightSQLClient(fault_server.uri)
+    yield client
+    client.close()
+
+
+def screen_segments(app: PaneApp) -> list[str]:
+    """Return the text of every segment the grid renders for its visible lines."""
+    grid = app.grid
+    grid.line_text(0)  # formats the visible rows
+    texts: list[str] = []
+    for y in range(grid.scrollable_content_region.height):
+        texts.extend(segment.text for segment in grid.render_line(y))
+    return texts
+
+
+async def test_pane_streams_and_counts(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.run_sql("fault:trickle:20")
+        await wait_for_rows(pilot, app)
+        status = app.pane.status_text
+        assert status.startswith("running · ")
+        assert 0 < status_rows(status) < 200
+        assert grid_lines(app.grid)[1].split() == ["0", "message", "0"]
+
+        await wait_until(pilot, lambda: app.pane.state == "done", "the end of the stream")
+        status = app.pane.status_text
+        assert status.startswith("done · 200 rows · 20 batches · ")
+        assert re.search(r" · [\d,]+ rows/s · \d+\.\d s$", status)
+        assert app.grid.row_count == 200
+        message = app.pane_messages[-1]
+        assert isinstance(message, ResultsPane.QueryFinished)
+        assert message.rows == 200
+
+
+async def test_pane_cancel_mid_stream_keeps_rows(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.run_sql("fault:trickle:400")
+        await wait_for_rows(pilot, app, 20)
+
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.pane.state != "running", "the cancel", timeout=2)
+
+        assert app.pane.state == "cancelled"
+        status = app.pane.status_text
+        assert status.startswith("cancelled · ")
+        rows = status_rows(status)
+        assert 20 <= rows < 4000
+        assert app.grid.row_count == rows
+        assert grid_lines(app.grid)[1].split() == ["0", "message", "0"]
+        message = app.pane_messages[-1]
+        assert isinstance(message, ResultsPane.QueryCancelled)
+        assert message.rows_so_far == rows
+
+
+async def test_pane_cancel_silent_keeps_previous(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:trickle:2")
+        previous = app.pane.store
+
+        app.run_sql("fault:silent")
+        await pilot.pause()
+        assert app.pane.is_running
+        # Until the new query sends a batch, the previous rows stay on screen.
+        assert app.pane.store is previous
+        assert grid_lines(app.grid)[1].split() == ["0", "message", "0"]
+        assert app.pane.cancel()
+        await wait_until(pilot, lambda: app.pane.state != "running", "the cancel", timeout=2)
+
+        assert app.pane.state == "cancelled"
+        assert app.pane.status_text.startswith("cancelled · 0 rows · ")
+        assert app.pane.store is previous
+        assert app.grid.row_count == 20
+
+
+async def test_pane_error_after_batches(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:error_after:3", expect="failed")
+
+        assert app.pane.state == "failed"
+        assert app.pane.status_text.startswith("failed after 30 rows · 3 batches · ")
+        error_text = app.pane.error_text
+        assert "simulated storage failure after 3 batches" in error_text
+        assert "previous query" not in error_text
+        assert app.grid.row_count == 30
+        await pilot.press("end")
+        assert grid_lines(app.grid)[30].split() == ["29", "message", "29"]
+        message = app.pane_messages[-1]
+        assert isinstance(message, ResultsPane.QueryFailed)
+        assert message.rows_so_far == 30
+
+
+async def test_pane_hostile_text_stays_inert(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        title_before = app.title
+        await run_to_end(pilot, app, "fault:hostile")
+        assert app.pane.state == "done"
+        assert app.grid.row_count == len(HOSTILE_MESSAGES)
+
+        segments = screen_segments(app)
+        assert not any(CONTROL_CHARACTERS.search(text) for text in segments)
+        screen_text = "\n".join(grid_lines(app.grid))
+        assert "\u241b]0;pwned window title" in screen_text
+        assert "[bold red]x[/] and [link=file:///etc/passwd]a link[/link]" in screen_text
+        assert "\u202e" not in screen_text
+        await pilot.press("ctrl+right")
+        header = grid_lines(app.grid)[0]
+        assert "\u241b[2Jcol[bold]x[/]" in header
+        await pilot.press("ctrl+left")
+        assert app.title == title_before
+        assert app.clipboard == ""
+
+        # The detail view shows the whole value, still with visible symbols.
+        await pilot.press("right", "right", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        await wait_until(pilot, lambda: screen.text != "", "the cell value")
+        assert screen.text.startswith("\u241b]0;pwned window title")
+        assert not CONTROL_CHARACTERS.search(screen.text.replace("\n", ""))
+
+
+async def test_pane_renders_every_type(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:types")
+
+        assert app.pane.state == "done"
+        assert app.pane.status_text.startswith("done · 6 rows · 2 batches · ")
+        grid = app.grid
+        for _ in range(grid.column_count):
+            await pilot.press("right")
+            assert not any(CONTROL_CHARACTERS.search(text) for text in screen_segments(app))
+        assert grid.cursor_column == grid.column_count - 1
+        assert grid_lines(grid)[0].split()[-1] == "dictionary"
+        assert grid_lines(grid)[4].split()[-1] == "error"
+
+
+async def test_pane_zero_and_empty_batches(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:trickle:2")
+        await run_to_end(pilot, app, "fault:zero_batches")
+
+        assert app.pane.status_text.startswith("done · 0 rows · 0 batches · ")
+        assert app.grid.row_count == 0
+        lines = grid_lines(app.grid)
+        assert lines[0].split() == ["id", "msg"]
+        assert lines[1].strip() == ""
+
+        await run_to_end(pilot, app, "fault:empty_batches_between")
+        assert app.pane.status_text.startswith("done · 5 rows · 6 batches · ")
+        assert [line.split()[0] for line in grid_lines(app.grid)[1:6]] == ["0", "1", "2", "3", "4"]
+
+
+async def test_pane_huge_value_detail(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:huge_value_5m")
+        cell = grid_lines(app.grid)[1].split()[-1]
+        assert cell.startswith("0123456789")
+        assert cell.endswith("…")
+
+        await pilot.press("right", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        await wait_until(pilot, lambda: screen.text != "", "the cell value", timeout=10)
+
+        assert len(screen.text) == 5_000_000
+        view = screen.query_one(TextView)
+        width = view.scrollable_content_region.width
+        assert view.line_count == -(-5_000_000 // width)
+        assert view.row_text(0) == ("0123456789" * (width // 10 + 1))[:width]
+        await pilot.press("end")
+        assert view.scroll_y == view.max_scroll_y
+        assert view.row_text(view.line_count - 1).endswith("END")
+
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_pane_server_killed_mid_stream() -> None:
+    server = start_fault_server_process()
+    client = FlightSQLClient(server.uri)
+    try:
+        app = PaneApp(client)
+        async with app.run_test(size=SCREEN_SIZE) as pilot:
+            await run_to_end(pilot, app, "fault:die_after:2", expect="failed")
+
+            assert app.pane.state == "failed"
+            assert app.pane.status_text.startswith("failed after 20 rows · 2 batches · ")
+            assert app.grid.row_count == 20
+            error_text = app.pane.error_text
+            assert error_text.strip() != ""
+    finally:
+        client.close()
+        server.stop()
