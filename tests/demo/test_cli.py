@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pyarrow.flight as flight
 import pytest
@@ -69,3 +71,28 @@ def test_cli_port_in_use(caplog: pytest.LogCaptureFixture) -> None:
         status = main(["--port", str(port), "--scale", "0.01"])
     assert status == 1
     assert f"cannot start the demo server on 127.0.0.1:{port}" in caplog.text
+
+
+def test_cli_prints_address_on_stdout(tmp_path: Path) -> None:
+    """Through `mmtui demo-server` the log goes to a file, so the address must be printed."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mmtui", "demo-server", "--port", "0", "--scale", "0.05"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"serving on (grpc://127\.0\.0\.1:(\d+))", line)
+        assert found is not None, f"unexpected first line: {line!r}"
+        assert int(found.group(2)) > 0
+
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
