@@ -1,7 +1,8 @@
-"""Display width of one column of one record batch, in terminal cells, capped.
+"""Display width of one column of record batches (an Array or ChunkedArray), in cells, capped.
 
-Strings are measured on every value with Arrow compute (`widths.string_cell_widths`);
-dictionary columns measure their dictionary once and take the widths of the used entries.
+Strings are measured with Arrow compute (`widths.string_max_cells`), in full only where a
+value's UTF-8 byte length exceeds the width already known. Dictionary columns measure their
+dictionary once and take the widths of the used entries.
 Numbers, timestamps, dates, times and durations are measured from the formatted text of their
 min and max, which bound every other value's text. Binary, nested and other rare types are
 measured on a sample of rows from each end of the batch: an estimate, corrected as later
@@ -27,7 +28,7 @@ from mmtui.results.formatting import (
     jsonb_text,
 )
 from mmtui.results.text import NULL_TEXT, cell_width, display_text
-from mmtui.results.widths import MAX_COLUMN_CELLS, string_cell_widths
+from mmtui.results.widths import MAX_COLUMN_CELLS, string_cell_widths, string_max_cells
 
 logger = logging.getLogger(__name__)
 
@@ -36,24 +37,33 @@ SAMPLE_ROWS = 64
 
 
 def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> int:
-    """Return the widest display text of `array` in cells, at most `MAX_COLUMN_CELLS`.
+    """Return a column's width in cells once `array` (an Array or ChunkedArray) is seen.
 
-    `level` measures a Micromegas level column by its level names. `known_cells` is the width
-    already measured for the column: once it reaches the cap, nothing more is measured.
+    That is the widest display text of `array`, or `known_cells` (the width already measured
+    for the column) when it is wider. String values no wider than `known_cells` in UTF-8 bytes
+    are skipped, and once `known_cells` reaches the cap nothing is measured. The result is at
+    most `MAX_COLUMN_CELLS`. `level` measures a Micromegas level column by its level names.
     Never raises.
     """
     if len(array) == 0:
-        return 0
+        return min(known_cells, MAX_COLUMN_CELLS)
     if known_cells >= MAX_COLUMN_CELLS:
         return MAX_COLUMN_CELLS
+    if isinstance(array, pa.ChunkedArray) and not _is_string_like(array.type):
+        # Chunks of other types are measured one by one, exactly as batch by batch: some
+        # kinds are sampled per chunk, and dictionary chunks each have their own dictionary.
+        cells = known_cells
+        for chunk in array.chunks:
+            cells = column_cells(chunk, level=level, known_cells=cells)
+        return cells
     try:
-        cells = _measure(array, level)
+        cells = _measure(array, level, known_cells)
     except Exception:
         logger.exception("measuring a %s column failed; using a sample", array.type)
         cells = _sampled_cells(array)
     if array.null_count:
         cells = max(cells, cell_width(NULL_TEXT))
-    return min(cells, MAX_COLUMN_CELLS)
+    return min(max(cells, known_cells), MAX_COLUMN_CELLS)
 
 
 def _is_string_like(data_type: pa.DataType) -> bool:
@@ -65,7 +75,7 @@ def _is_string_like(data_type: pa.DataType) -> bool:
     )
 
 
-def _measure(array: Any, level: bool) -> int:
+def _measure(array: Any, level: bool, known_cells: int) -> int:
     data_type = array.type
     types = pa.types
     if level and types.is_integer(data_type):
@@ -73,7 +83,9 @@ def _measure(array: Any, level: bool) -> int:
     if isinstance(data_type, pa.ExtensionType):
         return _sampled_cells(array)
     if _is_string_like(data_type):
-        return _max_or_zero(_string_widths(array))
+        if pa.types.is_string_view(data_type):
+            array = pc.cast(array, pa.string())
+        return string_max_cells(array, known_cells)
     if types.is_dictionary(data_type):
         return _dictionary_cells(array)
     if types.is_null(data_type):

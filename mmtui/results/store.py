@@ -2,7 +2,10 @@
 
 A worker thread appends batches while the UI thread reads windows of rows. Rows are located with
 cumulative batch offsets and a binary search, so a window costs the same at row 10 and at row
-10 million. Column widths are measured once per appended batch (see `measure.column_cells`).
+10 million. Column widths are measured with Arrow compute (see `measure.column_cells`): by
+default in `append`, one batch at a time. With `measure_every_rows`, batches wait until that many
+rows are pending or the producer calls `measure_pending`, and are measured together. That pays
+the fixed cost of a measurement (a few Arrow kernel calls per column) once per group of batches.
 
 When the Arrow bytes held in memory exceed the budget, the oldest in-memory batches are written
 to a spill file and their memory is released. Each spilled batch is appended to that one file as
@@ -67,9 +70,18 @@ class ResultStore:
         schema: pa.Schema,
         memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
         spill_dir: str | os.PathLike[str] | None = None,
+        measure_every_rows: int = 0,
     ) -> None:
+        """Create an empty store for batches of `schema`.
+
+        `measure_every_rows` is the number of appended rows whose widths may wait for one
+        measurement. 0 measures every batch in `append`. The first non-empty batch is always
+        measured at once, so the first rows on screen get their real widths.
+        """
         if memory_budget_bytes < 0:
             raise ValueError(f"memory budget must be >= 0 bytes, got {memory_budget_bytes}")
+        if measure_every_rows < 0:
+            raise ValueError(f"measure_every_rows must be >= 0, got {measure_every_rows}")
         self.schema: pa.Schema = schema
         self.memory_budget_bytes = memory_budget_bytes
         self._spill_parent = Path(spill_dir) if spill_dir is not None else None
@@ -93,6 +105,11 @@ class ResultStore:
         self._widths = [
             min(MAX_COLUMN_CELLS, max(1, cell_width(safe_text(field.name)))) for field in schema
         ]
+        self.measure_every_rows = measure_every_rows
+        # Batches appended but not measured yet, and their rows; only the producer touches them.
+        self._unmeasured: list[pa.RecordBatch] = []
+        self._unmeasured_rows = 0
+        self._measured_rows = 0
         self._closed = False
 
     # Counters.
@@ -130,16 +147,26 @@ class ResultStore:
 
     @property
     def column_widths(self) -> list[int]:
-        """Display width of each column in cells, header included, at most MAX_COLUMN_CELLS."""
+        """Display width of each column in cells, header included, at most MAX_COLUMN_CELLS.
+
+        Covers the measured rows: all rows unless `measure_every_rows` lets some wait.
+        """
         with self._lock:
             return list(self._widths)
+
+    @property
+    def unmeasured_row_count(self) -> int:
+        """Rows appended whose widths are not in `column_widths` yet."""
+        return self._unmeasured_rows
 
     # Writing.
 
     def append(self, batch: pa.RecordBatch) -> None:
-        """Add a batch: measure its column widths, store it, and spill if over budget.
+        """Add a batch: store it, measure column widths when due, and spill if over budget.
 
-        Raises ValueError when the batch's schema differs from the store's (metadata aside).
+        Widths are due at once when `measure_every_rows` is 0 or no row was measured yet, else
+        once `measure_every_rows` rows are unmeasured. Raises ValueError when the batch's schema
+        differs from the store's (metadata aside).
         """
         self._check_open()
         if not batch.schema.equals(self.schema, check_metadata=False):
@@ -149,31 +176,64 @@ class ResultStore:
         with self._append_lock:
             # close() may have run while this thread waited for the lock.
             self._check_open()
-            known = self._widths
-            widths = [
-                column_cells(
-                    batch.column(index),
-                    level=self._level_columns[index],
-                    known_cells=known[index],
-                )
-                for index in range(batch.num_columns)
-            ]
-            nbytes = batch.nbytes
+            if batch.num_rows == 0:
+                with self._lock:
+                    self._appended_batches += 1
+                return
+            self._unmeasured.append(batch)
+            self._unmeasured_rows += batch.num_rows
+            due = self._measured_rows == 0 or self._unmeasured_rows >= self.measure_every_rows
+            # Measured before the rows become readable, so widths cover every row the store
+            # reports unless measuring is deferred.
+            widths = self._measure_unmeasured() if due else None
+            nbytes = _batch_bytes(batch)
             with self._lock:
                 self._appended_batches += 1
-                self._widths = [
-                    max(old, new) for old, new in zip(self._widths, widths, strict=True)
-                ]
-                if batch.num_rows == 0:
-                    return
+                if widths is not None:
+                    self._widths = [
+                        max(old, new) for old, new in zip(self._widths, widths, strict=True)
+                    ]
                 self._batches.append(batch)
                 self._spilled.append(None)
                 self._batch_bytes.append(nbytes)
                 self._starts.append(self._starts[-1] + batch.num_rows)
                 self._bytes_in_memory += nbytes
                 self._bytes_total += nbytes
+            # NOTE: unmeasured batches stay referenced until measured, so a spilled one keeps
+            # its memory that long: at most measure_every_rows rows.
             if self._bytes_in_memory > self.memory_budget_bytes:
                 self._spill_oldest()
+
+    def measure_pending(self) -> None:
+        """Measure the widths of the batches that wait for it. Does nothing on a closed store.
+
+        For the producer thread: a deferring producer calls it before telling readers about new
+        rows and at the end of the stream, so the final widths cover every row.
+        """
+        with self._append_lock:
+            if self._closed or not self._unmeasured:
+                return
+            widths = self._measure_unmeasured()
+            with self._lock:
+                self._widths = [
+                    max(old, new) for old, new in zip(self._widths, widths, strict=True)
+                ]
+
+    def _measure_unmeasured(self) -> list[int]:
+        """Measure the unmeasured batches together and clear them; the caller holds _append_lock."""
+        batches, self._unmeasured = self._unmeasured, []
+        self._measured_rows += self._unmeasured_rows
+        self._unmeasured_rows = 0
+        known = self._widths
+        widths = []
+        for index, field in enumerate(self.schema):
+            if len(batches) == 1:
+                column: Any = batches[0].column(index)
+            else:
+                column = pa.chunked_array([batch.column(index) for batch in batches], field.type)
+            level = self._level_columns[index]
+            widths.append(column_cells(column, level=level, known_cells=known[index]))
+        return widths
 
     def _spill_oldest(self) -> None:
         """Write the oldest in-memory batches to the spill file until under budget."""
@@ -334,6 +394,8 @@ class ResultStore:
                 return
             self._closed = True
             self._batches.clear()
+            self._unmeasured.clear()
+            self._unmeasured_rows = 0
             self._spill_cache.clear()
             spill_map, self._spill_map = self._spill_map, None
             self._bytes_in_memory = 0
@@ -348,6 +410,15 @@ class ResultStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _batch_bytes(batch: pa.RecordBatch) -> int:
+    """Return the Arrow bytes a batch's values take: `nbytes`, or its buffer sizes for types
+    whose byte ranges Arrow cannot compute (string_view and binary_view, pyarrow 23)."""
+    try:
+        return int(batch.nbytes)
+    except pa.ArrowTypeError:
+        return int(batch.get_total_buffer_size())
 
 
 def _release_unused_memory() -> None:

@@ -8,6 +8,11 @@ per zero-width code point, plus seven per `<U+XXXX>` escape, with Rich's rules f
 The result matches `rich.cells.cell_len(safe_text(value))` except for rare sequences (a ZWJ or
 VS16 after an escaped character, or several zero-width characters between a base and VS16).
 
+`string_max_cells` needs only the widest value, so it first bounds widths by UTF-8 byte
+lengths. An ASCII value takes as many cells as it has bytes, and a value without escaped
+characters never takes more cells than bytes. So only values longer in bytes than the width
+already known are measured in full.
+
 Other types are measured from the length of their formatted text, which is fixed per type and
 unit for timestamps and bounded by min/max for integers and decimals.
 """
@@ -18,6 +23,8 @@ import functools
 import logging
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -136,12 +143,96 @@ def _complex_widths(subset: Any) -> Any:
     return pc.max_element_wise(widths, 0)
 
 
-def string_max_cells(array: Any) -> int:
-    """Return the widest display width in cells of a string array (0 when empty or all null)."""
+def string_max_cells(array: Any, known_cells: int = 0) -> int:
+    """Return the widest display width in cells of a string or large_string array.
+
+    `array` may be a ChunkedArray. Returns `known_cells` instead when no value is wider, and 0
+    for an empty or all-null array when `known_cells` is 0. The result is that of
+    `string_cell_widths`, which runs only on values longer than `known_cells` in UTF-8 bytes, or
+    on every value when the array contains escaped characters.
+    """
     if len(array) == 0:
+        return known_cells
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    byte_lengths = pc.binary_length(array)
+    max_bytes = _max_or_zero(byte_lengths)
+    data = [_value_bytes(chunk) for chunk in chunks if len(chunk) > 0]
+    if all(part.size == 0 or int(part.max()) < 0x80 for part in data):
+        # ASCII text: one cell per byte, control characters included (each becomes one
+        # Control Pictures symbol).
+        return max(known_cells, max_bytes)
+    if any(_has_escaped_codepoints(part) for part in data):
+        # An escape takes 8 cells for a 2 or 3 byte character, so byte lengths bound nothing.
+        candidates = array
+    elif max_bytes <= known_cells:
+        return known_cells
+    else:
+        candidates = pc.filter(array, pc.greater(byte_lengths, known_cells))
+    if isinstance(candidates, pa.ChunkedArray):
+        widest = max((_max_or_zero(string_cell_widths(c)) for c in candidates.chunks), default=0)
+    else:
+        widest = _max_or_zero(string_cell_widths(candidates))
+    return max(known_cells, widest)
+
+
+def _max_or_zero(values: Any) -> int:
+    if len(values) == 0:
         return 0
-    widest = pc.max(string_cell_widths(array)).as_py()
+    widest = pc.max(values).as_py()
     return int(widest) if widest is not None else 0
+
+
+def _value_bytes(array: Any) -> npt.NDArray[np.uint8]:
+    """Return the UTF-8 bytes spanned by the values of a string or large_string array, uncopied.
+
+    Null values may own bytes too, which only makes the callers' checks more conservative.
+    """
+    _validity, offsets_buffer, data_buffer = array.buffers()
+    offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)
+    start = int(offsets[array.offset])
+    stop = int(offsets[array.offset + len(array)])
+    if data_buffer is None or stop <= start:
+        return np.empty(0, dtype=np.uint8)
+    return np.frombuffer(data_buffer, dtype=np.uint8, count=stop - start, offset=start)
+
+
+def _escape_encodings() -> dict[int, list[tuple[int, npt.NDArray[np.int64]]]]:
+    """Map the lead byte of each escaped code point's UTF-8 encoding to its encodings.
+
+    Each entry is (encoding length, encodings as big-endian integers).
+    """
+    by_lead: dict[int, dict[int, list[int]]] = {}
+    for code in ESCAPED_WIDE_CODEPOINTS:
+        encoded = chr(code).encode()
+        lengths = by_lead.setdefault(encoded[0], {})
+        lengths.setdefault(len(encoded), []).append(int.from_bytes(encoded, "big"))
+    return {
+        lead: [
+            (length, np.array(sorted(values), dtype=np.int64))
+            for length, values in sorted(lengths.items())
+        ]
+        for lead, lengths in sorted(by_lead.items())
+    }
+
+
+_ESCAPE_ENCODINGS = _escape_encodings()
+
+
+def _has_escaped_codepoints(data: npt.NDArray[np.uint8]) -> bool:
+    """Tell whether UTF-8 `data` contains a character that `safe_text` shows as `<U+XXXX>`."""
+    for lead, encodings in _ESCAPE_ENCODINGS.items():
+        positions = np.flatnonzero(data == lead)
+        if positions.size == 0:
+            continue
+        for length, values in encodings:
+            starts = positions[positions + length <= data.size]
+            window = np.zeros(starts.size, dtype=np.int64)
+            for index in range(length):
+                window = (window << 8) | data[starts + index]
+            if np.isin(window, values).any():
+                return True
+    return False
 
 
 def _count(array: Any, pattern: str) -> Any:

@@ -9,6 +9,7 @@ at most every `NOTIFY_INTERVAL` seconds, then exactly one of `QueryFinished`, `Q
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 NOTIFY_INTERVAL = 0.05
 """Minimum seconds between two `BatchesArrived` messages of one query (after the first)."""
 
+MEASURE_EVERY_ROWS = 65_536
+"""Rows whose column widths the store measures together (see `ResultStore.measure_pending`).
+The worker also measures before each `BatchesArrived` and at the end of the stream."""
+
 
 _warm_up_started = threading.Event()
 
@@ -36,8 +41,8 @@ def warm_up_store() -> None:
     """Append a tiny batch to a throwaway store on a daemon thread, once per process.
 
     The first `ResultStore.append` of a process is slow (about 0.2 s measured on a 2-core
-    machine) because Arrow compute sets up its width-measuring kernels. Doing it at start-up
-    keeps that delay off the first query's first rows.
+    machine), mostly because pyarrow imports pandas the first time it converts Python objects.
+    Doing it at start-up keeps that delay off the first query's first rows.
     """
     if _warm_up_started.is_set():
         return
@@ -64,6 +69,9 @@ def warm_up_store() -> None:
         except Exception:
             # Only a speed-up: a failure here shows again, with context, on the first query.
             logger.exception("warming up the result store failed")
+        # Start-up and the pandas import leave a full garbage collection due. It took 40-50 ms
+        # (2-core VM), so it runs here rather than inside the first query's first repaint.
+        gc.collect()
 
     threading.Thread(target=run, name="mmtui-store-warm-up", daemon=True).start()
 
@@ -216,6 +224,7 @@ class QueryWorker:
                     now = time.monotonic()
                     if last_post == 0.0 or now - last_post >= NOTIFY_INTERVAL:
                         last_post = now
+                        store.measure_pending()
                         self._post(BatchesArrived(self.run_id, store, *self.progress))
             rows, batches = self.progress
             if self._cancel_requested:
@@ -247,6 +256,9 @@ class QueryWorker:
                 final = QueryFailed(
                     self.run_id, store, *self.progress, error=RuntimeError("worker stopped")
                 )
+            if store is not None:
+                # Rows kept after an error or a cancel get their widths too.
+                store.measure_pending()
             if not self._post(final) and store is not None:
                 # The pane is gone and will not read this store, so free its memory and spill file.
                 store.close()
@@ -254,8 +266,12 @@ class QueryWorker:
 
     def _make_store(self, schema: Any) -> ResultStore:
         if self.memory_budget_bytes is None:
-            return ResultStore(schema)
-        return ResultStore(schema, memory_budget_bytes=self.memory_budget_bytes)
+            return ResultStore(schema, measure_every_rows=MEASURE_EVERY_ROWS)
+        return ResultStore(
+            schema,
+            memory_budget_bytes=self.memory_budget_bytes,
+            measure_every_rows=MEASURE_EVERY_ROWS,
+        )
 
     def _estimate(self) -> None:
         count = self.client.count_estimate(self.sql, begin=self.begin, end=self.end)

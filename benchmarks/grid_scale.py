@@ -1,0 +1,410 @@
+"""The result grid at scale: figures 1 to 5, each against a baseline from the same run.
+
+The demo server runs in a child process (`benchmarks.server_process`), so the RSS figures
+measure the app alone. The app is a headless Textual app (Pilot) that holds the real
+`ResultsPane`: the worker thread, the result store and the grid, as in mmtui.
+
+1. ingest ratio: rows/s into the pane's result store ÷ rows/s of a raw `pyarrow.flight` DoGet
+   of the same SQL on the same server, runs interleaved so both see the same machine state.
+   The app's timer runs from `run_query` until the query worker thread ends, when every row
+   is in the store with its widths measured; the raw timer from `do_get` to the last batch.
+2. first-batch-to-paint: from the first `ResultStore.append` to the first grid repaint that
+   draws data rows, for each run. The first run is the first query of the process (cold).
+3. key-to-repaint: from a key press (down, page down, right) to the grid's next
+   `render_lines` call that draws the new cursor, sampled while the stream runs at full rate.
+4. peak RSS growth ÷ Arrow bytes held, with a budget larger than the result.
+5. a memory budget smaller than the result: peak RSS growth against budget + 200 MB, then
+   key-to-repaint for home, end and a middle row (spilled rows read back from the IPC file).
+   It runs in a fresh Python process (`--only budget`), so memory that runs 1-4 left in the
+   allocators does not hide in its RSS baseline.
+
+Also printed, for reading figure 1: `ingest_retention_floor`, from another fresh process
+(`--only retention`). It is the same raw DoGet, once dropping each batch and once keeping them
+all in a list, as any viewer must. The kept run is the first to keep data in that process, like
+the first app run, and so pays the page faults of the memory it keeps.
+
+Run: `python -m benchmarks.grid_scale [--scale 25]`; prints one JSON line per figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psutil
+import pyarrow.flight as flight
+from textual.app import App, ComposeResult
+from textual.geometry import Region
+from textual.strip import Strip
+
+from benchmarks.server_process import ServerProcess, statement_ticket
+from mmtui.flightsql import FlightSQLClient
+from mmtui.results import ResultStore
+from mmtui.ui.grid import ResultGrid
+from mmtui.ui.query_worker import QueryWorker
+from mmtui.ui.results_pane import ResultsPane
+
+QUERY = "SELECT time, process_id, exe, level, target, msg FROM log_entries"
+DEFAULT_SCALE = 25.0
+"""25 × about 210,000 log rows: over 5 million rows, about 1 GB of Arrow data."""
+BUDGET_BYTES = 256 * 1024 * 1024
+"""Memory budget of figure 5: a quarter of the result at the default scale."""
+SCREEN_SIZE = (200, 50)
+RSS_SAMPLE_S = 0.005
+KEY_INTERVAL_S = 0.05
+MIB = 1024 * 1024
+
+
+def emit(figure: str, **fields: Any) -> None:
+    print(json.dumps({"figure": figure, **fields}), flush=True)
+
+
+class PaintClock:
+    """Timestamps of `ResultStore.append`, `ResultGrid.render_lines` and the end of each query
+    worker thread, patched in place."""
+
+    def __init__(self) -> None:
+        self.first_appends: dict[int, float] = {}
+        """Time of the first append to each store, by `id(store)`. Only the pane's store counts:
+        the pane's warm-up thread appends to a throwaway store of its own."""
+        self.first_data_paint: float | None = None
+        self.worker_end: float | None = None
+        self.worker_end_usage: resource.struct_rusage | None = None
+        """This process's resource usage when the query worker thread ended."""
+        self.paints: list[tuple[float, int, int]] = []
+        """(time, cursor row, cursor column) of each grid repaint that draws data rows."""
+
+    def install(self) -> None:
+        clock = self
+        original_append = ResultStore.append
+        original_render_lines = ResultGrid.render_lines
+        original_run = QueryWorker._run
+
+        def append(store: ResultStore, batch: Any) -> None:
+            clock.first_appends.setdefault(id(store), time.perf_counter())
+            original_append(store, batch)
+
+        def render_lines(grid: ResultGrid, crop: Region) -> list[Strip]:
+            strips = original_render_lines(grid, crop)
+            if grid.row_count > 0:
+                now = time.perf_counter()
+                if clock.first_data_paint is None:
+                    clock.first_data_paint = now
+                clock.paints.append((now, grid.cursor_row, grid.cursor_column))
+            return strips
+
+        def run(worker: QueryWorker) -> None:
+            original_run(worker)
+            clock.worker_end = time.perf_counter()
+            clock.worker_end_usage = resource.getrusage(resource.RUSAGE_SELF)
+
+        ResultStore.append = append  # type: ignore[method-assign,assignment]
+        ResultGrid.render_lines = render_lines  # type: ignore[method-assign,assignment]
+        QueryWorker._run = run  # type: ignore[method-assign,assignment]
+
+    def reset(self) -> None:
+        self.first_appends.clear()
+        self.first_data_paint = None
+        self.worker_end = None
+        self.worker_end_usage = None
+        self.paints.clear()
+
+
+class RssSampler:
+    """Peak resident set size of this process, sampled on a thread."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self.baseline = self._process.memory_info().rss
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(RSS_SAMPLE_S):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+class BenchApp(App[None]):
+    def __init__(self, budget_bytes: int) -> None:
+        super().__init__()
+        self.budget_bytes = budget_bytes
+
+    def compose(self) -> ComposeResult:
+        yield ResultsPane(memory_budget_bytes=self.budget_bytes, estimate_count=False)
+
+    @property
+    def pane(self) -> ResultsPane:
+        return self.query_one(ResultsPane)
+
+    @property
+    def grid(self) -> ResultGrid:
+        return self.query_one(ResultGrid)
+
+
+def raw_doget_rows_per_s(uri: str, keep: bool = False) -> tuple[float, int]:
+    """Read every batch of QUERY with pyarrow.flight alone; return (rows/s, rows).
+
+    With `keep`, the batches stay referenced until the read ends.
+    """
+    client = flight.FlightClient(uri)
+    kept_batches = []
+    start = time.perf_counter()
+    reader = client.do_get(statement_ticket(QUERY))
+    rows = 0
+    while True:
+        try:
+            chunk = reader.read_chunk()
+        except StopIteration:
+            break
+        rows += chunk.data.num_rows
+        if keep:
+            kept_batches.append(chunk.data)
+    elapsed = time.perf_counter() - start
+    kept_batches.clear()
+    client.close()
+    return rows / elapsed, rows
+
+
+async def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.001)
+
+
+async def press_and_time(app: BenchApp, clock: PaintClock, key: str) -> float:
+    """Press `key`, return seconds until the grid repaints with the moved cursor."""
+    grid = app.grid
+    before = (grid.cursor_row, grid.cursor_column)
+    paints_before = len(clock.paints)
+    start = time.perf_counter()
+    app.post_message(_key_event(key))
+
+    def repainted() -> bool:
+        for when, row, column in clock.paints[paints_before:]:
+            if when >= start and (row, column) != before:
+                return True
+        return False
+
+    await wait_for(repainted, 5.0, f"repaint after {key}")
+    for when, row, column in clock.paints[paints_before:]:
+        if when >= start and (row, column) != before:
+            return when - start
+    raise AssertionError("unreachable")
+
+
+def _key_event(key: str) -> Any:
+    from textual import events
+
+    return events.Key(key, None)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))
+    return ordered[index]
+
+
+async def ingest_run(
+    uri: str, clock: PaintClock, budget_bytes: int, sample_keys: bool
+) -> dict[str, Any]:
+    """One headless run of QUERY through the pane; returns its measurements."""
+    app = BenchApp(budget_bytes)
+    client = FlightSQLClient(uri)
+    result: dict[str, Any] = {}
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.grid.focus()
+        await pilot.pause()
+        clock.reset()
+        with RssSampler() as rss:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.perf_counter()
+            app.pane.run_query(client, QUERY)
+            latencies: list[float] = []
+            keys = ["down", "pagedown", "right", "up", "pageup", "left"]
+            index = 0
+            while app.pane.is_running:
+                if sample_keys and app.grid.row_count > 1000:
+                    latencies.append(await press_and_time(app, clock, keys[index % len(keys)]))
+                    index += 1
+                    await asyncio.sleep(KEY_INTERVAL_S)
+                else:
+                    await asyncio.sleep(0.002)
+        # The polling above notices the end up to a key press and a pause late.
+        assert clock.worker_end is not None and clock.worker_end_usage is not None
+        elapsed = clock.worker_end - start
+        # Pages touched for the first time cost a minor fault each. The first query of a process
+        # takes one per 4 KiB of the result it keeps, far more than the raw read, which frees
+        # each batch and reuses its memory.
+        result["page_faults"] = clock.worker_end_usage.ru_minflt - usage.ru_minflt
+        result["system_cpu_s"] = clock.worker_end_usage.ru_stime - usage.ru_stime
+        store = app.pane.store
+        assert store is not None
+        result["rows"] = store.row_count
+        result["rows_per_s"] = store.row_count / elapsed
+        result["arrow_bytes"] = store.nbytes_total
+        result["spilled_batches"] = store.spilled_batch_count
+        result["rss_growth"] = rss.peak - rss.baseline
+        result["key_latencies"] = latencies
+        first_append = clock.first_appends.get(id(store))
+        if first_append is not None and clock.first_data_paint is not None:
+            result["first_paint_s"] = clock.first_data_paint - first_append
+        if not sample_keys:
+            jumps: dict[str, float] = {}
+            for key in ["end", "home"]:
+                jumps[key] = await press_and_time(app, clock, key)
+            middle = store.row_count // 2
+            paints_before = len(clock.paints)
+            start = time.perf_counter()
+            app.grid.move_cursor(middle, 0)
+            await wait_for(
+                lambda: any(r == middle for _, r, _ in clock.paints[paints_before:]),
+                5.0,
+                "repaint at the middle row",
+            )
+            jumps["middle"] = (
+                next(when for when, r, _ in clock.paints[paints_before:] if r == middle) - start
+            )
+            result["jumps"] = jumps
+    client.close()
+    return result
+
+
+def budget_figure(uri: str) -> None:
+    """Figure 5, in a process that ran nothing before it."""
+    clock = PaintClock()
+    clock.install()
+    spill = asyncio.run(ingest_run(uri, clock, BUDGET_BYTES, False))
+    emit(
+        "memory_budget",
+        budget_mib=round(BUDGET_BYTES / MIB),
+        arrow_mib=round(spill["arrow_bytes"] / MIB),
+        rss_growth_mib=round(spill["rss_growth"] / MIB),
+        limit_mib=round((BUDGET_BYTES + 200 * MIB) / MIB),
+        spilled_batches=spill["spilled_batches"],
+        jump_ms={key: round(1000 * value, 1) for key, value in spill["jumps"].items()},
+        goal="rss growth < budget + 200 MiB, jumps <= 100 ms",
+    )
+
+
+def retention_figure(uri: str) -> None:
+    """Raw DoGet rows/s, dropping batches and then keeping them, in a process new to both."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    drop_rate, _ = raw_doget_rows_per_s(uri)
+    middle = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    keep_rate, _ = raw_doget_rows_per_s(uri, keep=True)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    emit(
+        "ingest_retention_floor",
+        value=round(keep_rate),
+        baseline=round(drop_rate),
+        ratio=round(keep_rate / drop_rate, 3),
+        page_faults=[middle - before, after - middle],
+        goal=None,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--only",
+        choices=["budget", "retention"],
+        help="run only figure 5 or the retention floor against the server at --uri (main runs "
+        "each so, in a new process)",
+    )
+    parser.add_argument("--uri", help="the demo server for --only, e.g. grpc://127.0.0.1:PORT")
+    args = parser.parse_args()
+
+    if args.only is not None:
+        if args.uri is None:
+            parser.error(f"--only {args.only} needs --uri")
+        if args.only == "budget":
+            budget_figure(args.uri)
+        else:
+            retention_figure(args.uri)
+        return
+
+    clock = PaintClock()
+    clock.install()
+    with ServerProcess(args.scale) as server:
+        # 1-4: interleave the raw baseline and the app so both see the same machine state.
+        raw: list[float] = []
+        runs: list[dict[str, Any]] = []
+        for _ in range(args.repeats):
+            rate, raw_rows = raw_doget_rows_per_s(server.uri)
+            raw.append(rate)
+            runs.append(asyncio.run(ingest_run(server.uri, clock, 64 * 1024**3, True)))
+        rows = runs[0]["rows"]
+        assert all(run["rows"] == raw_rows for run in runs), "app and baseline row counts differ"
+        app_rate = statistics.median(run["rows_per_s"] for run in runs)
+        raw_rate = statistics.median(raw)
+        emit(
+            "ingest_ratio",
+            rows=rows,
+            value=round(app_rate),
+            baseline=round(raw_rate),
+            ratio=round(app_rate / raw_rate, 3),
+            run_ratios=[
+                round(run["rows_per_s"] / rate, 3) for run, rate in zip(runs, raw, strict=True)
+            ],
+            run_page_faults=[run["page_faults"] for run in runs],
+            run_system_cpu_s=[round(run["system_cpu_s"], 2) for run in runs],
+            goal=">= 0.8",
+        )
+        first_paint = [run["first_paint_s"] for run in runs if "first_paint_s" in run]
+        emit(
+            "first_batch_to_paint_ms",
+            value=round(1000 * max(first_paint), 1),
+            runs=[round(1000 * value, 1) for value in first_paint],
+            cold=round(1000 * first_paint[0], 1),
+            goal="<= 100",
+        )
+        latencies = [value for run in runs for value in run["key_latencies"]]
+        emit(
+            "key_to_repaint_ms_while_streaming",
+            samples=len(latencies),
+            p50=round(1000 * statistics.median(latencies), 1),
+            p95=round(1000 * percentile(latencies, 0.95), 1),
+            max=round(1000 * max(latencies), 1),
+            goal="p95 <= 50, max <= 150",
+        )
+        growth = max(run["rss_growth"] for run in runs)
+        arrow_bytes = runs[0]["arrow_bytes"]
+        emit(
+            "rss_growth_per_arrow_byte",
+            rss_growth_mib=round(growth / MIB),
+            arrow_mib=round(arrow_bytes / MIB),
+            ratio=round(growth / arrow_bytes, 3),
+            goal="<= 1.5",
+        )
+
+        # 5 and the retention floor, each in a fresh process.
+        for only in ["budget", "retention"]:
+            command = [sys.executable, "-m", "benchmarks.grid_scale", "--only", only]
+            subprocess.run([*command, "--uri", server.uri], check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Width measuring: the byte-length shortcut of string_max_cells and deferred measuring."""
+
+import random
+
+import pyarrow as pa
+import pytest
+from rich.cells import cell_len
+
+from mmtui.results import MAX_COLUMN_CELLS, ResultStore
+from mmtui.results.jsonb import encode_jsonb_object
+from mmtui.results.text import ESCAPED_WIDE_CODEPOINTS, safe_text
+from mmtui.results.widths import _has_escaped_codepoints, _value_bytes, string_max_cells
+
+ALPHABET = (
+    [chr(c) for c in range(0x20, 0x7F)] * 4
+    + ["\t", "\x1b", "é", "ß", "ü", "—", "€", "…", "“"]
+    + [chr(c) for c in range(0x300, 0x308)]
+    + [chr(c) for c in range(0x4E00, 0x4E08)]
+    + ["🎉", "🔥", "\u200d", "\ufe0f", "❤"]
+)
+ESCAPES = ["\x85", "\x9b", "\u061c", "\u200e", "\u202e", "\u2028", "\u2066"]
+
+
+def exact_max(values: list[str | None]) -> int:
+    return max((cell_len(safe_text(v)) for v in values if v is not None), default=0)
+
+
+def random_texts(seed: int, count: int, escapes: bool) -> list[str | None]:
+    generator = random.Random(seed)
+    alphabet = ALPHABET + (ESCAPES if escapes else [])
+    values: list[str | None] = []
+    for _ in range(count):
+        if generator.random() < 0.05:
+            values.append(None)
+            continue
+        length = generator.randint(0, 30)
+        values.append("".join(generator.choice(alphabet) for _ in range(length)))
+    return values
+
+
+def test_escape_scan_matches_escaped_set() -> None:
+    codepoints = [*range(0x00, 0x800), *range(0x2000, 0x2100), 0x061C, 0xFE0F, 0x1F600]
+    for code in codepoints:
+        array = pa.array([f"ab{chr(code)}cd"])
+        assert _has_escaped_codepoints(_value_bytes(array)) == (code in ESCAPED_WIDE_CODEPOINTS), (
+            hex(code)
+        )
+
+
+def test_value_bytes_of_sliced_array() -> None:
+    array = pa.array(["日本", "abc", "de", "é"]).slice(1, 2)
+    assert bytes(_value_bytes(array)) == b"abcde"
+    large = pa.array(["日本", "abc", "de"], pa.large_string()).slice(1)
+    assert bytes(_value_bytes(large)) == b"abcde"
+
+
+@pytest.mark.parametrize("escapes", [False, True])
+def test_string_max_cells_with_known_width(escapes: bool) -> None:
+    values = random_texts(11, 500, escapes)
+    array = pa.array(values, pa.string())
+    widest = exact_max(values)
+    assert string_max_cells(array) == widest
+    for known in [0, 1, widest - 5, widest - 1, widest, widest + 3]:
+        assert string_max_cells(array, known) == max(known, widest), known
+
+
+def test_short_escape_wider_than_its_bytes() -> None:
+    # "a\x85" is 3 bytes but 9 cells ("a<U+0085>"), so no byte bound may skip it.
+    array = pa.array(["日本語", "a\x85"])
+    assert string_max_cells(array, known_cells=6) == 9
+
+
+def test_ascii_control_characters_take_one_cell() -> None:
+    array = pa.array(["tab\there", "esc\x1b[0m", None])
+    assert string_max_cells(array) == 8
+    assert string_max_cells(array, known_cells=10) == 10
+
+
+def test_chunked_matches_combined() -> None:
+    chunks = [pa.array(random_texts(seed, 200, seed % 2 == 0), pa.string()) for seed in range(6)]
+    chunked = pa.chunked_array(chunks, pa.string())
+    widest = exact_max(chunked.to_pylist())
+    for known in [0, 10, widest]:
+        assert string_max_cells(chunked, known) == max(known, widest)
+    sliced = chunked.slice(150, 500)
+    assert string_max_cells(sliced) == exact_max(sliced.to_pylist())
+
+
+SCHEMA = pa.schema(
+    [
+        ("time", pa.timestamp("ns", tz="+00:00")),
+        ("level", pa.int32()),
+        ("n", pa.int64()),
+        ("ratio", pa.float64()),
+        ("msg", pa.string()),
+        ("target", pa.dictionary(pa.int32(), pa.string())),
+        ("big", pa.large_string()),
+        ("props", pa.binary()),
+    ]
+)
+
+
+def make_batch(seed: int, rows: int) -> pa.RecordBatch:
+    generator = random.Random(seed)
+    texts = random_texts(seed, rows, escapes=seed % 5 == 0)
+    targets = [f"target-{seed}-{generator.randint(0, 10 ** (seed % 6))}" for _ in range(rows)]
+    return pa.record_batch(
+        [
+            pa.array([generator.randint(0, 2**60) for _ in range(rows)], SCHEMA.field(0).type),
+            pa.array([generator.randint(1, 6) for _ in range(rows)], pa.int32()),
+            pa.array(
+                [generator.randint(-(10 ** (seed % 18)), 10 ** (seed % 18)) for _ in range(rows)],
+                pa.int64(),
+            ),
+            pa.array([generator.random() * 10.0 ** (seed % 25) for _ in range(rows)], pa.float64()),
+            pa.array(texts, pa.string()),
+            pa.array(targets).dictionary_encode(),
+            pa.array(list(reversed(texts)), pa.large_string()),
+            pa.array([encode_jsonb_object({"k": "v" * seed}) for _ in range(rows)], pa.binary()),
+        ],
+        SCHEMA,
+    )
+
+
+def test_deferred_widths_equal_batch_by_batch() -> None:
+    batches = [make_batch(seed, random.Random(seed).randint(0, 120)) for seed in range(40)]
+    # A slice of a bigger batch, as Flight readers may hand out.
+    batches.append(make_batch(99, 300).slice(100, 50))
+    with ResultStore(SCHEMA) as eager, ResultStore(SCHEMA, measure_every_rows=1000) as deferred:
+        for batch in batches:
+            eager.append(batch)
+            deferred.append(batch)
+        assert deferred.unmeasured_row_count > 0
+        deferred.measure_pending()
+        assert deferred.unmeasured_row_count == 0
+        assert deferred.column_widths == eager.column_widths
+        assert deferred.row_count == eager.row_count
+
+
+def test_deferred_first_batch_measured_at_once() -> None:
+    schema = pa.schema([("msg", pa.string())])
+    with ResultStore(schema, measure_every_rows=10) as store:
+        store.append(pa.record_batch([pa.array([], pa.string())], schema))
+        store.append(pa.record_batch([pa.array(["short"])], schema))
+        assert store.column_widths == [5]
+        store.append(pa.record_batch([pa.array(["x" * 20] * 4)], schema))
+        assert store.column_widths == [5]
+        assert store.unmeasured_row_count == 4
+        # The 10th pending row makes the measurement due.
+        store.append(pa.record_batch([pa.array(["y" * 30] * 6)], schema))
+        assert store.unmeasured_row_count == 0
+        assert store.column_widths == [30]
+        store.append(pa.record_batch([pa.array(["z" * 500])], schema))
+        store.measure_pending()
+        assert store.column_widths == [MAX_COLUMN_CELLS]
+        assert store.row_count == 12
+
+
+def test_measure_pending_on_closed_store_is_noop() -> None:
+    schema = pa.schema([("msg", pa.string())])
+    store = ResultStore(schema, measure_every_rows=100)
+    store.append(pa.record_batch([pa.array(["abc"])], schema))
+    store.append(pa.record_batch([pa.array(["abcdefgh"])], schema))
+    store.close()
+    store.measure_pending()
+    assert store.unmeasured_row_count == 0
+    assert store.column_widths == [3]
+
+
+def test_negative_measure_every_rows_rejected() -> None:
+    with pytest.raises(ValueError, match="measure_every_rows"):
+        ResultStore(pa.schema([("msg", pa.string())]), measure_every_rows=-1)
+
+
+def test_string_view_batches_append_and_measure() -> None:
+    schema = pa.schema([("msg", pa.string_view()), ("raw", pa.binary_view())])
+    batch = pa.record_batch(
+        [
+            pa.array(["日本語テキスト", "ab"], pa.string_view()),
+            pa.array([b"x", b"yz"], pa.binary_view()),
+        ],
+        schema,
+    )
+    with ResultStore(schema, measure_every_rows=100) as store:
+        store.append(batch)
+        store.append(batch.slice(1))
+        store.measure_pending()
+        assert store.row_count == 3
+        assert store.nbytes_total > 0
+        assert store.column_widths[0] == 14
