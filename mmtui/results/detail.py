@@ -2,9 +2,10 @@
 
 `detail_text` builds the full text at once; `detail_pages` yields it in pages so a view can
 show the start of a multi-megabyte value without building the rest. Strings and binaries that
-parse as JSON are pretty-printed with two-space indents; Micromegas `jsonb` values are decoded
-first; other binaries are shown as a hex dump (offset, 16 bytes in hex, printable ASCII).
-Unlike grid text, detail text keeps line feeds as line breaks.
+parse as JSON are pretty-printed with two-space indents; Micromegas `jsonb` values, and binaries
+that decode completely as JSONB, are decoded first; other binaries are shown as a hex dump
+(offset, 16 bytes in hex, printable ASCII). Unlike grid text, detail text keeps line feeds as
+line breaks. `copy_text` and `tsv_field` give the clipboard forms of a value.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from mmtui.results.formatting import full_texts, is_jsonb_type, jsonb_text
+from mmtui.results.formatting import full_texts, is_jsonb_type, jsonb_text, jsonb_value
 from mmtui.results.text import NULL_TEXT, safe_text
 
 DEFAULT_PAGE_CHARS = 64 * 1024
@@ -32,6 +33,37 @@ def detail_text(scalar: Any) -> str:
     return "".join(detail_pages(scalar))
 
 
+def copy_text(scalar: Any) -> str:
+    """Return the whole value of `scalar` for the clipboard: the detail text with real tabs.
+
+    Tabs and line feeds stay as they are (a CRLF becomes a line feed), but ESC and every other
+    control character stay visible symbols, because the clipboard ends up pasted in terminals.
+    """
+    raw = "".join(_raw_pages(scalar, DEFAULT_PAGE_CHARS)).replace("\r\n", "\n")
+    return "\n".join(_safe_keeping_tabs(line) for line in raw.split("\n"))
+
+
+def tsv_field(scalar: Any) -> str:
+    r"""Return `scalar` as one field of a TSV row: single-line text, safe for a terminal.
+
+    JSON stays compact. Backslash, tab, line feed and carriage return are written as `\\`,
+    `\t`, `\n` and `\r`, as in PostgreSQL's COPY text format; other control characters become
+    visible symbols.
+    """
+    scalar = _unwrap(scalar)
+    if scalar is None or not scalar.is_valid:
+        return NULL_TEXT
+    text = _scalar_text(scalar)
+    escaped = (
+        text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+    return safe_text(escaped)
+
+
+def _safe_keeping_tabs(line: str) -> str:
+    return "\t".join(safe_text(part) for part in line.split("\t"))
+
+
 def detail_pages(scalar: Any, page_chars: int = DEFAULT_PAGE_CHARS) -> Iterator[str]:
     """Yield the safe detail text of `scalar` in pages of about `page_chars` characters.
 
@@ -46,8 +78,9 @@ def detail_pages(scalar: Any, page_chars: int = DEFAULT_PAGE_CHARS) -> Iterator[
         yield "\n".join(safe_text(line) for line in raw.split("\n"))
 
 
-def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
-    # Unwrap extension and dictionary scalars; a valid index can still point at a null entry.
+def _unwrap(scalar: Any) -> Any:
+    """Unwrap extension and plain dictionary scalars; None for a dictionary's null entry."""
+    # A valid index can still point at a null entry.
     while scalar is not None and scalar.is_valid:
         data_type = scalar.type
         wrapped_extension = (
@@ -57,6 +90,11 @@ def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
         if not (wrapped_extension or plain_dictionary):
             break
         scalar = scalar.value
+    return scalar
+
+
+def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
+    scalar = _unwrap(scalar)
     if scalar is None or not scalar.is_valid:
         yield NULL_TEXT
         return
@@ -78,6 +116,8 @@ def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
     if _is_binary(data_type):
         data: bytes = scalar.as_py()
         pretty = _pretty_json_bytes(data)
+        if pretty is None and not pa.types.is_fixed_size_binary(data_type):
+            pretty = _pretty_jsonb_bytes(data)
         if pretty is not None:
             yield from _split(pretty, page_chars)
         else:
@@ -140,6 +180,15 @@ def _pretty_json_bytes(data: bytes) -> str | None:
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return json.dumps(parsed, ensure_ascii=False, indent=2)
+
+
+def _pretty_jsonb_bytes(data: bytes) -> str | None:
+    if len(data) > JSON_PRETTY_LIMIT:
+        return None
+    is_jsonb, value = jsonb_value(data)
+    if not is_jsonb:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=str, indent=2)
 
 
 def _hex_dump_pages(data: bytes, page_chars: int) -> Iterator[str]:

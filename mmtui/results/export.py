@@ -1,8 +1,9 @@
 """Export of a whole result store to CSV, Parquet or JSON lines, one batch at a time.
 
 Only one record batch is converted at a time, so memory stays bounded by the largest batch.
-The file is written next to the target under a `.part` name and renamed when complete, so a
-failed export never leaves a truncated file under the requested name.
+The file is written to a new temporary file in the target's directory (`.NAME.mmtui-XXXX.part`,
+made by `tempfile.mkstemp`, so no existing file is touched) and renamed over the target when
+complete. A failed export never leaves a truncated file under the requested name.
 
 Conversions:
 - CSV (pyarrow.csv writer): columns the writer cannot take (nested, binary, Micromegas `jsonb`,
@@ -10,16 +11,18 @@ Conversions:
 - Parquet: columns Parquet cannot store (for example unions and month-day-nano intervals) are
   written as text; every other column keeps its Arrow type.
 - JSON lines: one object per row; timestamps, dates, times and durations as strings with full
-  precision, `jsonb` and nested values as JSON, binaries as JSON when they are UTF-8 JSON else
-  as `0x` hex strings. Non-finite floats are written as the `NaN`/`Infinity` tokens that
-  Python's json module reads.
+  precision, `jsonb` and nested values as JSON, binaries as JSON when they are UTF-8 JSON or
+  Micromegas JSONB, else as `0x` hex strings (CSV text columns follow the same rule).
+  Non-finite floats are written as the `NaN`/`Infinity` tokens that Python's json module reads.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +39,76 @@ EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 """Formats accepted by `export_store`."""
 
 
+USER_ERRNOS = frozenset(
+    [
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+    ]
+)
+"""Error numbers of paths the user can fix: missing directory, no permission, a directory."""
+
+
+_PREFIX_NAME_CHARS = 40
+
+
+class ExportError(OSError):
+    """Raised when an export cannot write its file; the message names the requested path.
+
+    `user_error` is True when the path itself is the cause (see `USER_ERRNOS`), so callers can
+    report it without a traceback.
+    """
+
+    def __init__(self, message: str, *, user_error: bool) -> None:
+        super().__init__(message)
+        self.user_error = user_error
+
+
+def check_export_path(path: str | os.PathLike[str]) -> None:
+    """Raise ExportError when `path` cannot name the exported file: a directory, or a file in
+    a directory that does not exist."""
+    text = os.fspath(path)
+    target = Path(text)
+    # os.path.isdir returns False on any OSError (Path.is_dir raises some, such as
+    # ENAMETOOLONG, before Python 3.14); such errors surface when the file is written.
+    if text.endswith(("/", os.sep)) or os.path.isdir(target):
+        raise ExportError(
+            f"{target} is a directory; enter a file name, such as {target / 'results.csv'}",
+            user_error=True,
+        )
+    directory = target.parent
+    if not os.path.isdir(directory):
+        what = "is not a directory" if os.path.lexists(directory) else "does not exist"
+        raise ExportError(f"directory {directory} {what}", user_error=True)
+
+
 def export_store(store: ResultStore, path: str | os.PathLike[str], fmt: str) -> int:
     """Write every row of `store` to `path` in `fmt` (csv, parquet or jsonl); return the rows.
 
-    Raises ValueError for an unknown format and OSError when the file cannot be written.
+    An existing file at `path` is replaced. Raises ValueError for an unknown format and
+    ExportError (an OSError) when the file cannot be written.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
+    check_export_path(path)
     target = Path(path)
-    partial = target.with_name(target.name + ".part")
+    try:
+        handle, temporary_name = tempfile.mkstemp(
+            # The name is cut so that the temporary name (at most 181 bytes) fits NAME_MAX, 255
+            # bytes on common file systems, even when the target's name is at that limit.
+            prefix=f".{target.name[:_PREFIX_NAME_CHARS]}.mmtui-",
+            suffix=".part",
+            dir=target.parent,
+        )
+    except OSError as error:
+        raise _export_error(target, None, error) from error
+    # NOTE: mkstemp creates the file with mode 0600, which the export keeps after the rename.
+    os.close(handle)
+    partial = Path(temporary_name)
     try:
         if fmt == "csv":
             rows = _export_csv(store, partial)
@@ -53,11 +117,25 @@ def export_store(store: ResultStore, path: str | os.PathLike[str], fmt: str) -> 
         else:
             rows = _export_jsonl(store, partial)
         os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise _export_error(target, partial, error) from error
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     logger.info("exported %d rows as %s to %s", rows, fmt, target)
     return rows
+
+
+def _export_error(target: Path, partial: Path | None, error: OSError) -> ExportError:
+    """Describe `error` in terms of the user's path: the temporary file name never shows."""
+    if error.strerror:
+        detail = error.strerror
+    else:
+        detail = str(error)
+        if partial is not None:
+            detail = detail.replace(str(partial), str(target))
+    return ExportError(f"writing {target} failed: {detail}", user_error=error.errno in USER_ERRNOS)
 
 
 def _text_column(array: Any) -> Any:

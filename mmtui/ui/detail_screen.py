@@ -3,7 +3,8 @@
 The value comes from `mmtui.results.detail_text` (JSON pretty-printed when it parses, control
 characters made visible) and is computed on a worker thread, so a 5M-character value does not
 freeze the screen. `TextView` wraps it to the screen width by index arithmetic and renders only
-the visible lines, as plain text: nothing in the value is parsed as markup.
+the visible lines, as plain text: nothing in the value is parsed as markup. `c` copies the value
+with real tabs and line feeds (`copy_text`), up to MAX_CLIPBOARD_CHARS, as the grid's `c` does.
 """
 
 from __future__ import annotations
@@ -24,11 +25,46 @@ from textual.geometry import Region, Size
 from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Static
 
 from mmtui.results import ResultStore, detail_text, safe_text
+from mmtui.results.detail import copy_text
 
 logger = logging.getLogger(__name__)
+
+MAX_CLIPBOARD_CHARS = 1_000_000
+"""Maximum characters copied to the clipboard in one OSC 52 sequence.
+
+NOTE: an estimate. Terminals and tmux cap OSC 52 payloads at different sizes, and some drop
+larger ones silently, so export is the way to move bigger values.
+"""
+
+
+def count_text(count: int, singular: str, plural: str) -> str:
+    """Return the count with its noun: "1 row", "0 rows", "1,234 rows"."""
+    return f"{count:,} {singular if count == 1 else plural}"
+
+
+def copy_with_limit(widget: Widget, text: str, subject: str) -> bool:
+    """Copy `text` to the clipboard and notify, or warn when it exceeds MAX_CLIPBOARD_CHARS.
+
+    `subject` names the copied thing in the notification ("cell", "row"). Returns True when
+    copied.
+    """
+    if len(text) > MAX_CLIPBOARD_CHARS:
+        widget.notify(
+            f"{subject.capitalize()} is {len(text):,} characters; the clipboard takes at most "
+            f"{MAX_CLIPBOARD_CHARS:,}. Use export instead.",
+            severity="warning",
+            markup=False,
+        )
+        return False
+    widget.app.copy_to_clipboard(text)
+    characters = count_text(len(text), "character", "characters")
+    widget.notify(f"Copied {subject} ({characters})", markup=False)
+    return True
+
 
 EXACT_WRAP_MAX_CHARS = 20_000
 """Maximum length of a non-ASCII line wrapped by measuring each character. Longer ones are cut
@@ -206,7 +242,9 @@ class DetailScreen(ModalScreen[None]):
     def _show_text(self, text: str) -> None:
         view = self.query_one(TextView)
         view.set_text(text)
-        info = f"{len(text):,} characters · {view.line_count:,} lines · Esc close · c copy"
+        characters = count_text(len(text), "character", "characters")
+        lines = count_text(view.line_count, "line", "lines")
+        info = f"{characters} · {lines} · Esc close · c copy"
         self.query_one("#detail-info", Static).update(Text(info))
 
     def _show_error(self, error: Exception) -> None:
@@ -222,6 +260,15 @@ class DetailScreen(ModalScreen[None]):
         self.dismiss(None)
 
     def action_copy_value(self) -> None:
-        text = self.text
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {len(text):,} characters", markup=False)
+        """Copy the value as `copy_text` gives it: real tabs and line feeds, no raw ESC."""
+        if not self.text:
+            # Still loading, or reading the cell failed.
+            self.app.bell()
+            return
+        try:
+            text = copy_text(self.store.scalar(self.row, self.column))
+        except Exception as error:
+            logger.exception("reading cell %d,%d failed", self.row, self.column)
+            self._show_error(error)
+            return
+        copy_with_limit(self, text, "value")

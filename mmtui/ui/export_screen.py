@@ -1,13 +1,17 @@
 """The export screen: a path prompt and a format choice, then `export_store` on a worker thread.
 
 The format follows the file extension as it is typed (.csv, .parquet or .pq, .jsonl or
-.ndjson) until the user picks one by hand. The export writes every row in the store at the time
-it starts; the result is reported with a notification (rows written, or the error).
+.ndjson) until the user picks one by hand. The path is checked before anything is written: a
+`~user` that does not exist, a directory or a missing directory is reported on the screen, and
+an existing file is replaced only after a second Enter. The export writes every row in the
+store at the time it starts; the result is reported with a notification (rows written, or the
+error).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -20,7 +24,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from mmtui.results import ResultStore, safe_text
-from mmtui.results.export import export_store
+from mmtui.results.export import ExportError, check_export_path, export_store
+from mmtui.ui.detail_screen import count_text
 
 if TYPE_CHECKING:
     from mmtui.ui.results_pane import ResultsPane
@@ -89,13 +94,16 @@ class ExportScreen(ModalScreen[int | None]):
         self.default_path = default_path
         self._format_chosen_by_hand = False
         self._setting_format = False
+        # The existing file the user was asked about; a second Enter on it overwrites it.
+        self._overwrite_path: Path | None = None
         self.running = False
         self.rows_written: int | None = None
 
     def compose(self) -> ComposeResult:
         initial = format_for_path(self.default_path) or "csv"
         with Vertical(id="export-box"):
-            yield Static(Text(f"Export {self.store.row_count:,} rows"), id="export-title")
+            rows = count_text(self.store.row_count, "row", "rows")
+            yield Static(Text(f"Export {rows}"), id="export-title")
             yield Input(self.default_path, placeholder="file path", id="export-path")
             with RadioSet(id="export-formats"):
                 for fmt in FORMATS:
@@ -131,6 +139,9 @@ class ExportScreen(ModalScreen[int | None]):
 
     @on(Input.Changed, "#export-path")
     def _path_changed(self, event: Input.Changed) -> None:
+        if self._overwrite_path is not None:
+            self._overwrite_path = None
+            self._set_status("")
         fmt = format_for_path(event.value)
         if fmt is not None and not self._format_chosen_by_hand:
             self._select_format(fmt)
@@ -151,10 +162,36 @@ class ExportScreen(ModalScreen[int | None]):
         if not path:
             self._set_status("Enter a file path.")
             return
-        target = Path(path).expanduser()
+        target = self._checked_target(path)
+        if target is None:
+            return
+        if os.path.lexists(target) and target != self._overwrite_path:
+            self._overwrite_path = target
+            self._set_status(f"{target} exists. Press Enter again to overwrite it.")
+            return
         self.running = True
         self._set_status(f"Writing {target} …")
         self._export(target, self.selected_format)
+
+    def _checked_target(self, path: str) -> Path | None:
+        """Return the file to write for `path`, or None after showing why it cannot be used."""
+        try:
+            target = Path(path).expanduser()
+        except RuntimeError:
+            # Path.expanduser raises RuntimeError for `~name` when no user has that name.
+            user = path[1:].split("/", 1)[0]
+            reason = f"no user named {user}" if user else "the home directory is unknown"
+            logger.warning("export path %s rejected: %s", path, reason)
+            self._set_status(f"Invalid path {path}: {reason}.")
+            return None
+        try:
+            # Path() drops a trailing slash, so it is added back for the directory check.
+            check_export_path(f"{target}/" if path.endswith("/") else target)
+        except ExportError as error:
+            logger.warning("export path %s rejected: %s", path, error)
+            self._set_status(f"Cannot export: {error}.")
+            return None
+        return target
 
     @on(Button.Pressed, "#export-cancel")
     def action_close(self) -> None:
@@ -171,6 +208,12 @@ class ExportScreen(ModalScreen[int | None]):
     def _export(self, path: Path, fmt: str) -> None:
         try:
             rows = export_store(self.store, path, fmt)
+        except ExportError as error:
+            if error.user_error:
+                logger.warning("export to %s as %s failed: %s", path, fmt, error)
+            else:
+                logger.exception("export to %s as %s failed", path, fmt)
+            self.app.call_from_thread(self._failed, path, error)
         except Exception as error:
             logger.exception("export to %s as %s failed", path, fmt)
             self.app.call_from_thread(self._failed, path, error)
@@ -181,11 +224,17 @@ class ExportScreen(ModalScreen[int | None]):
     def _done(self, path: Path, rows: int) -> None:
         self.running = False
         self.rows_written = rows
-        self.app.notify(safe_text(f"Exported {rows:,} rows to {path}"), markup=False)
+        if self.pane is not None:
+            self.pane.remember_export(path)
+        rows_text = count_text(rows, "row", "rows")
+        self.app.notify(safe_text(f"Exported {rows_text} to {path}"), markup=False)
         self.dismiss(rows)
 
     def _failed(self, path: Path, error: Exception) -> None:
         self.running = False
-        message = safe_text(f"Export to {path} failed: {type(error).__name__}: {error}")
+        if isinstance(error, ExportError):
+            message = safe_text(f"Export failed: {error}")
+        else:
+            message = safe_text(f"Export to {path} failed: {type(error).__name__}: {error}")
         self._set_status(message)
         self.app.notify(message, severity="error", markup=False)

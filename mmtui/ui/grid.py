@@ -6,7 +6,7 @@ store to format only the visible rows of the visible columns, and rendered lines
 what changes their picture (row, visible column span, cursor cell, column layout). Line 0 is a
 header that stays fixed while the body scrolls. Cell text is placed in rich `Segment`s as plain
 text after `mmtui.results` made control characters visible, so server data is never parsed as
-markup.
+markup. Timestamps show in `display_tz`, with a UTC offset of `+00:00` written as `Z`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,16 @@ from mmtui.results import (
     ResultStore,
     cell_width,
     is_level_field,
+    resolve_display_tz,
     safe_text,
     truncate_cells,
+)
+from mmtui.results.formatting import (
+    FRACTION_DIGITS,
+    OFFSET_CELLS,
+    TIMESTAMP_CELLS,
+    compact_offset_cells,
+    compact_utc_offset,
 )
 
 logger = logging.getLogger(__name__)
@@ -219,6 +227,9 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         self._offsets: list[int] = [0]
         self._level_columns: set[int] = set()
         self._right_aligned: set[int] = set()
+        # Timestamp columns: index to (unit, the column's own zone).
+        self._timestamp_columns: dict[int, tuple[str, str | None]] = {}
+        self._display_tz: str | None = None
         self._layout_version = 0
         self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(LINE_CACHE_SIZE)
         # Formatted cell texts by (row, first column, stop column). They do not depend on the
@@ -254,6 +265,27 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         """Column names as displayed (control characters made visible)."""
         return list(self._names)
 
+    @property
+    def display_tz(self) -> str | None:
+        """Zone timestamps are shown in: None for each column's own zone (naive columns without
+        an offset), `"local"` for this machine's zone, or an IANA zone name.
+
+        Setting it repaints the grid; an unknown zone name raises ValueError.
+        """
+        return self._display_tz
+
+    @display_tz.setter
+    def display_tz(self, tz: str | None) -> None:
+        resolve_display_tz(tz)
+        if tz == self._display_tz:
+            return
+        self._display_tz = tz
+        self._cells_cache.clear()
+        # The offset's width depends on the zone, so the layout is redone.
+        self._apply_widths(self._measure_widths())
+        self._update_virtual_size()
+        self.refresh()
+
     def show_store(self, store: ResultStore | None, row_count: int | None = None) -> None:
         """Put a result store on screen, with the cursor at the first cell.
 
@@ -267,6 +299,7 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
             self._row_count = store.row_count
         else:
             self._row_count = row_count
+        self._timestamp_columns = {}
         if store is None:
             self._names = []
             self._level_columns = set()
@@ -279,6 +312,11 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
                 i
                 for i, field in enumerate(schema)
                 if is_right_aligned(field) and i not in self._level_columns
+            }
+            self._timestamp_columns = {
+                i: (field.type.unit, field.type.tz)
+                for i, field in enumerate(schema)
+                if pa.types.is_timestamp(field.type)
             }
         self._widths = []
         self._cells_cache.clear()
@@ -321,7 +359,23 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         for index in self._level_columns:
             if index < len(widths):
                 widths[index] = max(widths[index], LEVEL_NAME_CELLS)
+        for index, (unit, zone) in self._timestamp_columns.items():
+            if index < len(widths):
+                widths[index] = self._timestamp_cells(index, widths[index], unit, zone)
         return [min(MAX_COLUMN_CELLS, max(1, width)) for width in widths]
+
+    def _timestamp_cells(self, index: int, measured: int, unit: str, zone: str | None) -> int:
+        """Narrow a timestamp column to the offset it shows (none, `Z` or `+HH:MM`).
+
+        The store leaves room for a 6-cell offset on every timestamp column. Widths below that
+        room come from values outside years 0001-9999, measured without it; they stay as they are.
+        """
+        fraction = FRACTION_DIGITS[unit] + (1 if FRACTION_DIGITS[unit] else 0)
+        with_offset = TIMESTAMP_CELLS + fraction + OFFSET_CELLS
+        if measured < with_offset:
+            return measured
+        saved = OFFSET_CELLS - compact_offset_cells(zone, self._display_tz)
+        return max(cell_width(self._names[index]), measured - saved)
 
     def _apply_widths(self, widths: list[int]) -> None:
         self._widths = widths
@@ -459,14 +513,19 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def _format_rows(self, store: ResultStore, start: int, end: int, first: int, stop: int) -> None:
         """Format rows [start, end) of columns [first, stop) into the cell cache."""
         try:
-            window = store.format_window(start, end, list(range(first, stop)))
+            window = store.format_window(start, end, list(range(first, stop)), self._display_tz)
         except Exception:
             # A store read error (for example a closed store or a spill file removed
             # underneath) must not take the screen down: the rows render as blank lines.
             logger.exception("formatting rows %d..%d failed", start, end)
             return
+        timestamp_offsets = [
+            column - first for column in self._timestamp_columns if first <= column < stop
+        ]
         # The store returns fewer rows than asked only when it was closed meanwhile.
         for row, cells in zip(range(start, end), window, strict=False):
+            for offset in timestamp_offsets:
+                cells[offset] = compact_utc_offset(cells[offset])
             self._cells_cache[(row, first, stop)] = cells
 
     def _fit(self, text: str, width: int, right: bool) -> str:

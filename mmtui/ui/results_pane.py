@@ -15,6 +15,7 @@ import logging
 import re
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from rich.text import Text
@@ -29,11 +30,11 @@ from mmtui.results import (
     JsonbError,
     ResultStore,
     decode_jsonb,
-    detail_text,
     safe_lines,
 )
+from mmtui.results.detail import copy_text, tsv_field
 from mmtui.ui import query_worker
-from mmtui.ui.detail_screen import DetailScreen
+from mmtui.ui.detail_screen import DetailScreen, copy_with_limit, count_text
 from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.grid import ResultGrid
 
@@ -43,14 +44,6 @@ QueryState = Literal["idle", "running", "done", "cancelled", "failed"]
 
 STATUS_INTERVAL = 0.1
 """Seconds between status line updates while a query runs (elapsed time and late rows)."""
-
-MAX_CLIPBOARD_CHARS = 1_000_000
-"""Maximum characters copied to the clipboard in one OSC 52 sequence.
-
-NOTE: an estimate. Terminals and tmux cap OSC 52 payloads at different sizes, and some drop
-larger ones silently, so export is the way to move bigger values.
-"""
-
 
 # C1 controls, DEL, and bidi overrides/isolates: JSON allows them raw, a terminal would act on them.
 UNSAFE_JSON_CHARS = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -83,11 +76,6 @@ def json_row(record: dict[str, object]) -> str:
 
 RESULT_ACTIONS = frozenset(["show_detail", "copy_cell", "copy_row", "copy_row_json", "export"])
 """Actions that need a result on screen."""
-
-
-def count_text(count: int, singular: str, plural: str) -> str:
-    """Return the count with its noun: "1 row", "0 rows", "1,234 rows"."""
-    return f"{count:,} {singular if count == 1 else plural}"
 
 
 def format_status(
@@ -236,6 +224,7 @@ class ResultsPane(Widget, can_focus=False):
         self._exporting: set[int] = set()
         # (state, has_results) when the footer's bindings were last refreshed.
         self._key_state: tuple[QueryState, bool] = ("idle", False)
+        self._last_export: Path | None = None
         self._grid = ResultGrid(id="results-grid")
 
     def compose(self) -> ComposeResult:
@@ -269,6 +258,16 @@ class ResultsPane(Widget, can_focus=False):
     @property
     def grid(self) -> ResultGrid:
         return self._grid
+
+    @property
+    def display_tz(self) -> str | None:
+        """Zone the grid shows timestamps in: None for each column's own zone (naive ones
+        without an offset), `"local"` for this machine's zone, or an IANA zone name."""
+        return self._grid.display_tz
+
+    @display_tz.setter
+    def display_tz(self, tz: str | None) -> None:
+        self._grid.display_tz = tz
 
     @property
     def store(self) -> ResultStore | None:
@@ -402,7 +401,7 @@ class ResultsPane(Widget, can_focus=False):
         self.error = message.error
         text = describe_error(message.error)
         if not self._showing_current_run and self.has_results:
-            text += "\nThe rows below are from the previous query."
+            text += "\nThe rows shown are from the previous query."
         self._show_error(text)
         self._update_status()
         self.post_message(self.QueryFailed(self, message.error, self._rows))
@@ -521,7 +520,7 @@ class ResultsPane(Widget, can_focus=False):
         store = grid.store
         if store is None or grid.row_count == 0:
             return None
-        return detail_text(store.scalar(grid.cursor_row, grid.cursor_column))
+        return copy_text(store.scalar(grid.cursor_row, grid.cursor_column))
 
     def action_show_detail(self) -> None:
         grid = self.grid
@@ -534,16 +533,7 @@ class ResultsPane(Widget, can_focus=False):
         self.app.push_screen(DetailScreen(store, row, column, title=title))
 
     def _copy(self, text: str, what: str) -> None:
-        if len(text) > MAX_CLIPBOARD_CHARS:
-            self.notify(
-                f"{what} is {len(text):,} characters; the clipboard takes at most "
-                f"{MAX_CLIPBOARD_CHARS:,}. Use export instead.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.app.copy_to_clipboard(text)
-        self.notify(f"Copied {what} ({len(text):,} characters)", markup=False)
+        copy_with_limit(self, text, what)
 
     def action_copy_cell(self) -> None:
         text = self._cursor_scalar_text()
@@ -553,12 +543,13 @@ class ResultsPane(Widget, can_focus=False):
         self._copy(text, "cell")
 
     def _row_values(self) -> tuple[list[str], list[str]] | None:
+        """Return the column names and the TSV fields of the cursor row."""
         grid = self.grid
         store = grid.store
         if store is None or grid.row_count == 0:
             return None
         names = [field.name for field in store.schema]
-        values = [detail_text(store.scalar(grid.cursor_row, i)) for i in range(len(names))]
+        values = [tsv_field(store.scalar(grid.cursor_row, i)) for i in range(len(names))]
         return names, values
 
     def action_copy_row(self) -> None:
@@ -567,9 +558,7 @@ class ResultsPane(Widget, can_focus=False):
             self.app.bell()
             return
         _, values = row
-        # Tabs and line breaks inside a value would break the TSV layout.
-        cells = [value.replace("\t", " ").replace("\n", " ") for value in values]
-        self._copy("\t".join(cells), "row")
+        self._copy("\t".join(values), "row")
 
     def action_copy_row_json(self) -> None:
         grid = self.grid
@@ -581,14 +570,29 @@ class ResultsPane(Widget, can_focus=False):
             record = store.window(grid.cursor_row, grid.cursor_row + 1).to_pylist()[0]
         except (ValueError, TypeError, OverflowError):
             # Some Arrow values have no Python equivalent (for example out-of-range dates), so
-            # the display text of each cell replaces the value.
-            names, values = self._row_values() or ([], [])
-            record = dict(zip(names, values, strict=True))
+            # the text of each cell replaces the value.
+            record = {
+                field.name: copy_text(store.scalar(grid.cursor_row, index))
+                for index, field in enumerate(store.schema)
+            }
         self._copy(json_row(record), "row as JSON")
+
+    def remember_export(self, path: Path) -> None:
+        """Offer `path`'s directory and extension for the next export of this session."""
+        self._last_export = path
+
+    def default_export_path(self) -> str:
+        """Return the path the export screen starts with: results.csv, or beside the last export."""
+        last = self._last_export
+        if last is None:
+            return "results.csv"
+        return str(last.parent / f"results{last.suffix}")
 
     def action_export(self) -> None:
         store = self.grid.store
         if store is None:
             self.notify("No result to export yet. Run a query first.", markup=False)
             return
-        self.app.push_screen(ExportScreen(store, pane=self))
+        self.app.push_screen(
+            ExportScreen(store, pane=self, default_path=self.default_export_path())
+        )

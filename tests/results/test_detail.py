@@ -5,6 +5,7 @@ import time
 import pyarrow as pa
 
 from mmtui.results import NULL_TEXT, detail_pages, detail_text
+from mmtui.results.detail import copy_text, tsv_field
 from mmtui.results.jsonb import encode_jsonb_object
 
 
@@ -88,3 +89,28 @@ def test_pages_join_to_whole_text() -> None:
     pages = list(detail_pages(pa.scalar(value), page_chars=100))
     assert len(pages) == 40
     assert "".join(pages) == value
+
+
+def test_plain_binary_jsonb_pretty_printed() -> None:
+    data = encode_jsonb_object({"request_id": "req-7f3a"})
+    for data_type in (pa.binary(), pa.large_binary(), pa.binary_view()):
+        assert detail_text(pa.scalar(data, data_type)) == '{\n  "request_id": "req-7f3a"\n}'
+    dictionary = pa.array([data], pa.binary_view()).dictionary_encode()
+    assert detail_text(dictionary[0]) == '{\n  "request_id": "req-7f3a"\n}'
+    # One byte short is not JSONB: a hex dump.
+    assert detail_text(pa.scalar(data[:-1], pa.binary())).startswith("00000000  40 00 00 01")
+
+
+def test_copy_text_keeps_tabs_and_line_feeds() -> None:
+    scalar = pa.scalar("a\tb\r\nc\x1b[31m\rd\x9b")
+    assert copy_text(scalar) == "a\tb\nc\u241b[31m\u240dd<U+009B>"
+    assert copy_text(pa.scalar(None, pa.string())) == NULL_TEXT
+
+
+def test_tsv_field_escapes_separators() -> None:
+    assert tsv_field(pa.scalar("a\tb\nc\\d\re\x1b")) == "a\\tb\\nc\\\\d\\re\u241b"
+    assert tsv_field(pa.scalar('{"a": [1, 2]}')) == '{"a": [1, 2]}'
+    data = encode_jsonb_object({"k": "v"})
+    assert tsv_field(pa.scalar(data, pa.binary())) == '{"k":"v"}'
+    assert tsv_field(pa.scalar(None, pa.int64())) == NULL_TEXT
+    assert tsv_field(pa.scalar(7, pa.int64())) == "7"

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmtui.results import ResultStore
-from mmtui.results.export import export_store
+from mmtui.results.export import ExportError, export_store
 from mmtui.results.jsonb import encode_jsonb_object
 
 SCHEMA = pa.schema(
@@ -115,7 +115,7 @@ def test_failed_export_leaves_no_file(store: ResultStore, tmp_path: Path) -> Non
     with pytest.raises(OSError):
         export_store(store, target, "csv")
     assert not target.exists()
-    assert not (tmp_path / "missing-dir" / "out.csv.part").exists()
+    assert not (tmp_path / "missing-dir").exists()
     store.close()
 
 
@@ -134,3 +134,67 @@ def test_parquet_unsupported_type_as_text(tmp_path: Path) -> None:
         assert table.column("n").to_pylist() == [5]
         # Parquet has no month-day-nano interval type, so the column is written as text.
         assert table.column("span").to_pylist() == ["1mo 2d 3ns"]
+
+
+def test_export_rejects_directory(store: ResultStore, tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for path in (folder, f"{folder}/", f"{tmp_path}/new-name/"):
+        with pytest.raises(ExportError, match="is a directory; enter a file name") as caught:
+            export_store(store, path, "csv")
+        assert caught.value.user_error
+    assert list(folder.iterdir()) == []
+    assert not (tmp_path / "folder.part").exists()
+    assert not (tmp_path / "new-name").exists()
+    store.close()
+
+
+def test_export_keeps_user_part_file(store: ResultStore, tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "rows.csv"
+    target.write_text("old\n")
+    (folder / "rows.csv.part").write_text("mine\n")
+
+    assert export_store(store, target, "csv") == 1200
+
+    assert (folder / "rows.csv.part").read_text() == "mine\n"
+    assert target.read_text().startswith('"time","level","msg"')
+    assert sorted(path.name for path in folder.iterdir()) == ["rows.csv", "rows.csv.part"]
+    store.close()
+
+
+def test_export_error_names_target(store: ResultStore, tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    # Longer than NAME_MAX: the checks pass, and renaming the written file fails.
+    target = folder / ("x" * 300 + ".jsonl")
+
+    with pytest.raises(ExportError) as caught:
+        export_store(store, target, "jsonl")
+
+    assert str(caught.value) == f"writing {target} failed: File name too long"
+    assert caught.value.user_error
+    assert list(folder.iterdir()) == []
+    store.close()
+
+
+def test_export_missing_directory_is_user_error(store: ResultStore, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "rows.csv"
+    with pytest.raises(ExportError) as caught:
+        export_store(store, target, "csv")
+    assert str(caught.value) == f"directory {target.parent} does not exist"
+    assert caught.value.user_error
+    store.close()
+
+
+def test_jsonl_plain_binary_jsonb(tmp_path: Path) -> None:
+    schema = pa.schema([("properties", pa.binary())])
+    values = [encode_jsonb_object({"k": "v"}), b"\x00\x01", None]
+    target = tmp_path / "out.jsonl"
+    with ResultStore(schema) as store:
+        store.append(pa.record_batch([pa.array(values, pa.binary())], schema))
+        assert export_store(store, target, "jsonl") == 3
+
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert lines == [{"properties": {"k": "v"}}, {"properties": "0x0001"}, {"properties": None}]

@@ -14,7 +14,12 @@ from mmtui.results import (
     is_level_field,
     resolve_display_tz,
 )
-from mmtui.results.formatting import civil_from_days, timestamp_text
+from mmtui.results.formatting import (
+    civil_from_days,
+    compact_offset_cells,
+    compact_utc_offset,
+    timestamp_text,
+)
 from mmtui.results.jsonb import encode_jsonb_object
 
 INT64_MAX = 2**63 - 1
@@ -338,3 +343,65 @@ def test_is_level_field() -> None:
     assert is_level_field(pa.field("level", pa.int32()))
     assert not is_level_field(pa.field("level", pa.string()))
     assert not is_level_field(pa.field("count", pa.int32()))
+
+
+JSONB_PROPERTIES = encode_jsonb_object({"request_id": "req-7f3a", "zone": "eu"})
+
+
+@pytest.mark.parametrize("data_type", [pa.binary(), pa.large_binary(), pa.binary_view()], ids=str)
+def test_plain_binary_jsonb_as_json(data_type: pa.DataType) -> None:
+    values = [JSONB_PROPERTIES, b"\x00\x01", None, b""]
+    expected = ['{"request_id":"req-7f3a","zone":"eu"}', "0x0001", NULL_TEXT, "0x"]
+
+    assert format_array(pa.array(values, data_type)) == expected
+    # Dictionaries of binary are the Micromegas `jsonb` type, where empty bytes mean `{}`, so
+    # only the other values are compared.
+    dictionary = pa.array(values[:3], data_type).dictionary_encode()
+    assert format_array(dictionary) == expected[:3]
+
+
+def test_binary_jsonb_only_when_complete() -> None:
+    values = [
+        JSONB_PROPERTIES[:-1],  # truncated
+        JSONB_PROPERTIES + b"\x00",  # trailing byte
+        b"\x40\x00\x00\x00",  # the empty object
+        b"\x40\x00\x00\x09",  # an object header without its entries
+    ]
+    texts = format_array(pa.array(values, pa.binary()))
+
+    assert texts[0].startswith("0x400000")
+    assert texts[1].startswith("0x400000")
+    assert texts[2] == "{}"
+    assert texts[3] == "0x40000009"
+    # Fixed-size binaries are ids and hashes, never JSONB.
+    fixed = pa.array([b"\x40\x00\x00\x00"], pa.binary(4))
+    assert format_array(fixed) == ["0x40000000"]
+
+
+def test_compact_utc_offset_grid_only() -> None:
+    assert compact_utc_offset("2023-11-14 22:13:20.123456789+00:00") == (
+        "2023-11-14 22:13:20.123456789Z"
+    )
+    assert compact_utc_offset("2023-11-14 23:13:20+01:00") == "2023-11-14 23:13:20+01:00"
+    assert compact_utc_offset("2023-11-14 22:13:20") == "2023-11-14 22:13:20"
+    # format_array itself keeps the long form, which the detail view and exports use.
+    aware = pa.array([0], pa.timestamp("s", tz="+00:00"))
+    assert format_array(aware) == ["1970-01-01 00:00:00+00:00"]
+
+
+@pytest.mark.parametrize(
+    ("column_zone", "tz", "cells"),
+    [
+        (None, None, 0),
+        ("+00:00", None, 1),
+        ("UTC", None, 1),
+        ("Etc/UTC", None, 1),
+        ("-05:00", None, 6),
+        ("Europe/London", None, 6),
+        (None, "Asia/Tokyo", 6),
+        ("+00:00", "UTC", 1),
+        ("+00:00", "America/New_York", 6),
+    ],
+)
+def test_compact_offset_cells(column_zone: str | None, tz: str | None, cells: int) -> None:
+    assert compact_offset_cells(column_zone, tz) == cells

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.message import Message
@@ -30,6 +31,8 @@ class PaneApp(App[None]):
         self.client = client
         self.estimate_count = estimate_count
         self.pane_messages: list[Message] = []
+        self.notifications: list[tuple[str, str]] = []
+        """(severity, message) of every notification, oldest first."""
 
     def compose(self) -> ComposeResult:
         yield ResultsPane(estimate_count=self.estimate_count)
@@ -48,6 +51,10 @@ class PaneApp(App[None]):
 
     def run_sql(self, sql: str) -> int:
         return self.pane.run_query(self.client, sql)
+
+    def notify(self, message: str, **options: Any) -> None:
+        self.notifications.append((str(options.get("severity", "information")), message))
+        super().notify(message, **options)
 
     def on_results_pane_query_finished(self, message: ResultsPane.QueryFinished) -> None:
         self.pane_messages.append(message)

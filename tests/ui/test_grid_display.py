@@ -1,0 +1,103 @@
+"""Grid display rules against the demo server: JSONB binaries, compact UTC offsets, zones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmtui.flightsql import FlightSQLClient
+from mmtui.results import decode_jsonb
+from mmtui.ui.detail_screen import DetailScreen
+from tests.ui.test_results_pane_support import (
+    SCREEN_SIZE,
+    PaneApp,
+    grid_lines,
+    run_to_end,
+    wait_until,
+)
+
+PROPERTIES_SQL = (
+    "SELECT properties, msg FROM log_entries WHERE properties_length(properties) > 0 "
+    "ORDER BY time LIMIT 3"
+)
+NANOS = 1_700_000_000_123_456_789
+TIMES_SQL = (
+    f"SELECT arrow_cast(to_timestamp_nanos({NANOS}), 'Timestamp(Nanosecond, Some(\"+00:00\"))')"
+    f" AS utc, to_timestamp_nanos({NANOS}) AS naive, 'x' AS w"
+)
+
+
+async def test_grid_jsonb_binary_as_json(demo_client: FlightSQLClient) -> None:
+    table = demo_client.query(PROPERTIES_SQL)
+    assert str(table.schema.field("properties").type) == "binary"
+    first = decode_jsonb(table.column("properties")[0].as_py())
+    assert isinstance(first, dict)
+    assert first
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, PROPERTIES_SQL)
+
+        cell = grid_lines(app.grid)[1].strip()
+        compact = json.dumps(first, ensure_ascii=False, separators=(",", ":"))
+        assert cell.startswith(compact[:30])
+        assert "0x" not in cell
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        await wait_until(pilot, lambda: screen.text != "", "the cell value")
+        assert json.loads(screen.text) == first
+        assert screen.text.splitlines()[0] == "{"
+
+
+async def test_grid_time_compact_utc(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, TIMES_SQL)
+
+        lines = grid_lines(app.grid)
+        # 1 blank + 30 cells + 2 blanks, then the naive column: 29 cells, no offset.
+        assert lines[0].startswith(" utc" + " " * 29 + "naive" + " " * 26 + "w")
+        assert lines[1].startswith(
+            " 2023-11-14 22:13:20.123456789Z  2023-11-14 22:13:20.123456789  x"
+        )
+
+        # The detail view keeps the full offset.
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        await wait_until(pilot, lambda: screen.text != "", "the cell value")
+        assert screen.text == "2023-11-14 22:13:20.123456789+00:00"
+
+
+async def test_grid_display_tz_switch(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, TIMES_SQL)
+        assert app.pane.display_tz is None
+
+        app.pane.display_tz = "Asia/Tokyo"
+        await pilot.pause()
+        assert app.grid.display_tz == "Asia/Tokyo"
+        tokyo = "2023-11-15 07:13:20.123456789+09:00"
+        assert grid_lines(app.grid)[1].split() == [*tokyo.split(), *tokyo.split(), "x"]
+
+        app.pane.display_tz = None
+        await pilot.pause()
+        assert grid_lines(app.grid)[1].split() == [
+            "2023-11-14",
+            "22:13:20.123456789Z",
+            "2023-11-14",
+            "22:13:20.123456789",
+            "x",
+        ]
+
+        app.pane.display_tz = "local"
+        await pilot.pause()
+        assert app.pane.display_tz == "local"
+        with pytest.raises(ValueError, match="Mars/Olympus"):
+            app.pane.display_tz = "Mars/Olympus"
+        assert app.pane.display_tz == "local"

@@ -1,0 +1,178 @@
+"""Export screen path handling against the demo server: bad paths, overwrite, temporary files."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, RadioSet, Static
+
+from mmtui.flightsql import FlightSQLClient
+from mmtui.ui.export_screen import ExportScreen
+from tests.ui.test_results_pane_support import SCREEN_SIZE, PaneApp, run_to_end, wait_until
+
+SERIES_SQL = "SELECT value AS n, value * 2 AS twice FROM generate_series(0, 99) ORDER BY n"
+
+
+async def open_export(pilot: Pilot[None], app: PaneApp) -> ExportScreen:
+    """Press `e` on the grid and return the export screen."""
+    await pilot.press("e")
+    await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+    screen = app.screen
+    assert isinstance(screen, ExportScreen)
+    return screen
+
+
+async def submit_path(pilot: Pilot[None], screen: ExportScreen, path: str) -> str:
+    """Type `path` into the export screen, press Enter and return the status line."""
+    screen.query_one("#export-path", Input).value = path
+    await pilot.pause()
+    await pilot.press("enter")
+    return export_status(screen)
+
+
+def export_status(screen: ExportScreen) -> str:
+    return str(screen.query_one("#export-status", Static).content)
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="") as file:
+        return list(csv.reader(file))
+
+
+async def test_export_unknown_user_rejected(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        store = app.pane.store
+        screen = await open_export(pilot, app)
+
+        status = await submit_path(pilot, screen, "~nosuchuser-mmtui/x.csv")
+
+        assert status == "Invalid path ~nosuchuser-mmtui/x.csv: no user named nosuchuser-mmtui."
+        assert app.is_running
+        assert app.screen is screen
+        assert not screen.running
+        assert app.pane.store is store
+        assert app.grid.row_count == 100
+
+
+async def test_export_directory_rejected(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+
+        for path in (f"{tmp_path}/", str(tmp_path)):
+            status = await submit_path(pilot, screen, path)
+            assert status == (
+                f"Cannot export: {tmp_path} is a directory; enter a file name, "
+                f"such as {tmp_path / 'results.csv'}."
+            )
+            assert not screen.running
+        assert list(tmp_path.iterdir()) == []
+        assert not (tmp_path.parent / f"{tmp_path.name}.part").exists()
+
+
+async def test_export_asks_before_overwrite(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    target = tmp_path / "existing.csv"
+    other = tmp_path / "other.csv"
+    target.write_text("precious\n")
+    other.write_text("also precious\n")
+    # A file of the user's that the old exporter used as its temporary file.
+    user_part = tmp_path / "existing.csv.part"
+    user_part.write_text("mine\n")
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+
+        status = await submit_path(pilot, screen, str(target))
+        assert status == f"{target} exists. Press Enter again to overwrite it."
+        assert not screen.running
+        assert target.read_text() == "precious\n"
+
+        # Another path needs its own confirmation.
+        status = await submit_path(pilot, screen, str(other))
+        assert status == f"{other} exists. Press Enter again to overwrite it."
+        status = await submit_path(pilot, screen, str(target))
+        assert status == f"{target} exists. Press Enter again to overwrite it."
+        assert target.read_text() == "precious\n"
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+
+        assert screen.rows_written == 100
+        rows = csv_rows(target)
+        assert rows[0] == ["n", "twice"]
+        assert rows[1:3] == [["0", "0"], ["1", "2"]]
+        assert len(rows) == 101
+        assert other.read_text() == "also precious\n"
+        assert user_part.read_text() == "mine\n"
+        names = sorted(path.name for path in tmp_path.iterdir())
+        assert names == ["existing.csv", "existing.csv.part", "other.csv"]
+
+
+async def test_export_remembers_directory(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    first = tmp_path / "first.parquet"
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+        assert screen.query_one("#export-path", Input).value == "results.csv"
+        screen.query_one("#export-path", Input).value = str(first)
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+        assert first.exists()
+
+        screen = await open_export(pilot, app)
+
+        assert screen.query_one("#export-path", Input).value == str(tmp_path / "results.parquet")
+        pressed = screen.query_one(RadioSet).pressed_button
+        assert pressed is not None
+        assert str(pressed.label) == "parquet"
+
+
+async def test_export_user_error_logged_briefly(
+    demo_client: FlightSQLClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The directory exists, so the path passes the checks; only writing the name fails.
+    target = tmp_path / ("x" * 300 + ".csv")
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+        with caplog.at_level(logging.INFO, logger="mmtui"):
+            await submit_path(pilot, screen, str(target))
+            await wait_until(pilot, lambda: not screen.running, "the export to fail")
+
+        status = export_status(screen)
+        assert status == f"Export failed: writing {target} failed: File name too long"
+        assert app.screen is screen
+        records = [r for r in caplog.records if r.name == "mmtui.ui.export_screen"]
+        assert [r.levelno for r in records] == [logging.WARNING]
+        assert records[0].exc_info is None
+        assert str(target) in records[0].getMessage()
+        assert ".mmtui-" not in records[0].getMessage()
+        assert list(tmp_path.iterdir()) == []
+
+
+async def test_export_one_row_singular(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    target = tmp_path / "one.csv"
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "SELECT 'only' AS word")
+        screen = await open_export(pilot, app)
+        assert str(screen.query_one("#export-title", Static).content) == "Export 1 row"
+
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+
+        assert app.notifications[-1] == ("information", f"Exported 1 row to {target}")
+        assert csv_rows(target) == [["word"], ["only"]]
