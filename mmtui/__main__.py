@@ -1,8 +1,10 @@
 """The `mmtui` command: the explorer, and the `demo-server`, `login` and `logout` subcommands.
 
-Logging goes to a file (the screen belongs to the app). When the app dies of an unhandled
-error, Textual restores the terminal and this module writes a redacted crash report next to
-the log and prints its path.
+Logging goes to a file (the screen belongs to the app). While the app runs, file descriptor 2
+goes to the log file too, and gRPC's own logging is limited to errors (`GRPC_VERBOSITY=ERROR`
+unless the environment sets it), so native libraries cannot write over the screen. When the
+app dies of an unhandled error, Textual restores the terminal and this module writes a redacted
+crash report next to the log and prints its path.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ def initial_range_text(begin: str | None, end: str | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # gRPC reads this once, when pyarrow.flight loads it, so it is set before any import of
+    # mmtui.flightsql. Its INFO lines (such as "Handshake failed") would otherwise go to fd 2.
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in SUBCOMMANDS:
         return _run_subcommand(arguments[0], arguments[1:])
@@ -120,7 +125,7 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
         resolve_settings,
     )
     from mmtui.flightsql import FlightSQLClient
-    from mmtui.logging_setup import write_crash_report
+    from mmtui.logging_setup import stderr_to_log, write_crash_report
     from mmtui.ui.app import MmtuiApp
 
     try:
@@ -155,16 +160,17 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
             settings.uri, auth_provider=provider, first_batch_timeout=first_batch_timeout
         )
 
-    app = MmtuiApp(
-        client_factory,
-        settings,
-        app_settings,
-        demo_handle,
-        token_provider=provider,
-        time_range=range_text,
-    )
     try:
-        result = app.run()
+        with stderr_to_log(log_path):
+            app = MmtuiApp(
+                client_factory,
+                settings,
+                app_settings,
+                demo_handle,
+                token_provider=provider,
+                time_range=range_text,
+            )
+            result = app.run()
     finally:
         if demo_handle is not None:
             demo_handle.stop()

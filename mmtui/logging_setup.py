@@ -1,17 +1,27 @@
 """Logging to a file (never the screen, which Textual owns) and redacted crash reports.
 
-The log and crash reports go to platformdirs `user_log_dir`. Every record is formatted through
-`redact`, which masks bearer values, JWTs and `token`/`secret`/`key` fields, so a token that
-reaches a log message by mistake is not written out.
+The log and crash reports go to platformdirs `user_log_dir` (mode 0700), in files created with
+mode 0600. Every record is formatted through `redact`, which masks bearer values, JWTs,
+`token`/`secret`/`key` fields and URI passwords, so a secret that reaches a log message by
+mistake is not written out.
+
+While the app runs, `stderr_to_log` points file descriptor 2 at the log file, so native
+libraries (gRPC's C core) cannot write over the screen.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import platform
 import re
+import stat
+import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +37,12 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1<redacted>",
     ),
+    # The password of a URI such as grpc://user:password@host.
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@\s/]*@"), r"\1<redacted>@"),
 )
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 def redact(text: str) -> str:
@@ -44,13 +59,35 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A RotatingFileHandler whose files, the rotated ones included, have mode 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        _restrict_mode(self.baseFilename, FILE_MODE)
+        stream = os.fdopen(descriptor, "a", encoding=self.encoding, errors=self.errors)
+        assert isinstance(stream, io.TextIOWrapper)
+        return stream
+
+
+def _restrict_mode(path: str | Path, mode: int) -> None:
+    """Remove group and other permissions from an existing `path` made by an older version."""
+    current = stat.S_IMODE(os.stat(path).st_mode)
+    if current & 0o077:
+        os.chmod(path, mode)
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create `folder` (and parents) and make it 0700 when group or others can read it."""
+    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    _restrict_mode(folder, DIR_MODE)
+
+
 def configure_logging(log_path: Path | None = None, level: int = logging.INFO) -> Path:
     """Send the root logger to a rotating file (created with its folder); return its path."""
     path = log_path or paths.log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=5_000_000, backupCount=3, encoding="utf-8"
-    )
+    make_private_dir(path.parent)
+    handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     )
@@ -70,7 +107,7 @@ def write_crash_report(
 ) -> Path:
     """Write the traceback and `context` (redacted) next to the log; return the report's path."""
     target = folder or paths.log_dir()
-    target.mkdir(parents=True, exist_ok=True)
+    make_private_dir(target)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = target / f"crash-{stamp}.txt"
     lines = [
@@ -80,6 +117,52 @@ def write_crash_report(
         "",
         *traceback.format_exception(error),
     ]
-    path.write_text(redact("\n".join(lines)), encoding="utf-8")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(redact("\n".join(lines)))
+    _restrict_mode(path, FILE_MODE)
     logging.getLogger(__name__).error("crash report written to %s", path)
     return path
+
+
+@contextmanager
+def stderr_to_log(log_path: Path) -> Iterator[None]:
+    """Point file descriptor 2 at `log_path` and give Textual the terminal on a copy of it.
+
+    Textual's Linux driver writes the screen to `sys.__stderr__`, read when the App and the
+    driver are created, so this must be entered before the App is built. The terminal
+    descriptor and `sys.__stderr__` are restored on exit, so a message printed afterwards (such
+    as a crash report's path) reaches the terminal again.
+    """
+    original_stream = sys.__stderr__
+    if original_stream is None:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        original_stream.flush()
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+    except (OSError, ValueError) as error:
+        logging.getLogger(__name__).warning("cannot redirect standard error: %s", error)
+        yield
+        return
+    terminal_fd = os.dup(2)
+    terminal_stream = os.fdopen(
+        terminal_fd,
+        "w",
+        encoding=original_stream.encoding,
+        errors=original_stream.errors,
+        closefd=False,
+        buffering=1,
+    )
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.__stderr__ = terminal_stream  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        terminal_stream.flush()
+        sys.__stderr__ = original_stream  # type: ignore[misc]
+        os.dup2(terminal_fd, 2)
+        terminal_stream.close()
+        os.close(terminal_fd)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
 
 PRESETS: tuple[str, ...] = ("5m", "15m", "1h", "6h", "24h", "7d", "all")
 """Presets bound to the number keys 1..7, in that order."""
@@ -29,8 +30,16 @@ DEFAULT_RANGE = "1h"
 _NOW_PATTERN = re.compile(r"^now\s*(?:(?P<sign>[-+])\s*(?P<delta>.+))?$", re.IGNORECASE)
 
 
+YEAR_RANGE_TEXT = "must be between years 1 and 9999"
+"""The limit of Python's `datetime`, quoted in out-of-range errors."""
+
+
 class TimeRangeError(ValueError):
-    """A time range or instant that cannot be parsed; the message lists the accepted forms."""
+    """A time range or instant that cannot be parsed or resolved; the message says what to type.
+
+    Also raised, in place of OverflowError, when an instant falls outside years 1 to 9999 once
+    it is converted to UTC, resolved against the clock or shown in the local time zone.
+    """
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,15 @@ class Instant:
     offset: timedelta | None = None
 
     def resolve(self, now: datetime) -> datetime:
+        """Return the instant for a call made at `now`; raises TimeRangeError on overflow."""
         if self.at is not None:
             return self.at
-        return now + (self.offset or timedelta(0))
+        try:
+            return now + (self.offset or timedelta(0))
+        except OverflowError as error:
+            raise TimeRangeError(
+                f"out of range: now {_format_offset(self.offset)} {YEAR_RANGE_TEXT}"
+            ) from error
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,11 @@ class TimeRange:
         return self.begin.resolve(now), end
 
     def label(self, now: datetime | None = None, local: bool = False) -> str:
-        """Describe the range for the header, in UTC or in the local time zone."""
+        """Describe the range for the header, in UTC or in the local time zone.
+
+        Raises TimeRangeError when an end of the range is outside years 1 to 9999 in the local
+        time zone (for example year 1 at 00:00 UTC, west of Greenwich).
+        """
         if self.begin is None:
             return "all time"
         begin, end = self.resolve(now)
@@ -78,13 +97,33 @@ class TimeRange:
         if first[:10] == last[:10]:
             last = last[11:]
         relative = self.end is None and self.begin.at is None
-        prefix = f"last {self.text.removeprefix('now-').strip()}: " if relative else ""
+        prefix = f"last {_lookback_text(self.text)}: " if relative else ""
         return f"{prefix}{first} → {last} {zone_name}"
 
 
+def _lookback_text(text: str) -> str:
+    """Return the duration of a look-back range: `1h` for `1h`, `now-1h` and `now - 1h`."""
+    match = _NOW_PATTERN.match(text.strip())
+    if match and match.group("delta") is not None:
+        return match.group("delta").strip()
+    return text.strip()
+
+
+def _format_offset(offset: timedelta | None) -> str:
+    value = offset or timedelta(0)
+    return f"- {-value}" if value < timedelta(0) else f"+ {value}"
+
+
 def _format_instant(moment: datetime, local: bool) -> str:
-    shown = moment.astimezone() if local else moment.astimezone(UTC)
-    return shown.strftime("%Y-%m-%d %H:%M")
+    try:
+        converted = moment.astimezone() if local else moment.astimezone(UTC)
+    except OverflowError as error:
+        zone = "the local time zone" if local else "UTC"
+        raise TimeRangeError(
+            f"out of range: {moment.isoformat()} in {zone} {YEAR_RANGE_TEXT}"
+        ) from error
+    # `%Y` drops leading zeros for years before 1000 on glibc, so the year is padded here.
+    return f"{converted.year:04d}-{converted:%m-%d %H:%M}"
 
 
 def parse_duration(text: str) -> timedelta:
@@ -94,13 +133,22 @@ def parse_duration(text: str) -> timedelta:
         raise TimeRangeError("missing duration: use a value such as 15m, 1h30m or 7d")
     try:
         value = pd.Timedelta(cleaned)
+    except (OutOfBoundsTimedelta, OutOfBoundsDatetime, OverflowError) as error:
+        # pandas stores a Timedelta as int64 nanoseconds, so about 106,751 days is the limit.
+        raise TimeRangeError(
+            f"duration too large: {cleaned!r} exceeds the maximum of about 106,751 days (292 years)"
+        ) from error
     except (ValueError, TypeError) as error:
         raise TimeRangeError(
             f"invalid duration {cleaned!r}: use a value such as 15m, 1h30m or 7d"
         ) from error
     if pd.isna(value) or value <= pd.Timedelta(0):
         raise TimeRangeError(f"invalid duration {cleaned!r}: it must be greater than zero")
-    return value.to_pytimedelta()
+    duration = value.to_pytimedelta()
+    if duration < timedelta(microseconds=1):
+        # Python's timedelta counts whole microseconds, so 1ns would become an empty range.
+        raise TimeRangeError(f"invalid duration {cleaned!r}: it must be at least 1 microsecond")
+    return duration
 
 
 def parse_instant(text: str) -> Instant:
@@ -123,7 +171,10 @@ def parse_instant(text: str) -> Instant:
         ) from error
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return Instant(at=moment.astimezone(UTC))
+    try:
+        return Instant(at=moment.astimezone(UTC))
+    except OverflowError as error:
+        raise TimeRangeError(f"out of range: {cleaned!r} in UTC {YEAR_RANGE_TEXT}") from error
 
 
 def parse_time_range(text: str) -> TimeRange:
@@ -141,10 +192,13 @@ def parse_time_range(text: str) -> TimeRange:
         begin = parse_instant(cleaned)
         _check_order(begin, Instant(offset=timedelta(0)), cleaned)
         return TimeRange(text=cleaned, begin=begin)
-    return TimeRange(text=cleaned, begin=Instant(offset=-parse_duration(cleaned)))
+    begin = Instant(offset=-parse_duration(cleaned))
+    _check_order(begin, Instant(offset=timedelta(0)), cleaned)
+    return TimeRange(text=cleaned, begin=begin)
 
 
 def _check_order(begin: Instant, end: Instant, text: str) -> None:
+    """Raise TimeRangeError unless both ends resolve now and `begin` comes first."""
     now = datetime.now(UTC)
     if begin.resolve(now) >= end.resolve(now):
         raise TimeRangeError(f"invalid range {text!r}: the beginning must be before the end")

@@ -1,5 +1,6 @@
 """Time range parsing: durations, `now-…`, RFC 3339, two-instant ranges, `all`, and errors."""
 
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -101,3 +102,65 @@ def test_presets_parse() -> None:
     for preset in PRESETS:
         parse_time_range(preset)
     assert parse_duration("24h") == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01T00:00:00+14:00..now",
+        "2026-01-01T00:00:00Z..9999-12-31T23:59:59-12:00",
+    ],
+)
+def test_offset_past_year_limits_rejected(text: str) -> None:
+    with pytest.raises(TimeRangeError) as caught:
+        parse_time_range(text)
+    assert "out of range" in str(caught.value)
+    assert "between years 1 and 9999" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["now-99999999d", "99999999d", "2026-01-01..now+99999999d"])
+def test_huge_duration_says_too_large(text: str) -> None:
+    with pytest.raises(TimeRangeError) as caught:
+        parse_time_range(text)
+    assert "duration too large" in str(caught.value)
+    assert "invalid duration" not in str(caught.value)
+
+
+def test_sub_microsecond_duration_rejected() -> None:
+    with pytest.raises(TimeRangeError) as caught:
+        parse_time_range("1ns")
+    assert "at least 1 microsecond" in str(caught.value)
+
+
+def test_resolve_overflow_is_time_range_error() -> None:
+    near_end = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+    time_range = parse_time_range("2026-01-01T00:00:00Z..now+2h")
+    with pytest.raises(TimeRangeError) as caught:
+        time_range.resolve(near_end)
+    assert "between years 1 and 9999" in str(caught.value)
+
+
+def test_label_spaced_now_form() -> None:
+    label = parse_time_range("now - 1h").label(NOW)
+    assert label == "last 1h: 2026-12-04 11:00 → 12:00 UTC"
+
+
+def test_label_pads_early_years() -> None:
+    label = parse_time_range("0001-01-01T00:00:00Z..0999-06-01T10:00:00Z").label(NOW)
+    assert label == "0001-01-01 00:00 → 0999-06-01 10:00 UTC"
+
+
+def test_local_label_overflow_is_time_range_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        time_range = parse_time_range("0001-01-01T00:00:00Z..0001-01-02T00:00:00Z")
+        with pytest.raises(TimeRangeError) as caught:
+            time_range.label(NOW, local=True)
+        assert "local time zone" in str(caught.value)
+        assert time_range.label(NOW) == "0001-01-01 00:00 → 0001-01-02 00:00 UTC"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -134,14 +134,15 @@ class TokenCache:
 
     def _read(self, path: Path) -> dict[str, Any] | None:
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             logger.warning("cannot read token cache %s: %s", path, exc)
             return None
         try:
-            entry = json.loads(text)
+            # UnicodeDecodeError is a ValueError: a file that is not UTF-8 is invalid too.
+            entry = json.loads(data.decode("utf-8"))
         except ValueError as exc:
             logger.warning("ignoring invalid token cache %s: %s", path, exc)
             return None

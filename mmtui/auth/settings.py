@@ -27,6 +27,10 @@ AUTH_MODES: tuple[AuthMode, ...] = ("oidc", "client-credentials", "api-key", "no
 DEFAULT_URI = "grpc://localhost:50051"
 DEFAULT_SCOPE = "openid email profile offline_access"
 URI_SCHEMES = ("grpc", "grpc+tcp", "grpc+tls")
+#: Schemes accepted as the upstream client does, rewritten to their Flight equivalent.
+URI_SCHEME_REWRITES = {"http": "grpc", "https": "grpc+tls"}
+#: Largest `api_key_file` read, in bytes; an API key is far shorter.
+MAX_API_KEY_FILE_BYTES = 64 * 1024
 
 #: Environment variables read by the upstream client.
 ENV_URI = "MICROMEGAS_ANALYTICS_URI"
@@ -106,11 +110,15 @@ def token_file_name(profile: str | None) -> str:
 def load_micromegas_config(path: Path) -> dict[str, Any]:
     """Read the upstream client's JSON config; an absent file is an empty config."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         return {}
     except OSError as exc:
         raise SettingsError(f"cannot read config file {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"invalid config file {path}: it is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from exc
     try:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -192,27 +200,64 @@ def _profile_issuer(entry: Mapping[str, Any], where: str) -> tuple[str | None, s
 
 
 def _read_api_key_file(path_text: str, where: str) -> str:
-    path = Path(path_text).expanduser()
+    """Read an API key file of at most MAX_API_KEY_FILE_BYTES (so /dev/zero cannot hang)."""
     try:
-        key = path.read_text(encoding="utf-8").strip()
+        path = Path(path_text).expanduser()
+    except RuntimeError as exc:
+        raise SettingsError(f"invalid 'api_key_file' {path_text!r} (from {where}): {exc}") from exc
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(MAX_API_KEY_FILE_BYTES + 1)
     except OSError as exc:
         raise SettingsError(f"cannot read 'api_key_file' {path} (from {where}): {exc}") from exc
+    if len(data) > MAX_API_KEY_FILE_BYTES:
+        raise SettingsError(
+            f"'api_key_file' {path} (from {where}) is larger than {MAX_API_KEY_FILE_BYTES} "
+            "bytes: it must contain only the API key"
+        )
+    try:
+        key = data.decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"'api_key_file' {path} (from {where}) is not UTF-8 text: it must contain only the "
+            "API key"
+        ) from exc
     if not key:
         raise SettingsError(f"'api_key_file' {path} (from {where}) is empty")
     return key
 
 
-def _validate_uri(uri: str, source: str) -> None:
-    parsed = urlparse(uri)
-    if parsed.scheme not in URI_SCHEMES or not parsed.hostname:
+def _normalize_uri(uri: str, source: str) -> str:
+    """Check the server URI and return it with `http(s)://` rewritten to `grpc(+tls)://`.
+
+    Raises SettingsError for another scheme, a missing host, a bad port or IPv6 address, and
+    for user credentials, which FlightSQL never sends. The error never repeats a password.
+    """
+    expected = "expected grpc://HOST:PORT, grpc+tls://HOST:PORT, http://HOST:PORT or https://"
+    scheme, separator, rest = uri.partition("://")
+    authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if separator and "@" in authority:
+        redacted_uri = f"{scheme}://<credentials>@{authority.rsplit('@', 1)[1]}"
         raise SettingsError(
-            f"invalid server URI {uri!r} (from {source}): expected "
-            "grpc://HOST:PORT or grpc+tls://HOST:PORT"
+            f"invalid server URI {redacted_uri!r} (from {source}): it contains credentials, which "
+            "mmtui never sends. Remove the 'user:password@' part and set an auth mode "
+            f"(api-key, oidc or client-credentials) instead"
         )
+    rewritten = scheme.lower()
+    rewritten = URI_SCHEME_REWRITES.get(rewritten, rewritten)
+    normalized = f"{rewritten}://{rest}" if separator else uri
+    try:
+        parsed = urlparse(normalized)
+        hostname = parsed.hostname
+    except ValueError as exc:
+        raise SettingsError(f"invalid server URI {uri!r} (from {source}): {exc}") from exc
+    if not separator or parsed.scheme not in URI_SCHEMES or not hostname:
+        raise SettingsError(f"invalid server URI {uri!r} (from {source}): {expected}")
     try:
         _ = parsed.port
     except ValueError as exc:
         raise SettingsError(f"invalid port in server URI {uri!r} (from {source})") from exc
+    return normalized
 
 
 class _Picker:
@@ -275,7 +320,7 @@ def resolve_settings(
         default=DEFAULT_URI,
     )
     assert resolved_uri is not None
-    _validate_uri(resolved_uri, picker.sources["uri"])
+    resolved_uri = _normalize_uri(resolved_uri, picker.sources["uri"])
 
     issuer = picker.pick("issuer", env_var=ENV_ISSUER, profile_value=profile_issuer)
     client_id = picker.pick(

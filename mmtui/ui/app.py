@@ -11,10 +11,13 @@ Every binding has an id, so `[keys]` in the settings file can remap it (`App.set
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -30,9 +33,12 @@ from textual.widgets import Footer, Static, TextArea
 from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
+from mmtui.flightsql import ConnectionFailed
 from mmtui.paths import AppPaths
 from mmtui.results import safe_lines, safe_text
+from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
+from mmtui.ui.daemon_executor import DaemonThreadExecutor
 from mmtui.ui.editor import SqlEditor
 from mmtui.ui.help_screen import HelpScreen, HelpSection, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel
@@ -123,19 +129,27 @@ class MmtuiApp(App[int]):
         self.login_screen_factory = login_screen_factory
         self.client: Any = None
         self.connected = False
+        self.connection_lost = False
+        """A query failed with UNAVAILABLE after the schema loaded (until F9 reconnects)."""
         self.local_time = False
         self.keymap_overrides: dict[str, str] = dict(getattr(app_settings, "keys", {}) or {})
         initial = time_range or getattr(app_settings, "default_time_range", None) or DEFAULT_RANGE
+        # Notifications for problems found before the screen exists, shown on mount.
+        self._startup_warnings: list[str] = []
         try:
             self.time_range: TimeRange = parse_time_range(initial)
         except TimeRangeError as error:
             logger.warning("ignored invalid initial time range %r: %s", initial, error)
+            self._startup_warnings.append(
+                f"Ignored the time range {initial!r}: {error}. Using {DEFAULT_RANGE}."
+            )
             self.time_range = parse_time_range(DEFAULT_RANGE)
         self.history = QueryHistory(self.paths.history)
         self._hint_generation = 0
         self._hinted_statement_start: int | None = None
         self._autosave_generation = 0
         self._login_open = False
+        self._signal_handlers: list[int] = []
         self.crash_error: BaseException | None = None
 
     # ------------------------------------------------------------------ layout
@@ -194,9 +208,19 @@ class MmtuiApp(App[int]):
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
+        self._install_exit_handling()
         theme = getattr(self.app_settings, "theme", None)
         if theme and theme in self.available_themes:
             self.theme = theme
+        elif theme:
+            logger.warning("unknown theme %r in the settings file", theme)
+            self.notify(
+                f"Unknown theme {theme!r} in the settings file. Ctrl+P, then 'theme', lists "
+                "the available themes.",
+                title="Settings",
+                severity="warning",
+                markup=False,
+            )
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
             known = {row[2] for _title, rows in self.help_sections() for row in rows}
@@ -212,6 +236,9 @@ class MmtuiApp(App[int]):
         self._main_widget("#schema-pane", Vertical).border_title = "Schema"
         self.editor.border_title = "SQL"
         self._restore_buffer()
+        for warning in self._startup_warnings:
+            self.notify(warning, title="Start-up", severity="warning", markup=False, timeout=15)
+        self._remove_stale_spill_dirs()
         self.editor.focus()
         self._update_header()
         self.set_interval(HEADER_REFRESH, self._update_header)
@@ -224,14 +251,48 @@ class MmtuiApp(App[int]):
             return
         self._connect()
 
+    def _install_exit_handling(self) -> None:
+        """Make Ctrl+Q, SIGTERM and SIGHUP end the process at once, even with workers blocked.
+
+        Thread workers run on the loop's default executor, which `asyncio.run` waits for at
+        exit; the daemon-thread executor does not wait. SIGTERM and SIGHUP exit through
+        `App.exit`, so the normal shutdown (autosave, spill file deletion at interpreter exit)
+        runs instead of the default handler killing the process.
+        """
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(DaemonThreadExecutor("mmtui-worker"))
+        for signal_number in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(signal_number, self._exit_on_signal, signal_number)
+            except (NotImplementedError, RuntimeError, ValueError) as error:
+                # Windows loops have no add_signal_handler; a loop off the main thread cannot
+                # install one (as in tests that run the app in a thread).
+                logger.debug("no handler for signal %d: %s", signal_number, error)
+            else:
+                self._signal_handlers.append(signal_number)
+
+    def on_unmount(self) -> None:
+        # The loop can outlive the app (Pilot tests), so the signal handlers go with the app.
+        loop = asyncio.get_running_loop()
+        for signal_number in self._signal_handlers:
+            loop.remove_signal_handler(signal_number)
+        self._signal_handlers.clear()
+
+    def _exit_on_signal(self, signal_number: int) -> None:
+        logger.info("received %s: exiting", signal.Signals(signal_number).name)
+        if self._main_screen_ready():
+            if self.results.is_running:
+                self.results.cancel()
+            self._write_autosave()
+        self.exit(128 + signal_number)
+
+    def _remove_stale_spill_dirs(self) -> None:
+        removed = remove_stale_spill_dirs()
+        if removed:
+            logger.info("deleted %d stale spill directories", len(removed))
+
     def _restore_buffer(self) -> None:
-        try:
-            saved = self.paths.autosave.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            saved = ""
-        except OSError as error:
-            logger.warning("cannot read autosave file %s: %s", self.paths.autosave, error)
-            saved = ""
+        saved = self._read_autosave()
         if saved.strip():
             self.editor.load_text(saved)
             self.editor.move_cursor(self.editor.document.end)
@@ -241,6 +302,48 @@ class MmtuiApp(App[int]):
             example_start = (2, 0)
             self.editor.selection = Selection(example_start, self.editor.document.end)
             self.editor.scroll_home(animate=False)
+
+    def _read_autosave(self) -> str:
+        """Return the autosaved buffer; "" when it is missing or unreadable.
+
+        A file that is not valid UTF-8 is decoded with U+FFFD for the bad bytes, and its
+        original bytes are copied to `autosave.sql.invalid-<UTC time>` first.
+        """
+        path = self.paths.autosave
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return ""
+        except OSError as error:
+            logger.warning("cannot read autosave file %s: %s", path, error)
+            self.notify(
+                f"Cannot read the autosaved buffer {path}: {error}",
+                title="Autosave",
+                severity="warning",
+                markup=False,
+            )
+            return ""
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            copy = path.with_name(f"{path.name}.invalid-{stamp}")
+            try:
+                _write_private_file(copy, data)
+                copy_note = f"The original bytes are in {copy}."
+            except OSError as copy_error:
+                logger.warning("cannot copy autosave file to %s: %s", copy, copy_error)
+                copy_note = "The original bytes could not be copied aside."
+            logger.warning("autosave file %s is not valid UTF-8 (%s). %s", path, error, copy_note)
+            self.notify(
+                "The autosaved buffer is not valid UTF-8: invalid bytes show as U+FFFD. "
+                + copy_note,
+                title="Autosave",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
+            return data.decode("utf-8", errors="replace")
 
     @work(thread=True, group="connect", exclusive=True, exit_on_error=False)
     def _connect(self) -> None:
@@ -271,6 +374,7 @@ class MmtuiApp(App[int]):
 
     def _schema_loaded(self, tables: list[Any]) -> None:
         self.connected = True
+        self.connection_lost = False
         self.show_schema_message("")
         browser = self.schema_browser
         browser.show_tables(tables)
@@ -354,12 +458,25 @@ class MmtuiApp(App[int]):
             server.append(f" [{profile}]")
         if self.connected:
             server.append("  ● connected", style="green")
+        elif self.connection_lost:
+            server.append("  ○ connection lost · F9", style="red")
         else:
             server.append("  ○ not connected", style="red")
         self._main_widget("#header-server", Static).update(server)
-        self._main_widget("#header-range", Static).update(
-            Text(self.time_range.label(local=self.local_time), style="bold")
-        )
+        try:
+            label = self.time_range.label(local=self.local_time)
+        except TimeRangeError as error:
+            # Only the local-time label can fail here: parsing checked the UTC instants.
+            logger.warning("cannot show the time range in local time: %s", error)
+            self.local_time = False
+            self.notify(
+                f"Cannot show local time: {error}. The header shows UTC.",
+                title="Time range",
+                severity="warning",
+                markup=False,
+            )
+            label = self.time_range.label()
+        self._main_widget("#header-range", Static).update(Text(label, style="bold"))
 
     @property
     def header_text(self) -> str:
@@ -409,12 +526,29 @@ class MmtuiApp(App[int]):
         if self.client is None:
             self.notify("Not connected: F9 retries.", severity="error")
             return
-        begin, end = self.time_range.resolve()
+        range_bounds = self._resolve_range()
+        if range_bounds is None:
+            return
+        begin, end = range_bounds
         self.history.add(statement.text, self.time_range.text)
         logger.info(
             "running query (%d chars) with range %s", len(statement.text), self.time_range.text
         )
         self.results.run_query(self.client, statement.text, begin, end)
+
+    def _resolve_range(self) -> tuple[Any, Any] | None:
+        """Return the range's (begin, end) now, or None after telling the user it overflows."""
+        try:
+            return self.time_range.resolve()
+        except TimeRangeError as error:
+            logger.warning("cannot resolve time range %r: %s", self.time_range.text, error)
+            self.notify(
+                f"{error}. Ctrl+T changes the range.",
+                title="Time range",
+                severity="error",
+                markup=False,
+            )
+            return None
 
     def action_cancel_query(self) -> None:
         if not self.results.cancel():
@@ -424,6 +558,24 @@ class MmtuiApp(App[int]):
         error = message.error
         if isinstance(error, LoginRequired) or getattr(error, "code", None) == "UNAUTHENTICATED":
             self.request_login()
+        elif isinstance(error, ConnectionFailed) or getattr(error, "code", None) == "UNAVAILABLE":
+            self._connection_lost(error)
+
+    def on_results_pane_query_finished(self, _message: ResultsPane.QueryFinished) -> None:
+        if self.connection_lost:
+            # The server is back: the channel reconnected by itself.
+            self.connection_lost = False
+            self.connected = True
+            self._update_header()
+
+    def _connection_lost(self, error: BaseException) -> None:
+        """Show that the server went away: header state, and no stale validation result."""
+        logger.warning("connection lost: %s", error)
+        if self.connected:
+            self.connected = False
+            self.connection_lost = True
+        self._update_header()
+        self.hints.clear("Connection lost: no validation. F9 reconnects.")
 
     async def action_quit(self) -> None:
         """Cancel a running query, save the buffer and exit."""
@@ -501,7 +653,11 @@ class MmtuiApp(App[int]):
         if self.client is None:
             self.hints.clear("Not connected: no validation.")
             return
-        begin, end = self.time_range.resolve()
+        range_bounds = self._resolve_range()
+        if range_bounds is None:
+            self.hints.clear("The time range is out of range: Ctrl+T changes it.")
+            return
+        begin, end = range_bounds
         self.hints.request(self.client, statement, self.editor.text, begin, end)
 
     # ------------------------------------------------------------------ history
@@ -550,14 +706,20 @@ class MmtuiApp(App[int]):
         path = self.paths.autosave
         if not self._main_screen_ready():
             return
-        text = self.editor.text
+        data = self.editor.text.encode("utf-8")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".autosave-")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
+        except OSError as error:
+            logger.warning("cannot write autosave file %s: %s", path, error)
+            return
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            # Atomic on POSIX: another mmtui reading the file sees the old or the new buffer.
             Path(temporary).replace(path)
         except OSError as error:
+            Path(temporary).unlink(missing_ok=True)
             logger.warning("cannot write autosave file %s: %s", path, error)
 
     # ------------------------------------------------------------------ help and palette
@@ -620,6 +782,13 @@ class MmtuiApp(App[int]):
         if self.crash_error is None:
             self.crash_error = error
         super()._handle_exception(error)
+
+
+def _write_private_file(path: Path, data: bytes) -> None:
+    """Create `path` with mode 0600 and write `data`; fails when the file exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(data)
 
 
 def _class_bindings(widget_class: type) -> list[Binding]:

@@ -1,19 +1,27 @@
 """Query history: every statement run, kept in a JSON-lines file, browsed from the editor.
 
 Ctrl+Up/Ctrl+Down step through older and newer queries in the editor (the draft being typed is
-kept and comes back after the newest entry); F8 opens a picker. The file keeps at most
-`MAX_ENTRIES` entries and is rewritten when it grows past that.
+kept and comes back after the newest entry); F8 opens a picker.
+
+Several mmtui processes can share the file. Each run appends one line with `O_APPEND` while it
+holds `history.jsonl.lock` (a `filelock` lock). Once the file holds more than `MAX_ENTRIES` +
+`TRIM_SLACK` lines, it is re-read under the lock and replaced atomically by its newest
+`MAX_ENTRIES` lines, so entries that another process appended are kept. Lines that are not
+valid UTF-8 or not valid JSON are skipped with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from filelock import FileLock, Timeout
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,6 +33,14 @@ from textual.widgets.option_list import Option
 logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 1000
+"""Entries kept in the file and in memory."""
+
+TRIM_SLACK = 100
+"""Lines allowed past MAX_ENTRIES before the file is trimmed, so a full file is not rewritten
+on every run."""
+
+LOCK_TIMEOUT = 5.0
+"""Seconds to wait for another process's history lock before the entry is kept in memory only."""
 
 
 @dataclass(frozen=True)
@@ -41,28 +57,36 @@ class QueryHistory:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.entries: list[HistoryEntry] = []
+        self._file_lines = 0
+        """Lines in the file as of the last load or trim, plus the lines appended since."""
         self._cursor: int | None = None
         self._draft = ""
+        self._lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT, mode=0o600)
         self.load()
 
     def load(self) -> None:
+        """Read the file's newest MAX_ENTRIES valid entries; bad lines are logged and skipped."""
         self.entries = []
+        self._file_lines = 0
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            lines = self.path.read_bytes().splitlines()
         except FileNotFoundError:
             return
         except OSError as error:
             logger.warning("cannot read query history %s: %s", self.path, error)
             return
+        self._file_lines = len(lines)
+        skipped = 0
         for number, line in enumerate(lines, 1):
-            try:
-                data = json.loads(line)
-                entry = HistoryEntry(
-                    str(data["sql"]), str(data.get("run_at", "")), str(data.get("time_range", ""))
-                )
-                self.entries.append(entry)
-            except (ValueError, KeyError, TypeError):
-                logger.warning("skipped invalid line %d of query history %s", number, self.path)
+            entry = _parse_line(line)
+            if entry is None:
+                skipped += 1
+                if skipped <= 5:
+                    logger.warning("skipped invalid line %d of query history %s", number, self.path)
+                continue
+            self.entries.append(entry)
+        if skipped > 5:
+            logger.warning("skipped %d invalid lines of query history %s", skipped, self.path)
         self.entries = self.entries[-MAX_ENTRIES:]
 
     def add(self, sql: str, time_range: str) -> None:
@@ -73,18 +97,46 @@ class QueryHistory:
             return
         entry = HistoryEntry(sql, datetime.now(UTC).isoformat(timespec="seconds"), time_range)
         self.entries.append(entry)
+        self.entries = self.entries[-MAX_ENTRIES:]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if len(self.entries) > MAX_ENTRIES:
-                self.entries = self.entries[-MAX_ENTRIES:]
-                self.path.write_text(
-                    "".join(_to_line(item) for item in self.entries), encoding="utf-8"
-                )
-            else:
-                with self.path.open("a", encoding="utf-8") as stream:
-                    stream.write(_to_line(entry))
+            with self._lock:
+                self._append_line(_to_line(entry).encode("utf-8"))
+                self._file_lines += 1
+                if self._file_lines > MAX_ENTRIES + TRIM_SLACK:
+                    self._trim()
+        except Timeout:
+            logger.warning(
+                "query history %s is locked by another process: the entry was not saved",
+                self.path,
+            )
         except OSError as error:
             logger.warning("cannot write query history %s: %s", self.path, error)
+
+    def _append_line(self, line: bytes) -> None:
+        # One write() per entry on an O_APPEND descriptor, so lines of processes do not mix.
+        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+
+    def _trim(self) -> None:
+        """Replace the file by its newest MAX_ENTRIES lines (caller holds the lock)."""
+        lines = self.path.read_bytes().splitlines(keepends=True)
+        newest = [line if line.endswith(b"\n") else line + b"\n" for line in lines[-MAX_ENTRIES:]]
+        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".history-")
+        try:
+            with os.fdopen(descriptor, "wb") as stream:
+                stream.writelines(newest)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        logger.info(
+            "trimmed query history %s from %d to %d lines", self.path, len(lines), len(newest)
+        )
+        self.load()
 
     def reset_navigation(self) -> None:
         self._cursor = None
@@ -110,6 +162,17 @@ class QueryHistory:
             self._cursor = None
             return self._draft
         return self.entries[self._cursor].sql
+
+
+def _parse_line(line: bytes) -> HistoryEntry | None:
+    """Return the entry of one file line, or None when it is not UTF-8 JSON with `sql`."""
+    try:
+        data = json.loads(line.decode("utf-8"))
+        return HistoryEntry(
+            str(data["sql"]), str(data.get("run_at", "")), str(data.get("time_range", ""))
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _to_line(entry: HistoryEntry) -> str:

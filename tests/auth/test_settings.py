@@ -175,7 +175,9 @@ def test_invalid_json_names_file(tmp_path: Path) -> None:
         resolve_settings(env=base_env(tmp_path), config_path=path)
 
 
-@pytest.mark.parametrize("uri", ["http://host:1", "grpc://", "localhost:50051", "grpc://h:port"])
+@pytest.mark.parametrize(
+    "uri", ["ftp://host:1", "grpc://", "localhost:50051", "grpc://h:port", "http://[::1"]
+)
 def test_invalid_uri_rejected(tmp_path: Path, uri: str) -> None:
     with pytest.raises(SettingsError, match="server URI"):
         resolve_settings(env=base_env(tmp_path, MICROMEGAS_ANALYTICS_URI=uri))

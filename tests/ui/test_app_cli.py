@@ -81,3 +81,50 @@ async def test_crash_report_redacted(tmp_path: Path) -> None:
     assert "RuntimeError: boom with token <redacted-jwt>" in content
     assert "uri: grpc://127.0.0.1:1" in content
     assert FAKE_JWT not in content
+    assert report.stat().st_mode & 0o777 == 0o600
+
+
+def test_log_files_private(tmp_path: Path) -> None:
+    log_dir = tmp_path / "log"
+    log_dir.mkdir(mode=0o755)
+    log_file = log_dir / "mmtui.log"
+    log_file.write_text("from an older version\n", encoding="utf-8")
+    log_file.chmod(0o644)
+    completed = _run_cli_code(
+        tmp_path,
+        "from pathlib import Path; import logging, sys; "
+        "from mmtui.logging_setup import configure_logging; "
+        "configure_logging(Path(sys.argv[1])); logging.getLogger('t').warning('hello')",
+        str(log_file),
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert log_dir.stat().st_mode & 0o777 == 0o700
+    assert log_file.stat().st_mode & 0o777 == 0o600
+    assert "hello" in log_file.read_text(encoding="utf-8")
+
+
+def test_redact_masks_uri_password() -> None:
+    cleaned = redact("connecting to grpc://alice:s3cretpw@127.0.0.1:47011 now")
+    assert "s3cretpw" not in cleaned
+    assert "grpc://alice:<redacted>@127.0.0.1:47011" in cleaned
+
+
+def test_begin_out_of_range_rejected(tmp_path: Path) -> None:
+    completed = _run_cli(
+        tmp_path, "--uri", "grpc://127.0.0.1:1", "--begin", "0001-01-01T00:00:00+14:00"
+    )
+    assert completed.returncode == 2
+    assert "between years 1 and 9999" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def _run_cli_code(tmp_path: Path, code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a new interpreter, as the command would, with the state under tmp_path."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )

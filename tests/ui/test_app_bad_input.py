@@ -1,0 +1,196 @@
+"""The app keeps running on bad input: overflowing time ranges, bad state files, a lost server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from mmtui.auth import AppSettings
+from mmtui.demo import DemoServerHandle, start_demo_server
+from mmtui.stale_spill import remove_stale_spill_dirs
+from mmtui.ui.app import MmtuiApp
+from mmtui.ui.history import MAX_ENTRIES, QueryHistory
+from mmtui.ui.time_range_screen import TimeRangeScreen
+from tests.ui.test_app_support import SIZE, make_app, wait_for, wait_hint, wait_schema
+
+
+def _notifications(app: MmtuiApp) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+async def test_overflowing_range_in_prompt(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, TimeRangeScreen)
+        await pilot.press("ctrl+u", *"9999-12-31T23:59:59-12:00", "enter")
+        assert isinstance(app.screen, TimeRangeScreen)
+        error = str(app.screen.query_one("#time-range-error").content)
+        assert "out of range" in error
+        assert "between years 1 and 9999" in error
+        await pilot.press("escape")
+        assert app.is_running
+        assert app.time_range.text == "1h"
+
+
+async def test_overflowing_initial_range(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="0001-01-01T00:00:00+14:00")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.time_range.text == "1h"
+        assert "last 1h:" in app.header_text
+        warnings = _notifications(app)
+        assert any("between years 1 and 9999" in message for message in warnings), warnings
+
+
+async def test_zone_toggle_year_one(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        app = make_app(demo_server.uri, tmp_path, time_range="0001-01-01T00:00:00Z")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            await pilot.press("f4", "z")
+            assert app.is_running
+            assert not app.local_time
+            assert "0001-01-01 00:00" in app.header_text
+            assert "UTC" in app.header_text
+            warnings = _notifications(app)
+            assert any("Cannot show local time" in message for message in warnings), warnings
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+async def test_autosave_not_utf8(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    original = b"SELECT 1 \xff -- kept\n"
+    (tmp_path / "autosave.sql").write_bytes(original)
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.editor.text == "SELECT 1 \ufffd -- kept\n"
+        copies = list(tmp_path.glob("autosave.sql.invalid-*"))
+        assert len(copies) == 1
+        assert copies[0].read_bytes() == original
+        assert copies[0].stat().st_mode & 0o777 == 0o600
+        warnings = _notifications(app)
+        assert any("not valid UTF-8" in message for message in warnings), warnings
+
+
+def test_history_skips_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    good = json.dumps({"sql": "SELECT 1", "run_at": "", "time_range": "1h"}).encode()
+    path.write_bytes(good + b"\n\xff\xfe not utf-8\n{broken json\n" + good.replace(b"1", b"2"))
+    history = QueryHistory(path)
+    assert [entry.sql for entry in history.entries] == ["SELECT 1", "SELECT 2"]
+
+
+def test_history_keeps_other_instance_entries(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    first = QueryHistory(path)
+    for number in range(MAX_ENTRIES):
+        first.add(f"SELECT {number}", "1h")
+    second = QueryHistory(path)
+    second.add("SELECT 'from the second instance'", "1h")
+    for number in range(200):
+        first.add(f"SELECT 'first again' + {number}", "1h")
+
+    on_disk = QueryHistory(path)
+    sqls = [entry.sql for entry in on_disk.entries]
+    assert "SELECT 'from the second instance'" in sqls
+    assert sqls[-1] == "SELECT 'first again' + 199"
+    line_count = len(path.read_bytes().splitlines())
+    assert line_count <= MAX_ENTRIES + 100
+    assert line_count >= MAX_ENTRIES
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_server_loss_updates_header(tmp_path: Path) -> None:
+    server = start_demo_server(host="127.0.0.1", port=0, scale=0.05)
+    app = make_app(server.uri, tmp_path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            statement = "SELECT 1 AS one"
+            app.editor.load_text(statement)
+            app.editor.focus()
+            await wait_hint(pilot, statement, "✓")
+            server.stop()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
+            await wait_for(pilot, lambda: not app.connected, "the connection state to change")
+            assert "● connected" not in app.header_text
+            assert "connection lost · F9" in app.header_text
+            assert "✓ valid" not in app.hints.last_text
+    finally:
+        server.stop()
+
+
+async def test_stale_spill_dirs_removed(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    old = time.time() - 2 * 24 * 3600
+    stale = temporary / "mmtui-spill-abcd1234"
+    recent = temporary / "mmtui-spill-recent01"
+    in_use = temporary / "mmtui-spill-inuse001"
+    other = temporary / "mmtui-spill-not-ours"
+    for folder in (stale, recent, in_use, other):
+        folder.mkdir()
+        (folder / "results.arrows").write_bytes(b"x" * 10)
+    for folder in (stale, in_use, other):
+        os.utime(folder / "results.arrows", (old, old))
+        os.utime(folder, (old, old))
+    with open(in_use / "results.arrows", "rb"):
+        app = make_app(demo_server.uri, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            assert not stale.exists()
+            assert recent.exists()
+            assert in_use.exists()
+            assert other.exists()
+
+
+def test_spill_cleanup_without_proc(tmp_path: Path) -> None:
+    stale = tmp_path / "mmtui-spill-abcd1234"
+    stale.mkdir()
+    hour_old = time.time() - 3600
+    os.utime(stale, (hour_old, hour_old))
+    no_proc = tmp_path / "no-proc"
+    assert remove_stale_spill_dirs(tmp_path, proc=no_proc) == []
+    assert stale.exists()
+    day_later = time.time() + 24 * 3600
+    assert remove_stale_spill_dirs(tmp_path, now=day_later, proc=no_proc) == [stale]
+    assert not stale.exists()
+
+
+async def test_signal_handlers_removed_at_exit(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app._signal_handlers == [signal.SIGTERM, signal.SIGHUP]
+    assert app._signal_handlers == []
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+async def test_unknown_theme_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, app_settings=AppSettings(theme="no-such-theme"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme != "no-such-theme"
+        warnings = _notifications(app)
+        assert any("Unknown theme 'no-such-theme'" in message for message in warnings), warnings

@@ -1,0 +1,183 @@
+"""`mmtui` as a process in a real terminal (tmux): quick exits, signals and gRPC's own output.
+
+These need a real process: `asyncio.run` waits for the default executor only when the program
+exits, native code writes to file descriptor 2 directly, and signals go to a process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from mmtui.demo import start_demo_server
+from tests.fault_server import start_fault_server
+from tests.tmux_support import TmuxServer, tmux_path
+from tests.ui.test_app_tmux import REPO_ROOT, _environment, wait_exit
+
+pytestmark = [
+    pytest.mark.tmux,
+    pytest.mark.skipif(tmux_path() is None, reason="the tmux binary is not installed"),
+]
+
+START_TIMEOUT = 60.0
+STEP_TIMEOUT = 20.0
+QUIT_LIMIT = 1.5
+"""Seconds from Ctrl+Q or a signal to the pane's death, with margin over the 1 s target."""
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[TmuxServer]:
+    server = TmuxServer(tmp_path, width=100, height=30)
+    yield server
+    server.kill()
+
+
+class SilentListener:
+    """A TCP listener on 127.0.0.1 that accepts connections and never sends a byte."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.port = int(self.socket.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _address = self.socket.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.socket.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+def _log_reader(log_file: Path) -> tuple[Callable[[], str], Callable[[], str]]:
+    """Return functions reading the whole log file and its last 30 lines (for failures)."""
+
+    def text() -> str:
+        return log_file.read_text(encoding="utf-8", errors="replace") if log_file.exists() else ""
+
+    def explain() -> str:
+        return "\n".join(text().splitlines()[-30:]) or "(no log file)"
+
+    return text, explain
+
+
+def test_quit_while_connect_blocked(tmux: TmuxServer, tmp_path: Path) -> None:
+    listener = SilentListener()
+    home = tmp_path / "home"
+    log_text, explain = _log_reader(home / "state" / "mmtui" / "log" / "mmtui.log")
+    try:
+        uri = f"grpc://127.0.0.1:{listener.port}"
+        tmux.start(
+            [sys.executable, "-m", "mmtui", "--uri", uri], env=_environment(home), cwd=REPO_ROOT
+        )
+        tmux.wait_for(lambda text: "Connecting to" in text, "the app to start", START_TIMEOUT)
+        # The table listing is in flight, blocked on a peer that never answers.
+        tmux.wait_for(
+            lambda _text: bool(listener.accepted), "the app to connect", STEP_TIMEOUT, explain
+        )
+        pressed = time.monotonic()
+        tmux.send_keys("C-q")
+        outcome = wait_exit(tmux, explain, STEP_TIMEOUT)
+        exited = time.monotonic() - pressed
+    finally:
+        listener.close()
+    print(f"exit seen {exited:.2f} s after Ctrl+Q")
+    assert exited < QUIT_LIMIT, explain()
+    assert outcome == "status 0"
+    assert "mmtui exits" in log_text()
+
+
+@pytest.mark.parametrize("verbosity", [None, "INFO"])
+def test_grpc_output_off_screen(tmux: TmuxServer, tmp_path: Path, verbosity: str | None) -> None:
+    server = start_demo_server(host="127.0.0.1", port=0, scale=0.05)
+    home = tmp_path / "home"
+    log_text, explain = _log_reader(home / "state" / "mmtui" / "log" / "mmtui.log")
+    environment = _environment(home)
+    environment.pop("GRPC_VERBOSITY", None)
+    if verbosity is not None:
+        environment["GRPC_VERBOSITY"] = verbosity
+    try:
+        uri = f"grpc+tls://127.0.0.1:{server.port}"
+        tmux.start([sys.executable, "-m", "mmtui", "--uri", uri], env=environment, cwd=REPO_ROOT)
+        screen = tmux.wait_for(
+            lambda text: "Cannot reach" in text, "the TLS failure", START_TIMEOUT, explain
+        )
+        if verbosity == "INFO":
+            # gRPC logs the failed handshake to file descriptor 2, which is the log file.
+            tmux.wait_for(
+                lambda _text: "Handshake failed" in log_text(),
+                "gRPC's line in the log file",
+                STEP_TIMEOUT,
+                explain,
+            )
+            screen = tmux.capture()
+        assert "Handshake failed" not in screen
+        assert "ssl_transport_security" not in screen
+        tmux.send_keys("C-q")
+        outcome = wait_exit(tmux, explain, STEP_TIMEOUT)
+    finally:
+        server.stop()
+    assert outcome == "status 0"
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGHUP])
+def test_signal_removes_spill_dir(
+    tmux: TmuxServer, tmp_path: Path, signal_number: signal.Signals
+) -> None:
+    server = start_fault_server()
+    home = tmp_path / "home"
+    log_file = home / "state" / "mmtui" / "log" / "mmtui.log"
+    log_text, explain = _log_reader(log_file)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    config = home / "config" / "mmtui" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("memory_budget_mb = 1\n", encoding="utf-8")
+    environment = {**_environment(home), "TMPDIR": str(temporary)}
+    try:
+        tmux.start(
+            [sys.executable, "-m", "mmtui", "--uri", server.uri], env=environment, cwd=REPO_ROOT
+        )
+        tmux.wait_for(lambda text: "●" in text, "the app to connect", START_TIMEOUT, explain)
+        tmux.send_text("SELECT 'fault:rows:300000'")
+        tmux.wait_for(
+            lambda text: "SELECT 'fault:rows:300000'" in text and "✓ valid" in text,
+            "the statement to be typed and validated",
+            STEP_TIMEOUT,
+            explain,
+        )
+        tmux.send_keys("F5")
+        tmux.wait_for(lambda text: "done ·" in text, "the query to end", STEP_TIMEOUT, explain)
+        spill_dirs = list(temporary.glob("mmtui-spill-*"))
+        assert len(spill_dirs) == 1, explain()
+        match = re.search(r"starting \(pid (\d+)\)", log_text())
+        assert match is not None, explain()
+        sent = time.monotonic()
+        os.kill(int(match.group(1)), signal_number)
+        outcome = wait_exit(tmux, explain, STEP_TIMEOUT)
+        exited = time.monotonic() - sent
+    finally:
+        server.stop()
+    print(f"exit seen {exited:.2f} s after the signal")
+    assert exited < QUIT_LIMIT
+    assert not spill_dirs[0].exists()
+    assert f"received {signal_number.name}" in log_text()
+    assert outcome == f"status {128 + signal_number}"
