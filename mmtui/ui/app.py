@@ -35,7 +35,7 @@ from textual.widgets.text_area import Selection
 from mmtui.auth.errors import LoginRequired
 from mmtui.flightsql import ConnectionFailed
 from mmtui.paths import AppPaths
-from mmtui.results import safe_lines, safe_text
+from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
 from mmtui.ui.daemon_executor import DaemonThreadExecutor
@@ -506,6 +506,8 @@ class MmtuiApp(App[int]):
     def action_toggle_zone(self) -> None:
         self.local_time = not self.local_time
         self._update_header()
+        # The header falls back to UTC when the range has no local-time label.
+        self.results.display_tz = LOCAL_TZ if self.local_time else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Plain letter and digit keys are text while the editor has focus. The TextArea
@@ -759,7 +761,7 @@ class MmtuiApp(App[int]):
         commands += [
             (
                 "Toggle UTC / local time",
-                "Header times in UTC or local (z)",
+                "Times in UTC or local, header and results (z)",
                 self.action_toggle_zone,
             ),
             ("Query history", "Pick a past query (F8)", self.action_history),

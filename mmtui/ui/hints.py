@@ -26,6 +26,7 @@ from textual.widgets import Static
 from mmtui import sqlhints
 from mmtui.auth.errors import LoginRequired
 from mmtui.results import safe_lines, safe_text
+from mmtui.ui.detail_screen import count_text
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ class HintsPanel(Vertical):
         row_bytes = sqlhints.estimate_row_bytes(schema)
         text = Text()
         text.append("✓ valid", style="bold green")
-        text.append(f"  {len(schema)} columns · est. {row_bytes} B/row\n", style="green")
+        columns = count_text(len(schema), "column", "columns")
+        text.append(f"  {columns} · est. {row_bytes} B/row\n", style="green")
         shown = list(schema)[:MAX_COLUMNS_SHOWN]
         for index, column in enumerate(shown):
             if index:

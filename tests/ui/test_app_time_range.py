@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
+
 from mmtui.demo import DemoServerHandle
+from mmtui.results import formatting
 from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.ui.test_app_support import SIZE, first_value, make_app, run_and_wait, wait_schema
 
@@ -55,3 +59,29 @@ async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path)
         begin, end = app.time_range.resolve()
         assert begin is not None and end is not None
         assert (end - begin).total_seconds() == 90 * 60
+
+
+async def test_zone_toggle_changes_grid_times(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    # The local zone is read once per process; forget what earlier tests read.
+    formatting._local_zone_name.cache_clear()
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            await run_and_wait(pilot, "SELECT time FROM log_entries ORDER BY time LIMIT 1")
+            utc_line = app.results.grid.line_text(1)
+            assert utc_line.rstrip().endswith("Z")
+
+            await pilot.press("f2", "z")
+            await pilot.pause()
+
+            local_line = app.results.grid.line_text(1)
+            assert local_line.rstrip().endswith("+05:30")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        formatting._local_zone_name.cache_clear()
