@@ -41,8 +41,14 @@ Bare().run()
 """
 
 
+SOCKET = f"mmtui-bench-{os.getpid()}"
+"""A tmux server of our own, started without a config file, so no other session's options
+(or a user's ~/.tmux.conf) change how the pane behaves."""
+
+
 def tmux(*args: str) -> str:
-    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
+    command = ["tmux", "-L", SOCKET, "-f", "/dev/null", *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     return done.stdout
 
 
@@ -81,6 +87,7 @@ def main() -> None:
         for _ in range(args.repeats):
             bare_times.append(time_until_key_accepted(bare, home))
             app_times.append(time_until_key_accepted(mmtui, home))
+    tmux("kill-server")
     app_s = statistics.median(app_times)
     bare_s = statistics.median(bare_times)
     record = {

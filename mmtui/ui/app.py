@@ -86,7 +86,7 @@ class MmtuiApp(App[int]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f5,ctrl+j,ctrl+enter", "run_query", "Run", priority=True, id="app.run_query"),
-        Binding("escape", "cancel_query", "Cancel", show=False, id="app.cancel_query"),
+        Binding("escape", "cancel_query", "Cancel", id="app.cancel_query"),
         Binding("f2", "focus_schema", "Schema", id="app.focus_schema"),
         Binding("f3", "focus_editor", "Editor", show=False, id="app.focus_editor"),
         Binding("f4,ctrl+r", "focus_results", "Results", id="app.focus_results"),
@@ -96,7 +96,7 @@ class MmtuiApp(App[int]):
         *_PRESET_BINDINGS,
         Binding("ctrl+g", "goto_error", "Go to error", show=False, id="app.goto_error"),
         Binding("f8", "history", "History", id="app.history"),
-        Binding("f9", "reconnect", "Reconnect", show=False, id="app.reconnect"),
+        Binding("f9", "reconnect", "Reconnect", id="app.reconnect"),
         Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
     ]
@@ -447,6 +447,8 @@ class MmtuiApp(App[int]):
     def _update_header(self) -> None:
         if not self._main_screen_ready():
             return
+        # The connection state decides whether the footer offers F9.
+        self.refresh_bindings()
         server = Text()
         server.append("mmtui ", style="bold")
         uri = getattr(self.settings, "uri", "") or ""
@@ -492,6 +494,8 @@ class MmtuiApp(App[int]):
         logger.info("time range set to %s", time_range.text)
         self._update_header()
         self._schedule_hint()
+        if self.results.has_results and not self.results.is_running:
+            self.notify("The results are from the previous range: F5 runs the query again.")
 
     def action_preset(self, index: int) -> None:
         self.set_time_range(parse_time_range(PRESETS[index]))
@@ -515,6 +519,11 @@ class MmtuiApp(App[int]):
         if action in ("run_query", "edit_time_range", "history", "help"):
             # Priority keys reach the app under dialogs too; they act on the explorer only.
             return self.screen is self.screen_stack[0]
+        if action == "cancel_query":
+            # Shown in the footer only when Esc has something to cancel.
+            return self.results.is_running or bool(self.editor.suggestion)
+        if action == "reconnect":
+            return not self.connected
         in_editor = isinstance(self.focused, TextArea)
         return not (in_editor and action in ("preset", "toggle_zone"))
 
@@ -537,6 +546,7 @@ class MmtuiApp(App[int]):
             "running query (%d chars) with range %s", len(statement.text), self.time_range.text
         )
         self.results.run_query(self.client, statement.text, begin, end)
+        self.refresh_bindings()
 
     def _resolve_range(self) -> tuple[Any, Any] | None:
         """Return the range's (begin, end) now, or None after telling the user it overflows."""
@@ -556,7 +566,11 @@ class MmtuiApp(App[int]):
         if not self.results.cancel():
             self.editor.suggestion = ""
 
+    def on_results_pane_query_cancelled(self, _message: ResultsPane.QueryCancelled) -> None:
+        self.refresh_bindings()
+
     def on_results_pane_query_failed(self, message: ResultsPane.QueryFailed) -> None:
+        self.refresh_bindings()
         error = message.error
         if isinstance(error, LoginRequired) or getattr(error, "code", None) == "UNAUTHENTICATED":
             self.request_login()
@@ -564,6 +578,7 @@ class MmtuiApp(App[int]):
             self._connection_lost(error)
 
     def on_results_pane_query_finished(self, _message: ResultsPane.QueryFinished) -> None:
+        self.refresh_bindings()
         if self.connection_lost:
             # The server is back: the channel reconnected by itself.
             self.connection_lost = False
