@@ -1,0 +1,99 @@
+"""Snapshot per screen at 80x24: the plain text a user sees, compared with a stored copy.
+
+Text snapshots, not SVG: they show the layout at the smallest supported size and stay stable,
+because the screens chosen here hold nothing that changes between runs once the server's port
+is masked (range "all", no query timing). Set UPDATE_SNAPSHOTS=1 to rewrite the stored copies
+after a deliberate change, then review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from mmtui.demo import DemoServerHandle
+from mmtui.ui.app import MmtuiApp
+from mmtui.ui.help_screen import HelpScreen
+from mmtui.ui.time_range_screen import TimeRangeScreen
+from tests.ui.test_app_support import (
+    make_app,
+    screen_text,
+    set_editor_text,
+    wait_for,
+    wait_schema,
+)
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SMALL = (80, 24)
+PORT = re.compile(r"127\.0\.0\.1:\d+")
+
+
+def masked_screen(app: MmtuiApp) -> str:
+    lines = [line.rstrip() for line in screen_text(app).split("\n")]
+    return PORT.sub("127.0.0.1:PORT", "\n".join(lines).rstrip("\n") + "\n")
+
+
+def check_snapshot(name: str, text: str) -> None:
+    path = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        if os.environ.get("CI") and not path.exists():
+            pytest.fail(f"snapshot {path} is missing; run the tests locally to create it")
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"screen differs from {path}"
+
+
+async def test_snapshot_schema_expanded(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "")
+        node = app.schema_browser.node_for("log_entries")
+        assert node is not None
+        await pilot.press("f2")
+        app.schema_browser.move_cursor(node)
+        await pilot.press("space")
+        await pilot.pause()
+
+        text = masked_screen(app)
+        assert "level  int32  4 B" in text
+        check_snapshot("schema-expanded-80x24", text)
+
+
+async def test_snapshot_validation_error(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT mesg\nFROM log_entries")
+        await wait_for(pilot, lambda: app.hints.last_text.startswith("✗"), "the error hint")
+
+        text = masked_screen(app)
+        assert "line 1, column 8" in text
+        check_snapshot("validation-error-80x24", text)
+
+
+async def test_snapshot_help(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "")
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+
+        text = masked_screen(app)
+        assert "app.run_query" in text
+        check_snapshot("help-80x24", text)
+
+
+async def test_snapshot_time_range_prompt(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "")
+        await pilot.press("ctrl+t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TimeRangeScreen), "the prompt")
+
+        text = masked_screen(app)
+        check_snapshot("time-range-80x24", text)
