@@ -20,6 +20,7 @@ from mmtui.ui.help_screen import HelpScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.ui.test_app_support import (
     make_app,
+    run_and_wait,
     screen_text,
     set_editor_text,
     wait_for,
@@ -29,6 +30,11 @@ from tests.ui.test_app_support import (
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SMALL = (80, 24)
 PORT = re.compile(r"127\.0\.0\.1:\d+")
+RATE = re.compile(r"[\d,]+ rows/s · [\d.]+ s")
+RESULTS_SQL = (
+    "SELECT * FROM (VALUES (1, 'first', 4), (2, 'séance 二', 2), (3, '[bold]x[/]', 1))"
+    " AS t(n, label, level)"
+)
 
 
 def masked_screen(app: MmtuiApp) -> str:
@@ -97,3 +103,16 @@ async def test_snapshot_time_range_prompt(demo_server: DemoServerHandle, tmp_pat
 
         text = masked_screen(app)
         check_snapshot("time-range-80x24", text)
+
+
+async def test_snapshot_results(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, RESULTS_SQL)
+        await pilot.press("f4", "down")
+        await pilot.pause()
+
+        text = RATE.sub("N rows/s · T s", masked_screen(app))
+        assert "done · 3 rows · 1 batch · N rows/s · T s" in text
+        check_snapshot("results-80x24", text)
