@@ -15,6 +15,8 @@ import time
 import urllib.request
 from typing import Any
 
+# TODO: move to joserfc, as mmtui.auth did: authlib 1.9 warns that authlib.jose is deprecated
+# and keeps it working until authlib 2.0.
 from authlib.jose import JsonWebKey, JsonWebToken, KeySet
 from authlib.jose.errors import JoseError
 
