@@ -301,7 +301,9 @@ class MmtuiApp(App[int]):
             # The example stays selected so that typing replaces it, and F5 runs it.
             example_start = (2, 0)
             self.editor.selection = Selection(example_start, self.editor.document.end)
-            self.editor.scroll_home(animate=False)
+            # The TextArea scrolls to the cursor (the selection's end) when it next refreshes,
+            # so the scroll to the top waits until after that.
+            self.editor.call_after_refresh(self.editor.scroll_home, animate=False)
 
     def _read_autosave(self) -> str:
         """Return the autosaved buffer; "" when it is missing or unreadable.
@@ -451,19 +453,20 @@ class MmtuiApp(App[int]):
         self.refresh_bindings()
         server = Text()
         server.append("mmtui ", style="bold")
+        # The state comes before the URI so that a narrow terminal cuts the URI, not the state.
+        if self.connected:
+            server.append("● connected  ", style="green")
+        elif self.connection_lost:
+            server.append("○ connection lost · F9  ", style="red")
+        else:
+            server.append("○ not connected  ", style="red")
         uri = getattr(self.settings, "uri", "") or ""
         profile = getattr(self.settings, "profile", None)
-        server.append(str(uri))
+        server.append(safe_text(str(uri)))
         if self.demo_handle is not None:
             server.append(" (demo)", style="italic")
         elif profile:
-            server.append(f" [{profile}]")
-        if self.connected:
-            server.append("  ● connected", style="green")
-        elif self.connection_lost:
-            server.append("  ○ connection lost · F9", style="red")
-        else:
-            server.append("  ○ not connected", style="red")
+            server.append(safe_text(f" [{profile}]"))
         self._main_widget("#header-server", Static).update(server)
         try:
             label = self.time_range.label(local=self.local_time)

@@ -116,3 +116,14 @@ async def test_snapshot_results(demo_server: DemoServerHandle, tmp_path: Path) -
         text = RATE.sub("N rows/s · T s", masked_screen(app))
         assert "done · 3 rows · 1 batch · N rows/s · T s" in text
         check_snapshot("results-80x24", text)
+
+
+async def test_snapshot_first_start(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SMALL) as pilot:
+        await wait_schema(pilot)
+        await wait_for(pilot, lambda: app.hints.last_text.startswith("✓"), "the example's hint")
+
+        text = masked_screen(app)
+        assert "The example below is selected" in text
+        check_snapshot("first-start-80x24", text)
