@@ -1,8 +1,8 @@
 """Figure 6: `mmtui --demo` cold start until the editor accepts a key, in a real terminal.
 
 Each command runs in a new tmux session. From the launch, the script sends one `q` every
-POLL_S and reads the pane; the time is taken when a `q` shows on the application's screen
-(the alternate screen is on, so the shell's echo of early keys does not count). The baseline,
+POLL_S and reads the pane. The time is taken when a `q` shows on the application's screen,
+with the alternate screen on, so the shell's echo of early keys does not count. The baseline,
 measured in the same run and the same way, is a bare Textual app whose only widget is a
 focused TextArea: the part of the start-up that any Textual editor pays.
 

@@ -46,8 +46,9 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.strip import Strip
 
-from benchmarks.server_process import ServerProcess, statement_ticket
+from benchmarks.server_process import ServerProcess
 from mmtui.flightsql import FlightSQLClient
+from mmtui.flightsql.messages import statement_ticket
 from mmtui.results import ResultStore
 from mmtui.ui.grid import ResultGrid
 from mmtui.ui.query_worker import QueryWorker

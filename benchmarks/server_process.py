@@ -9,9 +9,8 @@ import time
 from types import TracebackType
 
 import pyarrow.flight as flight
-from google.protobuf import any_pb2
 
-from mmtui.flightsql.proto import flight_sql_pb2
+from mmtui.flightsql.messages import statement_ticket
 
 READY_TIMEOUT_S = 900.0
 """Generating tens of millions of rows takes minutes on a 2-core machine."""
@@ -22,13 +21,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def statement_ticket(sql: str) -> flight.Ticket:
-    """The DoGet ticket a Micromegas server expects: Any(TicketStatementQuery(sql))."""
-    wrapper = any_pb2.Any()
-    wrapper.Pack(flight_sql_pb2.TicketStatementQuery(statement_handle=sql.encode()))
-    return flight.Ticket(wrapper.SerializeToString())
 
 
 class ServerProcess:
