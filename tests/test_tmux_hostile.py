@@ -156,7 +156,7 @@ def test_tmux_hostile_rows_stay_text(
 
     tmux.wait_for(
         # The header shows "○ not connected" until the tables are listed.
-        lambda text: "● connected" in text and "Quit" in text,
+        lambda text: "● grpc://" in text and "Quit" in text,
         "the app to start and connect",
         START_TIMEOUT,
         explain,

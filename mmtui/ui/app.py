@@ -451,11 +451,13 @@ class MmtuiApp(App[int]):
             return
         # The connection state decides whether the footer offers F9.
         self.refresh_bindings()
-        server = Text()
+        # One line, cut with an ellipsis: wrapping would push the rest out of the 1-line header.
+        server = Text(no_wrap=True, overflow="ellipsis")
         server.append("mmtui ", style="bold")
         # The state comes before the URI so that a narrow terminal cuts the URI, not the state.
+        # A green dot alone says "connected", which leaves room for the URI at 80 columns.
         if self.connected:
-            server.append("● connected  ", style="green")
+            server.append("● ", style="green")
         elif self.connection_lost:
             server.append("○ connection lost · F9  ", style="red")
         else:

@@ -128,7 +128,7 @@ async def test_server_loss_updates_header(tmp_path: Path) -> None:
             await pilot.press("f5")
             await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
             await wait_for(pilot, lambda: not app.connected, "the connection state to change")
-            assert "● connected" not in app.header_text
+            assert "●" not in app.header_text
             assert "connection lost · F9" in app.header_text
             assert "✓ valid" not in app.hints.last_text
     finally:
