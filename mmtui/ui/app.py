@@ -286,7 +286,10 @@ class MmtuiApp(App[int]):
             self._write_autosave()
         self.exit(128 + signal_number)
 
+    @work(thread=True, group="housekeeping", exit_on_error=False)
     def _remove_stale_spill_dirs(self) -> None:
+        """Delete spill directories of dead processes (worker thread: it scans /proc and may
+        delete hundreds of MiB, which must not delay the first paint)."""
         removed = remove_stale_spill_dirs()
         if removed:
             logger.info("deleted %d stale spill directories", len(removed))

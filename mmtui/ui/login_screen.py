@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from textual import on, work
@@ -278,32 +278,44 @@ class LoginScreen(ModalScreen[bool]):
             return
         self.post_message(self.MethodChosen(choose_login_method(discovery, self.env)))
 
-    @work(thread=True, exclusive=True, group="login-flow")
-    def _run_device(self, cancel: threading.Event) -> None:
+    def _run_flow(self, cancel: threading.Event, flow: Callable[[], bool]) -> None:
+        """Run a blocking login `flow` on the calling worker thread and post how it ended.
+
+        `flow` returns False when it stopped early because `cancel` was set.
+        """
         try:
-            login = DeviceLogin(self.settings)
-            code = login.start()
-            if cancel.is_set():
-                return
-            self.post_message(self.DeviceCodeReady(code))
-            login.poll(cancel)
+            completed = flow()
         except LoginCancelled:
             return
         except AuthError as exc:
             if not cancel.is_set():
                 self.post_message(self.Failed(str(exc)))
             return
-        if not cancel.is_set():
+        if completed and not cancel.is_set():
             self.post_message(self.Succeeded())
+
+    @work(thread=True, exclusive=True, group="login-flow")
+    def _run_device(self, cancel: threading.Event) -> None:
+        def flow() -> bool:
+            login = DeviceLogin(self.settings)
+            code = login.start()
+            if cancel.is_set():
+                return False
+            self.post_message(self.DeviceCodeReady(code))
+            login.poll(cancel)
+            return True
+
+        self._run_flow(cancel, flow)
 
     @work(thread=True, exclusive=True, group="login-flow")
     def _run_browser(self, cancel: threading.Event) -> None:
         login = BrowserLogin(self.settings, callback_port=self.callback_port)
-        try:
+
+        def flow() -> bool:
             url = login.start()
             if cancel.is_set():
                 login.close()
-                return
+                return False
             self._browser_login = login
             opened = False
             usable = not is_remote_session(self.env) and browser_available(self.env)
@@ -313,14 +325,9 @@ class LoginScreen(ModalScreen[bool]):
                 self.BrowserUrlReady(url, login.redirect_uri or "", login.listening, opened)
             )
             login.wait(cancel)
-        except LoginCancelled:
-            return
-        except AuthError as exc:
-            if not cancel.is_set():
-                self.post_message(self.Failed(str(exc)))
-            return
-        if not cancel.is_set():
-            self.post_message(self.Succeeded())
+            return True
+
+        self._run_flow(cancel, flow)
 
     @work(thread=True, group="login-paste")
     def _complete_pasted(self, login: BrowserLogin, url: str) -> None:

@@ -155,6 +155,8 @@ async def test_stale_spill_dirs_removed(
     with open(in_use / "results.arrows", "rb"):
         app = make_app(demo_server.uri, tmp_path)
         async with app.run_test(size=SIZE) as pilot:
+            # The clean-up runs on a worker thread: wait for all of them to end.
+            await app.workers.wait_for_complete()
             await pilot.pause()
             assert not stale.exists()
             assert recent.exists()

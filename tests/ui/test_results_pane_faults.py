@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-
-import pytest
 
 from mmtui.flightsql import FlightSQLClient
 from mmtui.ui.detail_screen import DetailScreen, TextView
 from mmtui.ui.results_pane import ResultsPane
 from tests.fault_server import (
     HOSTILE_MESSAGES,
-    FaultServerHandle,
-    start_fault_server,
     start_fault_server_process,
 )
 from tests.ui.test_results_pane_support import (
@@ -28,20 +23,6 @@ from tests.ui.test_results_pane_support import (
 
 # C0 controls, DEL and C1 controls: none of them may reach the terminal.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-@pytest.fixture(scope="module")
-def fault_server() -> Iterator[FaultServerHandle]:
-    handle = start_fault_server()
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture
-def fault_client(fault_server: FaultServerHandle) -> Iterator[FlightSQLClient]:
-    client = FlightSQLClient(fault_server.uri)
-    yield client
-    client.close()
 
 
 def screen_segments(app: PaneApp) -> list[str]:
