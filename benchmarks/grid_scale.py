@@ -1,7 +1,7 @@
 """The result grid at scale: figures 1 to 5, each against a baseline from the same run.
 
 The demo server runs in a child process (`benchmarks.server_process`), so the RSS figures
-measure the app alone. The app is a headless Textual app (Pilot) that holds the real
+measure the app alone. The app is a headless Textual app (Pilot) that contains the real
 `ResultsPane`: the worker thread, the result store and the grid, as in mmtui.
 
 1. ingest ratio: rows/s into the pane's result store ÷ rows/s of a raw `pyarrow.flight` DoGet

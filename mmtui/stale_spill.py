@@ -3,7 +3,7 @@
 `mmtui.results.store.ResultStore` spills to `tempfile.mkdtemp(prefix="mmtui-spill-")`, a
 directory named `mmtui-spill-` plus 8 random characters, which it deletes on close and at
 interpreter exit. A process killed with SIGKILL, or by a power cut, leaves it behind. The name
-holds no process id, so a directory counts as stale when all of these hold:
+contains no process id, so a directory counts as stale when all of these are true:
 
 - it belongs to the current user;
 - nothing in it was modified for `STALE_AFTER` seconds;

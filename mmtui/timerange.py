@@ -35,7 +35,7 @@ YEAR_RANGE_TEXT = "must be between years 1 and 9999"
 
 
 class TimeRangeError(ValueError):
-    """A time range or instant that cannot be parsed or resolved; the message says what to type.
+    """A time range or instant that cannot be parsed or resolved. The message names valid forms.
 
     Also raised, in place of OverflowError, when an instant falls outside years 1 to 9999 once
     it is converted to UTC, resolved against the clock or shown in the local time zone.

@@ -41,7 +41,7 @@ any other text gets INVALID_ARGUMENT.
 A `SELECT COUNT(*)` wrapped around a fault (the client's row-count estimate) gets
 INVALID_ARGUMENT, so the estimate is None and never waits on a silent fault.
 
-The server also answers GetFlightInfo (`CommandStatementQuery`, `CommandGetTables`) and
+The server also handles GetFlightInfo (`CommandStatementQuery`, `CommandGetTables`) and
 DoAction `CreatePreparedStatement` (the fault's schema, or its error, without running it), and
 records every call's method and headers in `handle.calls`.
 

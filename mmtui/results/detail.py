@@ -1,9 +1,9 @@
 """The whole value of one cell for the detail view: JSON pretty-printed, safe, paged lazily.
 
-`detail_text` builds the full text at once; `detail_pages` yields it in pages so a view can
+`detail_text` builds the full text at once. `detail_pages` yields it in pages, so a view can
 show the start of a multi-megabyte value without building the rest. Strings and binaries that
-parse as JSON are pretty-printed with two-space indents; Micromegas `jsonb` values, and binaries
-that decode completely as JSONB, are decoded first; other binaries are shown as a hex dump
+parse as JSON are pretty-printed with two-space indents. Micromegas `jsonb` values, and binaries
+that decode completely as JSONB, are decoded first. Other binaries are shown as a hex dump
 (offset, 16 bytes in hex, printable ASCII). Unlike grid text, detail text keeps line feeds as
 line breaks. `copy_text` and `tsv_field` give the clipboard forms of a value.
 """
@@ -47,7 +47,7 @@ def tsv_field(scalar: Any) -> str:
     r"""Return `scalar` as one field of a TSV row: single-line text, safe for a terminal.
 
     JSON stays compact. Backslash, tab, line feed and carriage return are written as `\\`,
-    `\t`, `\n` and `\r`, as in PostgreSQL's COPY text format; other control characters become
+    `\t`, `\n` and `\r`, as in PostgreSQL's COPY text format. Other control characters become
     visible symbols.
     """
     scalar = _unwrap(scalar)

@@ -10,9 +10,9 @@ Conversions:
   intervals, unions, null) are written as text. Nested values and `jsonb` are written as JSON.
 - Parquet: columns Parquet cannot store (for example unions and month-day-nano intervals) are
   written as text; every other column keeps its Arrow type.
-- JSON lines: one object per row; timestamps, dates, times and durations as strings with full
-  precision, `jsonb` and nested values as JSON, binaries as JSON when they are UTF-8 JSON or
-  Micromegas JSONB, else as `0x` hex strings (CSV text columns follow the same rule).
+- JSON lines: one object per row. Timestamps, dates, times and durations are strings with full
+  precision, and `jsonb` and nested values are JSON. Binaries are JSON when they are UTF-8 JSON
+  or Micromegas JSONB, else `0x` hex strings; CSV text columns follow the same rule.
   Non-finite floats are written as the `NaN`/`Infinity` tokens that Python's json module reads.
 """
 

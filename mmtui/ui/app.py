@@ -458,7 +458,7 @@ class MmtuiApp(App[int]):
         server = Text(no_wrap=True, overflow="ellipsis")
         server.append("mmtui ", style="bold")
         # The state comes before the URI so that a narrow terminal cuts the URI, not the state.
-        # A green dot alone says "connected", which leaves room for the URI at 80 columns.
+        # A green dot alone means "connected", which leaves room for the URI at 80 columns.
         if self.connected:
             server.append("● ", style="green")
         elif self.connection_lost:
@@ -741,7 +741,7 @@ class MmtuiApp(App[int]):
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            # Atomic on POSIX: another mmtui reading the file sees the old or the new buffer.
+            # Atomic on POSIX: another mmtui that reads the file gets the old or the new buffer.
             Path(temporary).replace(path)
         except OSError as error:
             Path(temporary).unlink(missing_ok=True)

@@ -2,7 +2,7 @@
 
 Textual's thread workers (`@work(thread=True)`) run on the event loop's default executor, and
 `asyncio.run` waits for that executor's running jobs before it returns. A worker blocked in a
-network call (a server that accepts and never answers) then holds the exit for the call's whole
+network call (a server that accepts and never replies) then delays the exit for the call's whole
 timeout. The app installs this executor as the loop's default, so Ctrl+Q and SIGTERM return at
 once. A job still running at interpreter exit is stopped with the process, without cleanup.
 """

@@ -89,7 +89,7 @@ def test_quit_while_connect_blocked(tmux: TmuxServer, tmp_path: Path) -> None:
             [sys.executable, "-m", "mmtui", "--uri", uri], env=_environment(home), cwd=REPO_ROOT
         )
         tmux.wait_for(lambda text: "Connecting to" in text, "the app to start", START_TIMEOUT)
-        # The table listing is in flight, blocked on a peer that never answers.
+        # The table listing is in flight, blocked on a peer that never replies.
         tmux.wait_for(
             lambda _text: bool(listener.accepted), "the app to connect", STEP_TIMEOUT, explain
         )

@@ -1,4 +1,4 @@
-"""Snapshot per screen at 80x24: the plain text a user sees, compared with a stored copy.
+"""Snapshot per screen at 80x24: the plain text on screen, compared with a stored copy.
 
 Text snapshots, not SVG: they show the layout at the smallest supported size and stay stable,
 because the screens chosen here hold nothing that changes between runs once the server's port
