@@ -69,7 +69,8 @@ def time_until_key_accepted(command: list[str], home: str) -> float:
             on_app_screen = tmux("display", "-p", "-t", session, "#{alternate_on}").strip() == "1"
             if on_app_screen and MARKER in tmux("capture-pane", "-p", "-t", session):
                 return time.perf_counter() - start
-        raise TimeoutError(f"no key accepted within {TIMEOUT_S} s: {line}")
+        screen = tmux("capture-pane", "-p", "-t", session)
+        raise TimeoutError(f"no key accepted within {TIMEOUT_S} s: {line}\nscreen:\n{screen}")
     finally:
         tmux("kill-session", "-t", session)
 
