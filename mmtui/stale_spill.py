@@ -105,18 +105,42 @@ def _paths_in_use(proc: Path) -> set[str] | None:
     for process in proc.iterdir():
         if not process.name.isdigit():
             continue
-        try:
-            with open(process / "maps", encoding="utf-8", errors="replace") as maps:
-                for line in maps:
-                    fields = line.split(maxsplit=5)
-                    if len(fields) == 6:
-                        paths.add(fields[5].rstrip("\n").removesuffix(" (deleted)"))
-            for descriptor in (process / "fd").iterdir():
-                paths.add(os.readlink(descriptor))
-        except OSError:
-            # Another user's process, or one that exited while it was read.
-            continue
+        paths.update(_mapped_paths(process))
+        paths.update(_open_paths(process))
     return paths
+
+
+def _mapped_paths(process: Path) -> list[str]:
+    """Return the files `process` has memory-mapped; none when its maps cannot be read."""
+    try:
+        with open(process / "maps", encoding="utf-8", errors="replace") as maps:
+            lines = maps.readlines()
+    except OSError:
+        # Another user's process, or one that exited while it was read.
+        return []
+    mapped = []
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6:
+            mapped.append(fields[5].rstrip("\n").removesuffix(" (deleted)"))
+    return mapped
+
+
+def _open_paths(process: Path) -> list[str]:
+    """Return the files `process` has open; none when its descriptors cannot be listed."""
+    try:
+        descriptors = list((process / "fd").iterdir())
+    except OSError:
+        return []
+    opened = []
+    for descriptor in descriptors:
+        # A descriptor can close between the listing and the readlink, as the listing's own one
+        # does in this process. Skip that descriptor and keep reading the others.
+        try:
+            opened.append(os.readlink(descriptor))
+        except OSError:
+            continue
+    return opened
 
 
 def _is_used(directory: Path, in_use: set[str]) -> bool:
