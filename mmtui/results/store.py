@@ -33,6 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from mmtui.results.allocator import release_freed_memory
 from mmtui.results.formatting import format_array, is_level_field
 from mmtui.results.measure import column_cells
 from mmtui.results.text import cell_width, safe_text
@@ -263,7 +264,7 @@ class ResultStore:
                 self._spilled[index] = location
                 self._bytes_in_memory -= self._batch_bytes[index]
         victims.clear()
-        _release_unused_memory()
+        release_freed_memory()
         logger.debug(
             "spilled %d batches to %s; %d bytes in memory",
             len(locations),
@@ -419,8 +420,3 @@ def _batch_bytes(batch: pa.RecordBatch) -> int:
         return int(batch.nbytes)
     except pa.ArrowTypeError:
         return int(batch.get_total_buffer_size())
-
-
-def _release_unused_memory() -> None:
-    """Ask Arrow's memory pool to return freed pages to the operating system."""
-    pa.default_memory_pool().release_unused()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import queue
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +25,7 @@ from textual.message_pump import MessagePump
 from mmtui import flightsql
 from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
 from mmtui.results import ResultStore, StoreClosedError
+from mmtui.results.allocator import keep_freed_memory, release_freed_memory
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ _warm_up_started = threading.Event()
 def warm_up_store() -> None:
     """Append a tiny batch to a throwaway store on a daemon thread, once per process.
 
+    It also makes the C heap keep freed result memory for the next query (`keep_freed_memory`).
+
     The first `ResultStore.append` of a process is slow (about 0.2 s measured on a 2-core
     machine), mostly because pyarrow imports pandas the first time it converts Python objects.
     Doing it at start-up keeps that delay off the first query's first rows.
@@ -47,6 +52,7 @@ def warm_up_store() -> None:
     if _warm_up_started.is_set():
         return
     _warm_up_started.set()
+    keep_freed_memory()
 
     def run() -> None:
         # The column types of Micromegas log and metric views.
@@ -74,6 +80,62 @@ def warm_up_store() -> None:
         gc.collect()
 
     threading.Thread(target=run, name="mmtui-store-warm-up", daemon=True).start()
+
+
+class QueryThread:
+    """A daemon thread that runs queries one after another, kept for the whole process.
+
+    glibc gives threads their own malloc arenas, and gRPC allocates a batch's buffers on the
+    thread that reads the stream. A new thread per query may get another arena than the one
+    that holds the memory the previous result freed, and fault in fresh pages instead. On the
+    2-core VM of `benchmarks/README.md`, a later 822 MiB read on a new thread took 0.3 to 3 s
+    of system time, and 0.2 to 0.25 s on the thread that read the previous result.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job: Callable[[], None], name: str) -> None:
+        """Run `job` on the kept thread when it is idle, else on a new daemon thread.
+
+        A query never waits behind another one (a cancelled query may still be winding down).
+        """
+        with self._lock:
+            if not self._idle.is_set():
+                threading.Thread(target=job, name=name, daemon=True).start()
+                return
+            self._idle.clear()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="mmtui-query", daemon=True)
+                self._thread.start()
+        self._jobs.put(job)
+
+    @property
+    def thread_ident(self) -> int | None:
+        """The kept thread's id, once it started."""
+        return None if self._thread is None else self._thread.ident
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until the kept thread has no job (for tests); True when it is idle."""
+        return self._idle.wait(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            except Exception:
+                # QueryWorker._run reports its own errors; this only keeps the thread alive.
+                logger.exception("a query job failed")
+            finally:
+                self._idle.set()
+
+
+_query_thread = QueryThread()
 
 
 class WorkerMessage(Message, bubble=False, namespace="query_worker"):
@@ -128,7 +190,7 @@ class CountEstimated(WorkerMessage, bubble=False, namespace="query_worker"):
 
 
 class QueryWorker:
-    """Run one query on a daemon thread; `cancel()` may be called from any thread."""
+    """Run one query on the process's query thread; `cancel()` may be called from any thread."""
 
     def __init__(
         self,
@@ -161,7 +223,6 @@ class QueryWorker:
         self._cancel_requested = False
         self._lock = threading.Lock()
         self._finished = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"mmtui-query-{run_id}", daemon=True)
 
     @property
     def finished(self) -> bool:
@@ -174,7 +235,7 @@ class QueryWorker:
 
     def start(self) -> None:
         self.started_at = time.monotonic()
-        self._thread.start()
+        _query_thread.submit(self._run, name=f"mmtui-query-{self.run_id}")
         if self.estimate_count:
             threading.Thread(
                 target=self._estimate, name=f"mmtui-count-{self.run_id}", daemon=True
@@ -262,6 +323,9 @@ class QueryWorker:
             if not self._post(final) and store is not None:
                 # The pane is gone and will not read this store, so free its memory and spill file.
                 store.close()
+            # The previous result was freed when this one reached the screen. Whatever of its
+            # memory this result did not reuse goes back to the system now.
+            release_freed_memory()
             self._finished.set()
 
     def _make_store(self, schema: Any) -> ResultStore:
