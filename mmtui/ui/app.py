@@ -236,10 +236,16 @@ class MmtuiApp(App[int]):
         self._main_widget("#schema-pane", Vertical).border_title = "Schema"
         self.editor.border_title = "SQL"
         self._restore_buffer()
+
+        # Keys typed during start-up wait in the app's queue, which Textual 8 reads only after
+        # on_mount. Auto-focus has given the focus to the schema tree, and `Widget.focus` would
+        # move it only later (`call_later`, behind those keys). Focusing here, after the buffer
+        # is restored, sends every key to the editor at the restored cursor.
+        self.screen.set_focus(self.editor)
+
         for warning in self._startup_warnings:
             self.notify(warning, title="Start-up", severity="warning", markup=False, timeout=15)
         self._remove_stale_spill_dirs()
-        self.editor.focus()
         self._update_header()
         self.set_interval(HEADER_REFRESH, self._update_header)
         self.show_schema_message(f"Connecting to {getattr(self.settings, 'uri', 'the server')}…")

@@ -1,7 +1,8 @@
-"""`mmtui --demo` in a real 80x24 terminal (tmux): keys reach the app and quitting is clean.
+"""mmtui in a real 80x24 terminal (tmux): keys reach the app and quitting is clean.
 
 Textual's Pilot sends key events without a terminal, so only a real one shows that F5, Ctrl+J,
 F1 and Ctrl+Q arrive through tmux, that the layout fits 80x24, and that the process exits 0.
+Keys typed while the app starts must reach the editor after the restored buffer.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mmtui.demo import DemoServerHandle
 from tests.tmux_support import TmuxServer, tmux_path
 
 pytestmark = [
@@ -150,3 +152,41 @@ def test_demo_keys_in_tmux(tmux: TmuxServer, tmp_path: Path) -> None:
     print(f"exit seen {time.monotonic() - pressed:.2f} s after Ctrl+Q")
     assert outcome == "status 0", f"{tmux.capture()}\n{explain()}"
     assert "mmtui exits" in log_file.read_text(encoding="utf-8")
+
+
+RESTORED = "SELECT time, msg\nFROM log_entries\nWHERE level <= 2"
+TYPED_AT_STARTUP = " limit 10"
+"""Typed text with keys the app binds outside the editor: `t` (time range) and `1` (preset)."""
+
+
+def test_keys_typed_at_startup_in_tmux(
+    tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
+) -> None:
+    home = tmp_path / "home"
+    autosave = home / "state" / "mmtui" / "autosave.sql"
+    autosave.parent.mkdir(parents=True)
+    autosave.write_text(RESTORED, encoding="utf-8")
+    log_file = home / "state" / "mmtui" / "log" / "mmtui.log"
+
+    def explain() -> str:
+        if log_file.exists():
+            return "\n".join(log_file.read_text(encoding="utf-8").splitlines()[-30:])
+        return "(no log file)"
+
+    command = [sys.executable, "-m", "mmtui", "--uri", demo_server.uri]
+    tmux.start(command, env=_environment(home), cwd=REPO_ROOT)
+    # Python is still importing, so the terminal buffers these keys until the app reads them.
+    tmux.send_text(TYPED_AT_STARTUP)
+
+    # The autosave file is rewritten shortly after each edit of the buffer.
+    screen = tmux.wait_for(
+        lambda text: (
+            "●" in text.splitlines()[0] and autosave.read_text(encoding="utf-8") != RESTORED
+        ),
+        "the app to connect and save the typed text",
+        START_TIMEOUT,
+        explain,
+    )
+    assert autosave.read_text(encoding="utf-8") == RESTORED + TYPED_AT_STARTUP
+    assert "WHERE level <= 2 limit 10" in screen
+    assert "last 1h:" in screen.splitlines()[0]
