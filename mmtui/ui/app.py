@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TextArea
@@ -206,6 +208,21 @@ class MmtuiApp(App[int]):
         return self._main_widget("#results", ResultsPane)
 
     # ------------------------------------------------------------------ start-up
+
+    def get_driver_class(self) -> type[Driver]:
+        """Return Textual's driver for this platform, on Linux and macOS with the paste filter."""
+        driver_class = super().get_driver_class()
+        if sys.platform == "win32":
+            return driver_class
+        # Imported here because the Linux driver needs termios, which Windows lacks.
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from mmtui.ui.terminal_input import PasteSafeLinuxDriver
+
+        # A driver class set with the TEXTUAL_DRIVER environment variable is kept.
+        if driver_class is LinuxDriver:
+            return PasteSafeLinuxDriver
+        return driver_class
 
     def on_mount(self) -> None:
         self._install_exit_handling()
