@@ -172,6 +172,21 @@ class TmuxServer:
             self.run("delete-buffer", "-b", name)
         self.run("set-buffer", content)
 
+    def load_buffer(self, data: bytes) -> None:
+        """Replace every paste buffer with one buffer containing `data` byte for byte."""
+        path = self.config_path.with_name("paste-buffer.bin")
+        path.write_bytes(data)
+        for name in self.buffers():
+            self.run("delete-buffer", "-b", name)
+        self.run("load-buffer", str(path))
+
+    def paste_buffer(self) -> None:
+        """Paste the top buffer into the pane, bracketed when the program enabled bracketed paste.
+
+        Without `-r`, tmux 3.3 writes each LF of the buffer as CR.
+        """
+        self.run("paste-buffer", "-p", "-t", "main")
+
     def send_keys(self, *keys: str) -> None:
         """Send tmux key names (`F5`, `Down`, `Enter`, `Escape`, `C-q`) to the pane."""
         self.run("send-keys", "-t", "main", *keys)

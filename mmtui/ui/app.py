@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static, TextArea
@@ -207,6 +209,21 @@ class MmtuiApp(App[int]):
 
     # ------------------------------------------------------------------ start-up
 
+    def get_driver_class(self) -> type[Driver]:
+        """Return Textual's driver for this platform, on Linux and macOS with the paste filter."""
+        driver_class = super().get_driver_class()
+        if sys.platform == "win32":
+            return driver_class
+        # Imported here because the Linux driver needs termios, which Windows lacks.
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from mmtui.ui.terminal_input import PasteSafeLinuxDriver
+
+        # A driver class set with the TEXTUAL_DRIVER environment variable is kept.
+        if driver_class is LinuxDriver:
+            return PasteSafeLinuxDriver
+        return driver_class
+
     def on_mount(self) -> None:
         self._install_exit_handling()
         theme = getattr(self.app_settings, "theme", None)
@@ -236,10 +253,16 @@ class MmtuiApp(App[int]):
         self._main_widget("#schema-pane", Vertical).border_title = "Schema"
         self.editor.border_title = "SQL"
         self._restore_buffer()
+
+        # Keys typed during start-up wait in the app's queue, which Textual 8 reads only after
+        # on_mount. Auto-focus has given the focus to the schema tree, and `Widget.focus` would
+        # move it only later (`call_later`, behind those keys). Focusing here, after the buffer
+        # is restored, sends every key to the editor at the restored cursor.
+        self.screen.set_focus(self.editor)
+
         for warning in self._startup_warnings:
             self.notify(warning, title="Start-up", severity="warning", markup=False, timeout=15)
         self._remove_stale_spill_dirs()
-        self.editor.focus()
         self._update_header()
         self.set_interval(HEADER_REFRESH, self._update_header)
         self.show_schema_message(f"Connecting to {getattr(self.settings, 'uri', 'the server')}…")

@@ -4,16 +4,19 @@ Completion offers the first matching view, column, Micromegas function or keywor
 after the cursor (Textual's `TextArea.suggestion`); Tab or Right accepts it. The other matches
 travel in `CompletionsChanged` for the hints panel. A planning error's position is painted in
 the error style without moving the cursor, so the user keeps typing where they were.
+Pasted text loses its colour codes and shows other control characters as visible symbols.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.strip import Strip
@@ -21,8 +24,11 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
 from mmtui import sqlhints
+from mmtui.results import safe_text
 
 ERROR_STYLE = Style(color="#ffffff", bgcolor="#d03030", bold=True, underline=True)
+_CSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 MIN_COMPLETION_PREFIX = 2
 """Characters typed before completion offers anything (one letter matches too much)."""
 
@@ -127,6 +133,17 @@ class SqlEditor(TextArea):
         offset = sqlhints.location_to_offset(text, *self.cursor_location)
         return sqlhints.statement_at(text, offset)
 
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Replaces TextArea's handler, which inserts the pasted text unchanged.
+        event.prevent_default()
+        if self.read_only:
+            return
+        start, end = self.selection
+        result = self.replace(
+            clean_pasted_text(event.text), start, end, maintain_selection_offset=False
+        )
+        self.move_cursor(result.end_location)
+
     def insert_at_cursor(self, text: str) -> None:
         """Insert `text` at the cursor, replacing the selection, as an undoable edit."""
         start, end = self.selection
@@ -184,6 +201,21 @@ class SqlEditor(TextArea):
             Segment.apply_style(iter(marked), post_style=ERROR_STYLE), marked.cell_length
         )
         return Strip.join([strip.crop(0, start), painted, strip.crop(end)])
+
+
+def clean_pasted_text(text: str) -> str:
+    """Return pasted text fit for the SQL buffer: colour codes removed, other controls visible.
+
+    Complete CSI sequences (ESC [ ... final byte), such as colour codes in copied log text, are
+    removed. CR LF and CR become LF and tabs stay. `safe_text` shows every other control
+    character as a visible symbol (ESC as U+241B), so none reaches the document or the terminal.
+    """
+    lines = _LINE_BREAK_RE.split(_CSI_RE.sub("", text))
+    cleaned_lines = []
+    for line in lines:
+        parts = [safe_text(part) for part in line.split("\t")]
+        cleaned_lines.append("\t".join(parts))
+    return "\n".join(cleaned_lines)
 
 
 def _word_end(line: str, column: int) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events
+
 from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.help_screen import HelpScreen
@@ -100,3 +102,21 @@ async def test_palette_has_app_commands(demo_server: DemoServerHandle, tmp_path:
         await wait_for(pilot, lambda: "Range: last 15m" in screen_text(app), "the palette hit")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the palette command")
+
+
+async def test_paste_into_editor_cleaned(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await set_editor_text(pilot, "SELECT 1;\n")
+        app.editor.focus()
+        await pilot.pause()
+
+        # A terminal's driver posts a bracketed paste to the app as one Paste event.
+        app.post_message(events.Paste("-- \x1b[31mERROR\x1b[0m disk full \x11\r\n-- next\tcol"))
+        await wait_for(pilot, lambda: app.editor.text != "SELECT 1;\n", "the pasted text")
+
+        assert app.editor.text == "SELECT 1;\n-- ERROR disk full \u2411\n-- next\tcol"
+        assert app.editor.cursor_location == app.editor.document.end
+        assert "-- ERROR disk full \u2411" in screen_text(app)
+        await pilot.press("ctrl+z")
+        assert app.editor.text == "SELECT 1;\n", "one undo removes the whole paste"

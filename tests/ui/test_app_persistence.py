@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from textual import events
+
 from mmtui.demo import DemoServerHandle
+from mmtui.ui import app as app_module
+from mmtui.ui.app import MmtuiApp
 from mmtui.ui.history import HistoryScreen
 from tests.ui.test_app_support import SIZE, make_app, run_and_wait, wait_for, wait_schema
 
@@ -58,3 +62,42 @@ async def test_autosave_restores_buffer(demo_server: DemoServerHandle, tmp_path:
     restarted = make_app(demo_server.uri, tmp_path)
     async with restarted.run_test(size=SIZE) as pilot:
         assert restarted.editor.text == "SELECT 42 -- unsaved work"
+
+
+RESTORED = "SELECT time, msg\nFROM log_entries\nWHERE level <= 2"
+TYPED_AT_STARTUP = " limit 10"
+"""Typed text with keys the app binds outside the editor: `t` (time range) and `1` (preset)."""
+
+
+class EarlyKeysApp(MmtuiApp):
+    """The explorer with TYPED_AT_STARTUP queued as key events before it mounts.
+
+    A terminal's driver posts keys to the same queue, so the app receives the same events when the
+    user types while it starts.
+    """
+
+    # Textual reads a relative CSS_PATH next to the module of the class that sets it.
+    CSS_PATH = Path(app_module.__file__).with_name("app.tcss")
+
+    def on_load(self) -> None:
+        for character in TYPED_AT_STARTUP:
+            key = "space" if character == " " else character
+            self.post_message(events.Key(key, character))
+
+
+async def test_keys_at_startup_follow_restored_buffer(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    (tmp_path / "autosave.sql").write_text(RESTORED, encoding="utf-8")
+    app = make_app(demo_server.uri, tmp_path, time_range="1h", app_class=EarlyKeysApp)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.editor.text != RESTORED,
+            "the keys typed at start-up to reach the editor",
+        )
+        assert app.editor.text == RESTORED + TYPED_AT_STARTUP
+        assert app.editor.cursor_location == app.editor.document.end
+        assert app.focused is app.editor
+        assert app.screen is app.screen_stack[0], "a key opened a dialog"
+        assert app.time_range.text == "1h"

@@ -26,11 +26,12 @@ def make_app(
     time_range: str = "all",
     app_settings: AppSettings | None = None,
     demo_handle: Any = None,
+    app_class: type[MmtuiApp] = MmtuiApp,
     **kwargs: Any,
 ) -> MmtuiApp:
-    """Return the explorer on `uri` with history and autosave under `state_dir`."""
+    """Return the explorer (an `app_class`) on `uri` with history and autosave under `state_dir`."""
     settings = ConnectionSettings(uri=uri, auth_mode="none")
-    return MmtuiApp(
+    return app_class(
         lambda: FlightSQLClient(uri),
         settings,
         app_settings or AppSettings(),

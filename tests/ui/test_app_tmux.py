@@ -1,7 +1,9 @@
-"""`mmtui --demo` in a real 80x24 terminal (tmux): keys reach the app and quitting is clean.
+"""mmtui in a real 80x24 terminal (tmux): keys reach the app and quitting is clean.
 
 Textual's Pilot sends key events without a terminal, so only a real one shows that F5, Ctrl+J,
 F1 and Ctrl+Q arrive through tmux, that the layout fits 80x24, and that the process exits 0.
+Keys typed while the app starts must reach the editor after the restored buffer, and a
+bracketed paste with ESC, control or invalid UTF-8 bytes must arrive as text.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from mmtui.demo import DemoServerHandle
 from tests.tmux_support import TmuxServer, tmux_path
 
 pytestmark = [
@@ -150,3 +153,103 @@ def test_demo_keys_in_tmux(tmux: TmuxServer, tmp_path: Path) -> None:
     print(f"exit seen {time.monotonic() - pressed:.2f} s after Ctrl+Q")
     assert outcome == "status 0", f"{tmux.capture()}\n{explain()}"
     assert "mmtui exits" in log_file.read_text(encoding="utf-8")
+
+
+def log_tail_reader(home: Path) -> Callable[[], str]:
+    """Return a function that returns the last 30 lines of the app's log under `home`."""
+    log_file = home / "state" / "mmtui" / "log" / "mmtui.log"
+
+    def read_tail() -> str:
+        if log_file.exists():
+            return "\n".join(log_file.read_text(encoding="utf-8").splitlines()[-30:])
+        return "(no log file)"
+
+    return read_tail
+
+
+RESTORED = "SELECT time, msg\nFROM log_entries\nWHERE level <= 2"
+TYPED_AT_STARTUP = " limit 10"
+"""Typed text with keys the app binds outside the editor: `t` (time range) and `1` (preset)."""
+
+
+def test_keys_typed_at_startup_in_tmux(
+    tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
+) -> None:
+    home = tmp_path / "home"
+    autosave = home / "state" / "mmtui" / "autosave.sql"
+    autosave.parent.mkdir(parents=True)
+    autosave.write_text(RESTORED, encoding="utf-8")
+    explain = log_tail_reader(home)
+
+    command = [sys.executable, "-m", "mmtui", "--uri", demo_server.uri]
+    tmux.start(command, env=_environment(home), cwd=REPO_ROOT)
+    # Python is still importing, so the terminal buffers these keys until the app reads them.
+    tmux.send_text(TYPED_AT_STARTUP)
+
+    # The autosave file is rewritten shortly after each edit of the buffer.
+    screen = tmux.wait_for(
+        lambda text: (
+            "●" in text.splitlines()[0] and autosave.read_text(encoding="utf-8") != RESTORED
+        ),
+        "the app to connect and save the typed text",
+        START_TIMEOUT,
+        explain,
+    )
+    assert autosave.read_text(encoding="utf-8") == RESTORED + TYPED_AT_STARTUP
+    assert "WHERE level <= 2 limit 10" in screen
+    assert "last 1h:" in screen.splitlines()[0]
+
+
+PASTED_LOG = b"-- \x1b[31mERROR\x1b[0m disk full \x11 quit? \x03\n-- \x1b]0;title\x07 end"
+"""Log text copied with colour codes, Ctrl+Q and Ctrl+C bytes, a line break and an OSC 0."""
+PASTED_LOG_IN_EDITOR = "-- ERROR disk full \u2411 quit? \u2403\n-- \u241b]0;title\u2407 end"
+PASTED_LATIN_1 = b" caf\xe9"
+"""Text in ISO 8859-1, whose byte 0xE9 is invalid UTF-8."""
+
+
+def test_paste_with_escapes_in_tmux(
+    tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
+) -> None:
+    home = tmp_path / "home"
+    autosave = home / "state" / "mmtui" / "autosave.sql"
+    autosave.parent.mkdir(parents=True)
+    autosave.write_text("SELECT 1;\n", encoding="utf-8")
+    explain = log_tail_reader(home)
+
+    def saved_text() -> str:
+        return autosave.read_text(encoding="utf-8")
+
+    command = [sys.executable, "-m", "mmtui", "--uri", demo_server.uri]
+    tmux.start(command, env=_environment(home), cwd=REPO_ROOT)
+    tmux.wait_for(
+        lambda text: "●" in text.splitlines()[0] and "1  SELECT 1;" in text,
+        "the app to connect and restore the buffer",
+        START_TIMEOUT,
+        explain,
+    )
+
+    tmux.load_buffer(PASTED_LOG)
+    tmux.paste_buffer()
+    screen = tmux.wait_for(
+        lambda _text: saved_text() != "SELECT 1;\n",
+        "the pasted text in the autosave file",
+        STEP_TIMEOUT,
+        explain,
+    )
+    assert not tmux.pane_dead(), f"a byte in the paste quit the app:\n{screen}\n{explain()}"
+    assert saved_text() == "SELECT 1;\n" + PASTED_LOG_IN_EDITOR
+    assert "2  -- ERROR disk full \u2411 quit? \u2403" in screen
+    assert "3  -- \u241b]0;title\u2407 end" in screen
+
+    tmux.load_buffer(PASTED_LATIN_1)
+    tmux.paste_buffer()
+    tmux.wait_for(
+        lambda _text: saved_text().endswith(" end caf\ufffd"),
+        "the Latin-1 text in the autosave file",
+        STEP_TIMEOUT,
+        explain,
+    )
+
+    tmux.send_keys("C-q")
+    outcome = wait_exit(tmux, explain, STEP_TIMEOUT)
+    assert outcome == "status 0", f"{tmux.capture()}\n{explain()}"
