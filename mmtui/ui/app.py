@@ -39,6 +39,7 @@ from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
 from mmtui.ui.daemon_executor import DaemonThreadExecutor
+from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.editor import SqlEditor
 from mmtui.ui.help_screen import HelpScreen, HelpSection, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel
@@ -519,7 +520,11 @@ class MmtuiApp(App[int]):
         self.local_time = not self.local_time
         self._update_header()
         # The header falls back to UTC when the range has no local-time label.
-        self.results.display_tz = LOCAL_TZ if self.local_time else None
+        display_tz = LOCAL_TZ if self.local_time else None
+        self.results.display_tz = display_tz
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen):
+                screen.display_tz = display_tz
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Plain letter and digit keys are text while the editor has focus. The TextArea

@@ -520,7 +520,7 @@ class ResultsPane(Widget, can_focus=False):
         store = grid.store
         if store is None or grid.row_count == 0:
             return None
-        return copy_text(store.scalar(grid.cursor_row, grid.cursor_column))
+        return copy_text(store.scalar(grid.cursor_row, grid.cursor_column), grid.display_tz)
 
     def action_show_detail(self) -> None:
         grid = self.grid
@@ -530,7 +530,8 @@ class ResultsPane(Widget, can_focus=False):
             return
         row, column = grid.cursor_row, grid.cursor_column
         title = f"{grid.column_names[column]} · row {row + 1:,}"
-        self.app.push_screen(DetailScreen(store, row, column, title=title))
+        detail = DetailScreen(store, row, column, title=title, display_tz=grid.display_tz)
+        self.app.push_screen(detail)
 
     def _copy(self, text: str, what: str) -> None:
         copy_with_limit(self, text, what)
@@ -549,7 +550,9 @@ class ResultsPane(Widget, can_focus=False):
         if store is None or grid.row_count == 0:
             return None
         names = [field.name for field in store.schema]
-        values = [tsv_field(store.scalar(grid.cursor_row, i)) for i in range(len(names))]
+        values = [
+            tsv_field(store.scalar(grid.cursor_row, i), grid.display_tz) for i in range(len(names))
+        ]
         return names, values
 
     def action_copy_row(self) -> None:
