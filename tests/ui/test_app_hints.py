@@ -118,6 +118,23 @@ async def test_advice_texts(demo_server: DemoServerHandle, tmp_path: Path) -> No
         assert "ORDER BY" not in hint
 
 
+async def test_grouped_sort_gets_no_limit_advice(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        grouped = "SELECT level, count(*) FROM log_entries GROUP BY level ORDER BY 2"
+        await set_editor_text(pilot, grouped)
+        hint = await wait_hint(pilot, grouped, "✓")
+        assert "ORDER BY" not in hint
+
+        ordered = "SELECT time, msg FROM log_entries ORDER BY time"
+        await set_editor_text(pilot, ordered)
+        hint = await wait_hint(pilot, ordered, "✓")
+        assert "ORDER BY without LIMIT" in hint
+
+
 async def test_stale_answers_dropped(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="1h")
     async with app.run_test(size=SIZE) as pilot:
