@@ -35,16 +35,29 @@ class SqlEditor(TextArea):
     """The SQL buffer the user edits and runs statements from."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "accept_completion", "Complete", show=False, id="editor.complete"),
+        Binding(
+            "tab",
+            "accept_completion",
+            "Complete",
+            show=False,
+            id="editor.complete",
+            tooltip="Accept the offered completion, or move focus on when none is offered",
+        ),
         Binding(
             "ctrl+up",
             "app.history_previous",
             "Older query",
             show=False,
             id="editor.history_previous",
+            tooltip="Replace the buffer with the previous query of the history",
         ),
         Binding(
-            "ctrl+down", "app.history_next", "Newer query", show=False, id="editor.history_next"
+            "ctrl+down",
+            "app.history_next",
+            "Newer query",
+            show=False,
+            id="editor.history_next",
+            tooltip="Replace the buffer with the next query of the history, then the draft",
         ),
     ]
 
