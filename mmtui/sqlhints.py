@@ -54,9 +54,15 @@ _TIME_PREDICATE = re.compile(
     r"\s*(?:>=|<=|=|>|<|\bbetween\b)",
     re.IGNORECASE,
 )
-_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
-_LIMIT = re.compile(r"\blimit\s+\d+", re.IGNORECASE)
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
+_CLAUSE = re.compile(
+    r"(?P<from_subquery>\bfrom\s*\()|(?P<open>\()|(?P<close>\))"
+    r"|(?P<distinct>\bselect\s+distinct\b)|(?P<order>\border\s+by\b)"
+    r"|(?P<group>\bgroup\s+by\b)|(?P<limit>\blimit\s+\d+)"
+    r"|(?P<set_operation>\b(?:union|intersect|except)\b)|(?P<join>\bjoin\b)",
+    re.IGNORECASE,
+)
+_QUERY_START = re.compile(r"\s*(?:select|with|values)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -213,16 +219,108 @@ def has_time_predicate(sql: str) -> bool:
     return where is not None and _TIME_PREDICATE.search(blanked, where.end()) is not None
 
 
+@dataclass(eq=False)
+class _QueryLevel:
+    """One query of a statement: the top level or a parenthesised subquery, with its clauses."""
+
+    parent: _QueryLevel | None
+    is_query: bool
+    """False for parentheses that hold no query: calls, lists, `OVER (...)` windows."""
+    has_limit: bool = False
+    grouped: bool = False
+    """GROUP BY or SELECT DISTINCT since the last UNION, INTERSECT or EXCEPT."""
+    sorts_rows: bool = False
+    """ORDER BY over rows that are not grouped."""
+    combines_sources: bool = False
+    """A JOIN or a set operation reads more than the FROM source."""
+    from_subquery: _QueryLevel | None = None
+    """The subquery right after FROM, when the FROM source is one."""
+
+    def returns_few_rows(self) -> bool:
+        """Tell whether a LIMIT bounds this query's rows, directly or through its FROM source."""
+        if self.has_limit:
+            return True
+        source = self.from_subquery
+        return source is not None and not self.combines_sources and source.returns_few_rows()
+
+    def limited_by_enclosing_query(self) -> bool:
+        level = self.parent
+        while level is not None:
+            if level.has_limit:
+                return True
+            level = level.parent
+        return False
+
+
+def _query_levels(blanked: str) -> list[_QueryLevel]:
+    """Return every query level of a statement whose literals and comments are blanked.
+
+    Unbalanced parentheses, as while typing, close at the end of the text.
+    """
+    top = _QueryLevel(parent=None, is_query=True)
+    levels = [top]
+    stack = [top]
+    for match in _CLAUSE.finditer(blanked):
+        current = stack[-1]
+        clause = match.lastgroup
+        if clause in ("open", "from_subquery"):
+            is_query = _QUERY_START.match(blanked, match.end()) is not None
+            level = _QueryLevel(parent=current, is_query=is_query)
+            if clause == "from_subquery" and current.from_subquery is None:
+                current.from_subquery = level
+            levels.append(level)
+            stack.append(level)
+        elif clause == "close":
+            if len(stack) > 1:
+                stack.pop()
+        elif not current.is_query:
+            continue
+        elif clause == "order":
+            current.sorts_rows = current.sorts_rows or not current.grouped
+        elif clause in ("group", "distinct"):
+            current.grouped = True
+        elif clause == "limit":
+            current.has_limit = True
+        elif clause == "set_operation":
+            current.grouped = False
+            current.combines_sources = True
+        elif clause == "join":
+            current.combines_sources = True
+    return levels
+
+
+def sorts_all_rows(sql: str) -> bool:
+    """Tell whether the statement sorts rows that no LIMIT bounds.
+
+    Such a sort sends no row before the server has read them all. A query level counts when it
+    has ORDER BY and neither it nor an enclosing query has LIMIT, and its FROM source is not a
+    subquery with LIMIT. ORDER BY inside literals, comments, window definitions
+    (`OVER (ORDER BY ...)`) and aggregate calls does not count.
+
+    ORDER BY after GROUP BY or SELECT DISTINCT does not count either. The aggregation reads
+    every row before it returns its first group whether or not the sort follows, so a LIMIT
+    would not make the first row come sooner, and the sort only orders the groups.
+    NOTE: an aggregate without GROUP BY (`SELECT count(*) FROM t ORDER BY 1`) still counts.
+    """
+    levels = _query_levels(blank_literals_and_comments(sql))
+    return any(
+        level.is_query
+        and level.sorts_rows
+        and not level.returns_few_rows()
+        and not level.limited_by_enclosing_query()
+        for level in levels
+    )
+
+
 def advice(sql: str, schema: pa.Schema | None, has_time_range: bool) -> list[str]:
     """Return advice for a statement that plans, in the order a user should act on it."""
     notes: list[str] = []
-    blanked = blank_literals_and_comments(sql)
     if not has_time_range and not has_time_predicate(sql):
         notes.append(
             "No time range: the query scans all time. Pick a range (keys 1-6) "
             "or add a time predicate."
         )
-    if _ORDER_BY.search(blanked) and not _LIMIT.search(blanked):
+    if sorts_all_rows(sql):
         notes.append("ORDER BY without LIMIT: the server sorts every row before sending one.")
     if schema is not None:
         if len(schema) > MAX_COLUMNS_ADVICE:

@@ -74,6 +74,49 @@ def test_advice_order_by_without_limit() -> None:
     assert sqlhints.advice(in_literal, None, True) == []
 
 
+SORT_CASES = [
+    # Plain sorts with nothing to bound them.
+    ("SELECT time, msg FROM log_entries ORDER BY time", True),
+    ("select time, msg\nfrom log_entries\norder   by time desc", True),
+    ("SELECT * FROM (SELECT time, msg FROM log_entries ORDER BY time) AS t", True),
+    ("SELECT * FROM (SELECT a FROM t LIMIT 5) AS t JOIN x ON t.a = x.a ORDER BY 1", True),
+    ("SELECT msg FROM log_entries WHERE exe IN (SELECT exe FROM p LIMIT 5) ORDER BY time", True),
+    ("SELECT level FROM t GROUP BY level UNION ALL SELECT level FROM u ORDER BY 1", True),
+    ("SELECT time FROM log_entries ORDER BY time; -- LIMIT 5", True),
+    # Bounded by a LIMIT of the same query, an enclosing query or the FROM subquery.
+    ("SELECT time, msg FROM log_entries ORDER BY time LIMIT 100", False),
+    ("SELECT * FROM (SELECT time FROM log_entries ORDER BY time) AS t LIMIT 10", False),
+    ("SELECT * FROM (SELECT time FROM t ORDER BY time DESC LIMIT 100) ORDER BY time", False),
+    # ORDER BY only inside a subquery that has LIMIT.
+    ("SELECT count(*) FROM (SELECT time FROM log_entries ORDER BY time DESC LIMIT 10) AS t", False),
+    ("SELECT msg FROM log_entries WHERE time > (SELECT time FROM t ORDER BY 1 LIMIT 1)", False),
+    # ORDER BY in a literal, a comment, a window or an aggregate call.
+    ("SELECT 'order by time' AS a FROM log_entries", False),
+    ("SELECT msg FROM log_entries -- ORDER BY time", False),
+    ("SELECT msg FROM log_entries /* ORDER BY\ntime */", False),
+    ("SELECT time, lag(time) OVER (PARTITION BY exe ORDER BY time) FROM log_entries", False),
+    ("SELECT array_agg(msg ORDER BY time) FROM log_entries", False),
+    # Sorts of groups: the aggregation reads every row anyway.
+    ("SELECT level, count(*) FROM log_entries GROUP BY level ORDER BY 2", False),
+    ("SELECT DISTINCT exe FROM log_entries ORDER BY exe", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sql", "expected"), SORT_CASES)
+def test_sorts_all_rows(sql: str, expected: bool) -> None:
+    assert sqlhints.sorts_all_rows(sql) is expected
+
+
+def test_advice_order_by_scope() -> None:
+    note = "ORDER BY without LIMIT: the server sorts every row before sending one."
+    grouped = "SELECT level, count(*) FROM log_entries GROUP BY level ORDER BY 2"
+    assert note not in sqlhints.advice(grouped, None, True)
+    nested = "SELECT * FROM (SELECT time, msg FROM log_entries) AS t ORDER BY time"
+    assert note in sqlhints.advice(nested, None, True)
+    after_limited = "SELECT msg FROM t WHERE exe IN (SELECT exe FROM p LIMIT 3) ORDER BY time"
+    assert note in sqlhints.advice(after_limited, None, True)
+
+
 def test_advice_wide_and_large_rows() -> None:
     wide = pa.schema([(f"c{index}", pa.int8()) for index in range(51)])
     notes = sqlhints.advice("SELECT * FROM t", wide, True)

@@ -198,7 +198,7 @@ def test_tmux_hostile_rows_stay_text(
     # focus later (`call_later`), so keys sent at once with F4 could still reach the editor.
     tmux.send_keys("F4")
     tmux.wait_for(
-        lambda text: "Cell detail" in text.splitlines()[-1],
+        lambda text: "⏎ Detail" in text.splitlines()[-1],
         "the grid to take the focus",
         STEP_TIMEOUT,
         explain,

@@ -6,6 +6,10 @@ parse as JSON are pretty-printed with two-space indents. Micromegas `jsonb` valu
 that decode completely as JSONB, are decoded first. Other binaries are shown as a hex dump
 (offset, 16 bytes in hex, printable ASCII). Unlike grid text, detail text keeps line feeds as
 line breaks. `copy_text` and `tsv_field` give the clipboard forms of a value.
+
+Every function takes the display zone `tz` that the grid uses (None, `"local"` or an IANA
+name), so timestamps, also those nested in lists and structs, read the same in the grid, the
+detail view and the clipboard.
 """
 
 from __future__ import annotations
@@ -28,22 +32,22 @@ JSON_PRETTY_LIMIT = 8 * 1024 * 1024
 _HEX_ROW_BYTES = 16
 
 
-def detail_text(scalar: Any) -> str:
+def detail_text(scalar: Any, tz: str | None = None) -> str:
     """Return the whole value of `scalar` as safe text (JSON pretty-printed when it parses)."""
-    return "".join(detail_pages(scalar))
+    return "".join(detail_pages(scalar, tz=tz))
 
 
-def copy_text(scalar: Any) -> str:
+def copy_text(scalar: Any, tz: str | None = None) -> str:
     """Return the whole value of `scalar` for the clipboard: the detail text with real tabs.
 
     Tabs and line feeds stay as they are (a CRLF becomes a line feed), but ESC and every other
     control character stay visible symbols, because the clipboard ends up pasted in terminals.
     """
-    raw = "".join(_raw_pages(scalar, DEFAULT_PAGE_CHARS)).replace("\r\n", "\n")
+    raw = "".join(_raw_pages(scalar, DEFAULT_PAGE_CHARS, tz)).replace("\r\n", "\n")
     return "\n".join(_safe_keeping_tabs(line) for line in raw.split("\n"))
 
 
-def tsv_field(scalar: Any) -> str:
+def tsv_field(scalar: Any, tz: str | None = None) -> str:
     r"""Return `scalar` as one field of a TSV row: single-line text, safe for a terminal.
 
     JSON stays compact. Backslash, tab, line feed and carriage return are written as `\\`,
@@ -53,7 +57,7 @@ def tsv_field(scalar: Any) -> str:
     scalar = _unwrap(scalar)
     if scalar is None or not scalar.is_valid:
         return NULL_TEXT
-    text = _scalar_text(scalar)
+    text = _scalar_text(scalar, tz)
     escaped = (
         text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     )
@@ -64,7 +68,9 @@ def _safe_keeping_tabs(line: str) -> str:
     return "\t".join(safe_text(part) for part in line.split("\t"))
 
 
-def detail_pages(scalar: Any, page_chars: int = DEFAULT_PAGE_CHARS) -> Iterator[str]:
+def detail_pages(
+    scalar: Any, page_chars: int = DEFAULT_PAGE_CHARS, tz: str | None = None
+) -> Iterator[str]:
     """Yield the safe detail text of `scalar` in pages of about `page_chars` characters.
 
     Work is done page by page: taking the first page of a 5M-character value costs one page.
@@ -74,7 +80,7 @@ def detail_pages(scalar: Any, page_chars: int = DEFAULT_PAGE_CHARS) -> Iterator[
     """
     if page_chars <= 0:
         raise ValueError(f"page_chars must be positive, got {page_chars}")
-    for raw in _raw_pages(scalar, page_chars):
+    for raw in _raw_pages(scalar, page_chars, tz):
         yield "\n".join(safe_text(line) for line in raw.split("\n"))
 
 
@@ -93,7 +99,7 @@ def _unwrap(scalar: Any) -> Any:
     return scalar
 
 
-def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
+def _raw_pages(scalar: Any, page_chars: int, tz: str | None) -> Iterator[str]:
     scalar = _unwrap(scalar)
     if scalar is None or not scalar.is_valid:
         yield NULL_TEXT
@@ -123,10 +129,10 @@ def _raw_pages(scalar: Any, page_chars: int) -> Iterator[str]:
         else:
             yield from _hex_dump_pages(data, page_chars)
         return
-    yield from _split(_pretty_json_or_same(_scalar_text(scalar)), page_chars)
+    yield from _split(_pretty_json_or_same(_scalar_text(scalar, tz)), page_chars)
 
 
-def _scalar_text(scalar: Any) -> str:
+def _scalar_text(scalar: Any, tz: str | None) -> str:
     try:
         # pa.repeat builds the array in C++ (MakeArrayFromScalar), which handles every type;
         # pa.array([scalar]) fails on some nested scalars.
@@ -136,7 +142,7 @@ def _scalar_text(scalar: Any) -> str:
             return str(scalar.as_py())
         except Exception:
             return f"<unprintable {scalar.type}>"
-    return full_texts(array)[0]
+    return full_texts(array, tz)[0]
 
 
 def _is_binary(data_type: pa.DataType) -> bool:

@@ -31,7 +31,7 @@ from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
@@ -41,8 +41,10 @@ from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
 from mmtui.ui.daemon_executor import DaemonThreadExecutor
+from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.editor import SqlEditor
-from mmtui.ui.help_screen import HelpScreen, HelpSection, describe_bindings
+from mmtui.ui.footer import KeyFooter
+from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel
 from mmtui.ui.history import HistoryScreen, QueryHistory
 from mmtui.ui.results_pane import ResultsPane
@@ -75,6 +77,11 @@ _PRESET_BINDINGS = [
         f"Range {preset}",
         show=False,
         id=f"app.preset_{number}",
+        tooltip=(
+            "Query all time, with no time range (outside the editor)"
+            if preset == "all"
+            else f"Set the time range to the last {preset} (outside the editor)"
+        ),
     )
     for number, preset in enumerate(PRESETS, 1)
 ]
@@ -86,21 +93,100 @@ class MmtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mmtui"
 
+    # The description is the footer's label; the tooltip says in plain words what the key does
+    # (footer hover and the help screen).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5,ctrl+j,ctrl+enter", "run_query", "Run", priority=True, id="app.run_query"),
-        Binding("escape", "cancel_query", "Cancel", id="app.cancel_query"),
-        Binding("f2", "focus_schema", "Schema", id="app.focus_schema"),
-        Binding("f3", "focus_editor", "Editor", show=False, id="app.focus_editor"),
-        Binding("f4,ctrl+r", "focus_results", "Results", id="app.focus_results"),
-        Binding("ctrl+t", "edit_time_range", "Range", priority=True, id="app.time_range"),
-        Binding("t", "edit_time_range", "Time range", show=False, id="app.time_range_key"),
-        Binding("z", "toggle_zone", "UTC/local", show=False, id="app.toggle_zone"),
+        Binding(
+            "f5,ctrl+j,ctrl+enter",
+            "run_query",
+            "Run",
+            priority=True,
+            id="app.run_query",
+            tooltip="Run the statement under the cursor, or the selected text",
+        ),
+        Binding(
+            "escape",
+            "cancel_query",
+            "Cancel",
+            id="app.cancel_query",
+            tooltip="Cancel the running query and keep the rows received so far",
+        ),
+        Binding(
+            "f2",
+            "focus_schema",
+            "Schema",
+            id="app.focus_schema",
+            tooltip="Move focus to the schema browser",
+        ),
+        Binding(
+            "f3",
+            "focus_editor",
+            "Editor",
+            show=False,
+            id="app.focus_editor",
+            tooltip="Move focus to the SQL editor",
+        ),
+        Binding(
+            "f4,ctrl+r",
+            "focus_results",
+            "Results",
+            id="app.focus_results",
+            tooltip="Move focus to the result grid",
+        ),
+        Binding(
+            "ctrl+t",
+            "edit_time_range",
+            "Range",
+            priority=True,
+            id="app.time_range",
+            tooltip="Type the time range of the queries",
+        ),
+        Binding(
+            "t",
+            "edit_time_range",
+            "Time range",
+            show=False,
+            id="app.time_range_key",
+            tooltip="Type the time range of the queries (outside the editor)",
+        ),
+        Binding(
+            "z",
+            "toggle_zone",
+            "UTC/local",
+            show=False,
+            id="app.toggle_zone",
+            tooltip="Show times in UTC or in local time (outside the editor)",
+        ),
         *_PRESET_BINDINGS,
-        Binding("ctrl+g", "goto_error", "Go to error", show=False, id="app.goto_error"),
-        Binding("f8", "history", "History", id="app.history"),
-        Binding("f9", "reconnect", "Reconnect", id="app.reconnect"),
-        Binding("f1,question_mark", "help", "Help", id="app.help"),
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding(
+            "ctrl+g",
+            "goto_error",
+            "Go to error",
+            show=False,
+            id="app.goto_error",
+            tooltip="Move the editor cursor to the position of the server's error",
+        ),
+        Binding(
+            "f8", "history", "History", id="app.history", tooltip="Pick a query from the history"
+        ),
+        Binding(
+            "f9",
+            "reconnect",
+            "Reconnect",
+            id="app.reconnect",
+            tooltip="Connect to the server again, logging in first if needed",
+        ),
+        Binding(
+            "f1,question_mark", "help", "Help", id="app.help", tooltip="List every key (this list)"
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            id="app.quit",
+            tooltip="Quit mmtui, cancelling a running query",
+        ),
     ]
 
     def __init__(
@@ -172,7 +258,7 @@ class MmtuiApp(App[int]):
                     id="results",
                     memory_budget_bytes=budget * 1024 * 1024 if budget else None,
                 )
-        yield Footer(compact=True)
+        yield KeyFooter()
 
     def _main_widget(self, selector: str, expect_type: type[WidgetT]) -> WidgetT:
         """Find a widget of the explorer screen, even while a modal screen is on top."""
@@ -542,7 +628,11 @@ class MmtuiApp(App[int]):
         self.local_time = not self.local_time
         self._update_header()
         # The header falls back to UTC when the range has no local-time label.
-        self.results.display_tz = LOCAL_TZ if self.local_time else None
+        display_tz = LOCAL_TZ if self.local_time else None
+        self.results.display_tz = display_tz
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen):
+                screen.display_tz = display_tz
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Plain letter and digit keys are text while the editor has focus. The TextArea
@@ -781,12 +871,17 @@ class MmtuiApp(App[int]):
             ("Results", self.results),
             ("Result grid", self.results.grid),
         ]
-        global_bindings = [*_class_bindings(type(self)), *_class_bindings(type(self.screen))]
+        global_bindings = [*class_bindings(type(self)), *class_bindings(type(self.screen))]
+        if self.ENABLE_COMMAND_PALETTE:
+            # Textual binds the palette key on the app instance, not in a BINDINGS list.
+            global_bindings.append(
+                Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
+            )
         sections: list[HelpSection] = [
             ("Everywhere", describe_bindings(self, global_bindings, keymap))
         ]
         for title, widget in panes:
-            sections.append((title, describe_bindings(self, _class_bindings(type(widget)), keymap)))
+            sections.append((title, describe_bindings(self, class_bindings(type(widget)), keymap)))
         return sections
 
     def action_help(self) -> None:
@@ -837,13 +932,3 @@ def _write_private_file(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
-
-
-def _class_bindings(widget_class: type) -> list[Binding]:
-    """Return the bindings a class declares, its own overriding its bases' on the same key."""
-    by_key: dict[str, Binding] = {}
-    for klass in reversed(widget_class.__mro__):
-        for item in klass.__dict__.get("BINDINGS", []):
-            binding = item if isinstance(item, Binding) else Binding(*item)
-            by_key[binding.key] = binding
-    return list(by_key.values())

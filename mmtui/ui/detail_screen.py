@@ -5,6 +5,8 @@ characters made visible) and is computed on a worker thread, so a 5M-character v
 freeze the screen. `TextView` wraps it to the screen width by index arithmetic and renders only
 the visible lines, as plain text: nothing in the value is parsed as markup. `c` copies the value
 with real tabs and line feeds (`copy_text`), up to MAX_CLIPBOARD_CHARS, as the grid's `c` does.
+Timestamps show in `display_tz`, the zone of the grid. `z` toggles UTC and local time here as
+in the explorer, and the app then sets the zone of the grid and of this screen.
 """
 
 from __future__ import annotations
@@ -187,6 +189,8 @@ class DetailScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", id="detail.close"),
         Binding("c", "copy_value", "Copy value", id="detail.copy"),
+        # A modal screen hides the app's bindings, so the zone toggle is bound here too.
+        Binding("z", "app.toggle_zone", "UTC/local", id="detail.toggle_zone"),
     ]
 
     DEFAULT_CSS = """
@@ -211,12 +215,21 @@ class DetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, store: ResultStore, row: int, column: int, *, title: str = "") -> None:
+    def __init__(
+        self,
+        store: ResultStore,
+        row: int,
+        column: int,
+        *,
+        title: str = "",
+        display_tz: str | None = None,
+    ) -> None:
         super().__init__()
         self.store = store
         self.row = row
         self.column = column
         self.title_text = title
+        self._display_tz = display_tz
 
     def compose(self) -> ComposeResult:
         with Vertical(id="detail-box"):
@@ -228,23 +241,40 @@ class DetailScreen(ModalScreen[None]):
         self.query_one(TextView).focus()
         self._load()
 
+    @property
+    def display_tz(self) -> str | None:
+        """Zone timestamps show in, as `ResultGrid.display_tz`: None keeps each column's zone."""
+        return self._display_tz
+
+    @display_tz.setter
+    def display_tz(self, tz: str | None) -> None:
+        if tz == self._display_tz:
+            return
+        self._display_tz = tz
+        if self.is_mounted:
+            self._load()
+
     @work(thread=True, exclusive=True)
     def _load(self) -> None:
+        tz = self._display_tz
         try:
-            text = detail_text(self.store.scalar(self.row, self.column))
+            text = detail_text(self.store.scalar(self.row, self.column), tz)
         except Exception as error:
             # The store may have been closed underneath, so the error is shown on screen.
             logger.exception("reading cell %d,%d failed", self.row, self.column)
             self.app.call_from_thread(self._show_error, error)
             return
-        self.app.call_from_thread(self._show_text, text)
+        self.app.call_from_thread(self._show_text, text, tz)
 
-    def _show_text(self, text: str) -> None:
+    def _show_text(self, text: str, tz: str | None) -> None:
+        if tz != self._display_tz:
+            # A load for the zone shown before the last toggle finished late.
+            return
         view = self.query_one(TextView)
         view.set_text(text)
         characters = count_text(len(text), "character", "characters")
         lines = count_text(view.line_count, "line", "lines")
-        info = f"{characters} · {lines} · Esc close · c copy"
+        info = f"{characters} · {lines} · Esc close · c copy · z UTC/local"
         self.query_one("#detail-info", Static).update(Text(info))
 
     def _show_error(self, error: Exception) -> None:
@@ -266,7 +296,7 @@ class DetailScreen(ModalScreen[None]):
             self.app.bell()
             return
         try:
-            text = copy_text(self.store.scalar(self.row, self.column))
+            text = copy_text(self.store.scalar(self.row, self.column), self._display_tz)
         except Exception as error:
             logger.exception("reading cell %d,%d failed", self.row, self.column)
             self._show_error(error)

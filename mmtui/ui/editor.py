@@ -3,7 +3,8 @@
 Completion offers the first matching view, column, Micromegas function or keyword as ghost text
 after the cursor (Textual's `TextArea.suggestion`); Tab or Right accepts it. The other matches
 travel in `CompletionsChanged` for the hints panel. A planning error's position is painted in
-the error style without moving the cursor, so the user keeps typing where they were.
+the error style without moving the cursor, so the user keeps typing where they were. Cells of
+the selection and the cursor keep their colours under the mark and take only its underline.
 Pasted text loses its colour codes and shows other control characters as visible symbols.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import pairwise
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -27,6 +29,8 @@ from mmtui import sqlhints
 from mmtui.results import safe_text
 
 ERROR_STYLE = Style(color="#ffffff", bgcolor="#d03030", bold=True, underline=True)
+ERROR_UNDER_SELECTION_STYLE = Style(bold=True, underline=True)
+"""The mark on cells of the selection or the cursor: their own colours stay visible."""
 _CSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 MIN_COMPLETION_PREFIX = 2
@@ -37,16 +41,29 @@ class SqlEditor(TextArea):
     """The SQL buffer the user edits and runs statements from."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "accept_completion", "Complete", show=False, id="editor.complete"),
+        Binding(
+            "tab",
+            "accept_completion",
+            "Complete",
+            show=False,
+            id="editor.complete",
+            tooltip="Accept the offered completion, or move focus on when none is offered",
+        ),
         Binding(
             "ctrl+up",
             "app.history_previous",
             "Older query",
             show=False,
             id="editor.history_previous",
+            tooltip="Replace the buffer with the previous query of the history",
         ),
         Binding(
-            "ctrl+down", "app.history_next", "Newer query", show=False, id="editor.history_next"
+            "ctrl+down",
+            "app.history_next",
+            "Newer query",
+            show=False,
+            id="editor.history_next",
+            tooltip="Replace the buffer with the next query of the history, then the draft",
         ),
     ]
 
@@ -196,11 +213,43 @@ class SqlEditor(TextArea):
         if end <= start or start >= strip.cell_length:
             return strip
         end = min(end, strip.cell_length)
-        marked = strip.crop(start, end)
-        painted = Strip(
-            Segment.apply_style(iter(marked), post_style=ERROR_STYLE), marked.cell_length
-        )
-        return Strip.join([strip.crop(0, start), painted, strip.crop(end)])
+        # Cells of the selection and the cursor keep their own background under the mark and
+        # only take its underline, so that Ctrl+G's selection of the error stays visible.
+        shown_spans = self._selection_cells(row, line, gutter - scroll_x)
+        edges = sorted({start, end, *(edge for span in shown_spans for edge in span)})
+        pieces = [strip.crop(0, start)]
+        for left, right in pairwise(edges):
+            if left < start or right > end:
+                continue
+            shown = any(first <= left and right <= last for first, last in shown_spans)
+            piece = strip.crop(left, right)
+            style = ERROR_UNDER_SELECTION_STYLE if shown else ERROR_STYLE
+            painted = Segment.apply_style(iter(piece), post_style=style)
+            pieces.append(Strip(painted, piece.cell_length))
+        pieces.append(strip.crop(end))
+        return Strip.join(pieces)
+
+    def _selection_cells(self, row: int, line: str, origin: int) -> list[tuple[int, int]]:
+        """Return the screen cell spans of the selection and the cursor on document `row`.
+
+        `origin` is the screen cell of the line's first character.
+        """
+        spans: list[tuple[int, int]] = []
+        selection_start, selection_end = sorted((self.selection.start, self.selection.end))
+        if not self.selection.is_empty and selection_start[0] <= row <= selection_end[0]:
+            first = selection_start[1] if row == selection_start[0] else 0
+            first_cell = origin + cell_len(line[:first])
+            if row == selection_end[0]:
+                last_cell = origin + cell_len(line[: selection_end[1]])
+            else:
+                # The selection continues on the next row, so it also covers the line break.
+                last_cell = origin + cell_len(line) + 1
+            spans.append((first_cell, last_cell))
+        cursor_row, cursor_column = self.cursor_location
+        if self.has_focus and cursor_row == row:
+            cursor_cell = origin + cell_len(line[:cursor_column])
+            spans.append((cursor_cell, cursor_cell + 1))
+        return spans
 
 
 def clean_pasted_text(text: str) -> str:

@@ -3,11 +3,15 @@
 Ctrl+Up/Ctrl+Down step through older and newer queries in the editor (the draft being typed is
 kept and comes back after the newest entry); F8 opens a picker.
 
+Each query text appears once: running a query that is already in the history moves it to the
+newest place with the time and range of the latest run. The file stays append-only (one line per
+run), and loading keeps only the last line of each query text.
+
 Several mmtui processes can share the file. Each run appends one line with `O_APPEND` while it
 holds `history.jsonl.lock` (a `filelock` lock). Once the file holds more than `MAX_ENTRIES` +
-`TRIM_SLACK` lines, it is re-read under the lock and replaced atomically by its newest
-`MAX_ENTRIES` lines, so entries that another process appended are kept. Lines that are not
-valid UTF-8 or not valid JSON are skipped with a warning.
+`TRIM_SLACK` lines, it is re-read under the lock and replaced atomically by the last line of
+each of its newest `MAX_ENTRIES` query texts, so entries that another process appended are kept.
+Lines that are not valid UTF-8 or not valid JSON are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class QueryHistory:
             logger.warning("cannot read query history %s: %s", self.path, error)
             return
         self._file_lines = len(lines)
+        latest: dict[str, HistoryEntry] = {}
         skipped = 0
         for number, line in enumerate(lines, 1):
             entry = _parse_line(line)
@@ -84,18 +89,21 @@ class QueryHistory:
                 if skipped <= 5:
                     logger.warning("skipped invalid line %d of query history %s", number, self.path)
                 continue
-            self.entries.append(entry)
+            # Removing first moves a repeated query to the end of the dict's insertion order.
+            latest.pop(entry.sql, None)
+            latest[entry.sql] = entry
         if skipped > 5:
             logger.warning("skipped %d invalid lines of query history %s", skipped, self.path)
-        self.entries = self.entries[-MAX_ENTRIES:]
+        self.entries = list(latest.values())[-MAX_ENTRIES:]
 
     def add(self, sql: str, time_range: str) -> None:
-        """Record a run; a repeat of the newest entry is not stored twice."""
+        """Record a run as the newest entry, replacing an earlier entry with the same SQL."""
         self.reset_navigation()
         sql = sql.strip()
-        if not sql or (self.entries and self.entries[-1].sql == sql):
+        if not sql:
             return
         entry = HistoryEntry(sql, datetime.now(UTC).isoformat(timespec="seconds"), time_range)
+        self.entries = [old for old in self.entries if old.sql != sql]
         self.entries.append(entry)
         self.entries = self.entries[-MAX_ENTRIES:]
         try:
@@ -122,9 +130,19 @@ class QueryHistory:
             os.close(descriptor)
 
     def _trim(self) -> None:
-        """Replace the file by its newest MAX_ENTRIES lines (caller holds the lock)."""
+        """Replace the file by the last line of each of its newest MAX_ENTRIES query texts.
+
+        The caller holds the lock. Lines are copied byte for byte; invalid lines are dropped.
+        """
         lines = self.path.read_bytes().splitlines(keepends=True)
-        newest = [line if line.endswith(b"\n") else line + b"\n" for line in lines[-MAX_ENTRIES:]]
+        latest: dict[str, bytes] = {}
+        for line in lines:
+            entry = _parse_line(line)
+            if entry is None:
+                continue
+            latest.pop(entry.sql, None)
+            latest[entry.sql] = line if line.endswith(b"\n") else line + b"\n"
+        newest = list(latest.values())[-MAX_ENTRIES:]
         descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".history-")
         try:
             with os.fdopen(descriptor, "wb") as stream:

@@ -120,14 +120,50 @@ class ResultsPane(Widget, can_focus=False):
     """The result grid of the last query with its status line."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel_query", "Cancel query", id="results.cancel"),
-        Binding("enter", "show_detail", "Cell detail", id="results.detail"),
-        Binding("c", "copy_cell", "Copy cell", id="results.copy_cell"),
-        Binding("C", "copy_row", "Copy row (TSV)", key_display="C", id="results.copy_row"),
         Binding(
-            "J", "copy_row_json", "Copy row (JSON)", key_display="J", id="results.copy_row_json"
+            "escape",
+            "cancel_query",
+            "Cancel query",
+            id="results.cancel",
+            tooltip="Cancel the running query and keep the rows received so far",
         ),
-        Binding("e", "export", "Export", id="results.export"),
+        Binding(
+            "enter",
+            "show_detail",
+            "Detail",
+            id="results.detail",
+            tooltip="Show the whole value of the cell, JSON pretty-printed",
+        ),
+        Binding(
+            "c",
+            "copy_cell",
+            "Copy",
+            id="results.copy_cell",
+            tooltip="Copy the value of the cell to the clipboard",
+        ),
+        Binding(
+            "C",
+            "copy_row",
+            "Row TSV",
+            key_display="C",
+            id="results.copy_row",
+            tooltip="Copy the row to the clipboard as tab-separated values",
+        ),
+        Binding(
+            "J",
+            "copy_row_json",
+            "Row JSON",
+            key_display="J",
+            id="results.copy_row_json",
+            tooltip="Copy the row to the clipboard as a JSON object",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="results.export",
+            tooltip="Export the whole result to CSV, Parquet or JSON lines",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -520,7 +556,7 @@ class ResultsPane(Widget, can_focus=False):
         store = grid.store
         if store is None or grid.row_count == 0:
             return None
-        return copy_text(store.scalar(grid.cursor_row, grid.cursor_column))
+        return copy_text(store.scalar(grid.cursor_row, grid.cursor_column), grid.display_tz)
 
     def action_show_detail(self) -> None:
         grid = self.grid
@@ -530,7 +566,8 @@ class ResultsPane(Widget, can_focus=False):
             return
         row, column = grid.cursor_row, grid.cursor_column
         title = f"{grid.column_names[column]} · row {row + 1:,}"
-        self.app.push_screen(DetailScreen(store, row, column, title=title))
+        detail = DetailScreen(store, row, column, title=title, display_tz=grid.display_tz)
+        self.app.push_screen(detail)
 
     def _copy(self, text: str, what: str) -> None:
         copy_with_limit(self, text, what)
@@ -549,7 +586,9 @@ class ResultsPane(Widget, can_focus=False):
         if store is None or grid.row_count == 0:
             return None
         names = [field.name for field in store.schema]
-        values = [tsv_field(store.scalar(grid.cursor_row, i)) for i in range(len(names))]
+        values = [
+            tsv_field(store.scalar(grid.cursor_row, i), grid.display_tz) for i in range(len(names))
+        ]
         return names, values
 
     def action_copy_row(self) -> None:

@@ -46,10 +46,36 @@ class SchemaBrowser(Tree[SchemaItem]):
     """Views and columns of the server, as a keyboard-driven tree."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "insert_name", "Insert name", id="schema.insert"),
-        Binding("space", "toggle_node", "Expand", id="schema.toggle"),
-        Binding("right", "expand_node", "Expand", show=False, id="schema.expand"),
-        Binding("left", "collapse_node", "Collapse", show=False, id="schema.collapse"),
+        Binding(
+            "enter",
+            "insert_name",
+            "Insert name",
+            id="schema.insert",
+            tooltip="Insert the name of the view or column at the editor cursor",
+        ),
+        Binding(
+            "space",
+            "toggle_node",
+            "Expand",
+            id="schema.toggle",
+            tooltip="Show or hide the columns of the view",
+        ),
+        Binding(
+            "right",
+            "expand_node",
+            "Expand",
+            show=False,
+            id="schema.expand",
+            tooltip="Show the columns of the view",
+        ),
+        Binding(
+            "left",
+            "collapse_node",
+            "Collapse",
+            show=False,
+            id="schema.collapse",
+            tooltip="Hide the columns of the view",
+        ),
     ]
 
     class InsertRequested(Message):

@@ -114,3 +114,13 @@ def test_tsv_field_escapes_separators() -> None:
     assert tsv_field(pa.scalar(data, pa.binary())) == '{"k":"v"}'
     assert tsv_field(pa.scalar(None, pa.int64())) == NULL_TEXT
     assert tsv_field(pa.scalar(7, pa.int64())) == "7"
+
+
+def test_display_zone_applies_to_nested_times() -> None:
+    moment = pa.scalar(1_700_000_000_123_456_789, pa.timestamp("ns", tz="UTC"))
+    nested = pa.scalar({"at": moment.as_py()}, pa.struct([("at", moment.type)]))
+    assert detail_text(moment, "Asia/Kolkata") == "2023-11-15 03:43:20.123456789+05:30"
+    assert copy_text(moment, "Asia/Kolkata") == "2023-11-15 03:43:20.123456789+05:30"
+    assert tsv_field(moment, "Asia/Kolkata") == "2023-11-15 03:43:20.123456789+05:30"
+    assert "2023-11-15 03:43:20" in detail_text(nested, "Asia/Kolkata")
+    assert "2023-11-14 22:13:20" in detail_text(nested)

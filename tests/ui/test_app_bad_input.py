@@ -15,7 +15,7 @@ from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle, start_demo_server
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.ui.app import MmtuiApp
-from mmtui.ui.history import MAX_ENTRIES, QueryHistory
+from mmtui.ui.history import MAX_ENTRIES, TRIM_SLACK, QueryHistory
 from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.ui.test_app_support import SIZE, make_app, wait_for, wait_hint, wait_schema
 
@@ -112,6 +112,21 @@ def test_history_keeps_other_instance_entries(tmp_path: Path) -> None:
     assert line_count <= MAX_ENTRIES + 100
     assert line_count >= MAX_ENTRIES
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_history_trim_drops_repeats(tmp_path: Path) -> None:
+    path = tmp_path / "history.jsonl"
+    history = QueryHistory(path)
+    for _ in range(MAX_ENTRIES + TRIM_SLACK - 1):
+        history.add("SELECT 1", "1h")
+    history.add("SELECT 2", "1h")
+    assert len(path.read_bytes().splitlines()) == MAX_ENTRIES + TRIM_SLACK
+    history.add("SELECT 1", "6h")  # one line past the slack: the file is trimmed
+
+    lines = [json.loads(line) for line in path.read_bytes().splitlines()]
+    assert [line["sql"] for line in lines] == ["SELECT 2", "SELECT 1"]
+    assert lines[1]["time_range"] == "6h"
+    assert [entry.sql for entry in QueryHistory(path).entries] == ["SELECT 2", "SELECT 1"]
 
 
 async def test_server_loss_updates_header(tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
-"""The footer offers the keys that apply now: Esc while a query runs, F9 while disconnected."""
+"""The footer offers the keys that apply now (Esc while a query runs, F9 while disconnected),
+as whole hints that fit the terminal's width."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from textual.widgets import Footer
 
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.app import MmtuiApp
@@ -61,3 +64,48 @@ async def test_range_change_says_results_are_old(
 
         messages = [notification.message for notification in app._notifications]
         assert "The results are from the previous range: F5 runs the query again." in messages
+
+
+def shown_hints(app: MmtuiApp) -> list[str]:
+    """Return the "key description" text of each hint the footer widget holds, in order."""
+    footer = app.screen_stack[0].query_one(Footer)
+    return [
+        f"{key.key_display} {key.description}"
+        for key in footer.children
+        if not key.has_class("-command-palette")
+    ]
+
+
+def check_footer_fits(app: MmtuiApp) -> str:
+    """Assert that the footer shows whole hints and the palette key; return the hints part."""
+    line = footer(app)
+    assert len(line) <= app.size.width
+    hints, border, palette = line.partition("▏")
+    assert border == "▏", line
+    # Nothing follows the palette key, so no hint runs on under it.
+    assert palette.rstrip() == "^p palette", line
+    assert hints.split() == " ".join(shown_hints(app)).split(), line
+    return hints
+
+
+async def test_footer_fits_narrow_and_wide(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, "SELECT 1 AS one")
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: "⏎ Detail" in footer(app), "the grid's keys")
+        wide = check_footer_fits(app)
+        for hint in ("⏎ Detail", "J Row JSON", "e Export", "f8 History", "f1 Help", "^q Quit"):
+            assert hint in wide
+
+        await pilot.resize_terminal(80, 24)
+        await wait_for(pilot, lambda: "f8 History" not in footer(app), "the narrow footer")
+        narrow = check_footer_fits(app)
+        for hint in ("⏎ Detail", "e Export", "f1 Help", "^q Quit"):
+            assert hint in narrow
+
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: "Insert name" in footer(app), "the schema's keys")
+        narrow = check_footer_fits(app)
+        assert "f1 Help" in narrow

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.cells import cell_len
+from rich.style import Style
+from textual.strip import Strip
+
 from mmtui.demo import DemoServerHandle
 from mmtui.sqlhints import Statement
 from mmtui.ui.editor import ERROR_STYLE
@@ -45,6 +49,55 @@ async def test_misspelled_column_marks_position(
         assert app.editor.selected_text == "mesg"
 
 
+def cell_styles(strip: Strip) -> list[Style]:
+    """Return the style of each screen cell of a rendered line."""
+    styles: list[Style] = []
+    for segment in strip:
+        styles += [segment.style or Style()] * cell_len(segment.text)
+    return styles
+
+
+async def test_goto_error_keeps_selection_visible(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        editor = app.editor
+        editor.cursor_blink = False
+        selection_style = editor.get_component_rich_style("text-area--selection")
+        cursor_style = editor.get_component_rich_style("text-area--cursor")
+
+        # A misspelled name: Ctrl+G selects it, and the selection shows through the mark.
+        await set_editor_text(pilot, "SELECT mesg FROM log_entries")
+        await wait_hint(pilot, "SELECT mesg FROM log_entries", "✗")
+        await pilot.press("ctrl+g")
+        assert editor.selected_text == "mesg"
+        word = cell_styles(editor.render_line(0))[editor.gutter_width + 7 :][:4]
+        for style in word:
+            assert style.bgcolor == selection_style.bgcolor
+            assert style.bgcolor != ERROR_STYLE.bgcolor
+            assert style.underline
+
+        # A missing token past the end of the line: the cursor sits on the marked blank.
+        await set_editor_text(pilot, "SELECT time FROM")
+        await wait_hint(pilot, "SELECT time FROM", "✗")
+        assert editor.error_location == (0, 16)
+        editor.move_cursor((0, 0))
+        await pilot.press("ctrl+g")
+        assert editor.cursor_location == (0, 16)
+        blank = cell_styles(editor.render_line(0))[editor.gutter_width + 16]
+        assert blank.bgcolor == cursor_style.bgcolor
+        assert blank.bgcolor != ERROR_STYLE.bgcolor
+        assert blank.underline
+
+        # Away from the error, the mark keeps its own colour.
+        editor.move_cursor((0, 0))
+        await pilot.pause()
+        blank = cell_styles(editor.render_line(0))[editor.gutter_width + 16]
+        assert blank.bgcolor == ERROR_STYLE.bgcolor
+
+
 async def test_advice_texts(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
@@ -63,6 +116,23 @@ async def test_advice_texts(demo_server: DemoServerHandle, tmp_path: Path) -> No
         assert "Estimated row size 1250 B (over 1000 B)" in hint
         assert "No time range" not in hint
         assert "ORDER BY" not in hint
+
+
+async def test_grouped_sort_gets_no_limit_advice(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        grouped = "SELECT level, count(*) FROM log_entries GROUP BY level ORDER BY 2"
+        await set_editor_text(pilot, grouped)
+        hint = await wait_hint(pilot, grouped, "✓")
+        assert "ORDER BY" not in hint
+
+        ordered = "SELECT time, msg FROM log_entries ORDER BY time"
+        await set_editor_text(pilot, ordered)
+        hint = await wait_hint(pilot, ordered, "✓")
+        assert "ORDER BY without LIMIT" in hint
 
 
 async def test_stale_answers_dropped(demo_server: DemoServerHandle, tmp_path: Path) -> None:

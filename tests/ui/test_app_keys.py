@@ -38,6 +38,33 @@ async def test_help_lists_bindings(demo_server: DemoServerHandle, tmp_path: Path
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_rows_say_what_keys_do(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        sections = dict(app.screen.sections)
+        for title, rows in sections.items():
+            keys_seen: set[str] = set()
+            for keys, description, binding_id in rows:
+                assert binding_id, (title, keys)
+                # A plain-word description is a phrase with a verb, not a one-word label.
+                assert len(description.split()) >= 3, (title, keys, description)
+                for key in keys.split(", "):
+                    assert key not in keys_seen, f"{key} listed twice under {title}"
+                    keys_seen.add(key)
+
+        editor = {row[0]: row for row in sections["SQL editor"]}
+        assert editor["home, ^a"][1] == "Move the cursor to the start of the line"
+        assert editor["home, ^a"][2] == "fixed"
+        everywhere = {row[0]: row for row in sections["Everywhere"]}
+        assert everywhere["tab"][1] == "Move focus to the next pane"
+        assert everywhere["^p"][1] == "Open the command palette to search every command"
+        grid = {row[0]: row for row in sections["Result grid"]}
+        assert "^pgup" not in grid  # the grid does not inherit the scroll view's keys
+        assert "Scroll Home" not in screen_text(app)
+
+
 async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     settings = AppSettings(keys={"app.run_query": "f12", "app.no_such_action": "f11"})
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)

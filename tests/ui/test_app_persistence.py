@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from textual import events
@@ -11,7 +13,14 @@ from mmtui.demo import DemoServerHandle
 from mmtui.ui import app as app_module
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.history import HistoryScreen
-from tests.ui.test_app_support import SIZE, make_app, run_and_wait, wait_for, wait_schema
+from tests.ui.test_app_support import (
+    SIZE,
+    make_app,
+    run_and_wait,
+    screen_text,
+    wait_for,
+    wait_schema,
+)
 
 FIRST = "SELECT count(*) FROM processes"
 SECOND = "SELECT exe FROM processes LIMIT 3"
@@ -43,6 +52,56 @@ async def test_history_across_restarts(demo_server: DemoServerHandle, tmp_path: 
         assert isinstance(restarted.screen, HistoryScreen)
         await pilot.press("down", "enter")
         assert restarted.editor.text == FIRST
+
+
+RUN_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d  SELECT")
+
+
+def history_lines(app: MmtuiApp) -> list[str]:
+    """Return the picker's rows as shown (run time, then SQL), newest first."""
+    assert isinstance(app.screen, HistoryScreen)
+    return [line for line in screen_text(app).split("\n") if RUN_TIME.search(line)]
+
+
+async def test_history_rerun_moves_to_top(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    old_runs = [
+        {"sql": FIRST, "run_at": "2020-01-02T03:04:05+00:00", "time_range": "1h"},
+        {"sql": SECOND, "run_at": "2020-01-02T03:05:00+00:00", "time_range": "1h"},
+    ]
+    history_file = tmp_path / "history.jsonl"
+    history_file.write_text("".join(json.dumps(run) + "\n" for run in old_runs))
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, FIRST)
+        await pilot.press("f8")
+        rows = history_lines(app)
+        assert len(rows) == 2, rows
+        assert FIRST in rows[0]
+        assert today in rows[0]
+        assert "2020-01-02" not in rows[0]
+        assert SECOND in rows[1]
+
+    restarted = make_app(demo_server.uri, tmp_path)
+    async with restarted.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("f8")
+        rows = history_lines(restarted)
+        assert len(rows) == 2, rows
+        assert FIRST in rows[0]
+        assert today in rows[0]
+        assert SECOND in rows[1]
+        await pilot.press("escape")
+
+        restarted.editor.focus()
+        await pilot.press("ctrl+up")
+        assert restarted.editor.text == FIRST
+        await pilot.press("ctrl+up")
+        assert restarted.editor.text == SECOND
+        await pilot.press("ctrl+up")
+        assert restarted.editor.text == SECOND  # the oldest entry: no duplicate beyond it
 
 
 async def test_autosave_restores_buffer(demo_server: DemoServerHandle, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from tests.ui.test_app_support import (
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SMALL = (80, 24)
+LARGE = (200, 50)
 PORT = re.compile(r"127\.0\.0\.1:\d+")
 RATE = re.compile(r"[\d,]+ rows/s · [\d.]+ s")
 RESULTS_SQL = (
@@ -105,9 +106,12 @@ async def test_snapshot_time_range_prompt(demo_server: DemoServerHandle, tmp_pat
         check_snapshot("time-range-80x24", text)
 
 
-async def test_snapshot_results(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "200x50"])
+async def test_snapshot_results(
+    demo_server: DemoServerHandle, tmp_path: Path, size: tuple[int, int]
+) -> None:
     app = make_app(demo_server.uri, tmp_path)
-    async with app.run_test(size=SMALL) as pilot:
+    async with app.run_test(size=size) as pilot:
         await wait_schema(pilot)
         await run_and_wait(pilot, RESULTS_SQL)
         await pilot.press("f4", "down")
@@ -115,7 +119,7 @@ async def test_snapshot_results(demo_server: DemoServerHandle, tmp_path: Path) -
 
         text = RATE.sub("N rows/s · T s", masked_screen(app))
         assert "done · 3 rows · 1 batch · N rows/s · T s" in text
-        check_snapshot("results-80x24", text)
+        check_snapshot(f"results-{size[0]}x{size[1]}", text)
 
 
 async def test_snapshot_first_start(demo_server: DemoServerHandle, tmp_path: Path) -> None:

@@ -9,8 +9,17 @@ import pytest
 
 from mmtui.demo import DemoServerHandle
 from mmtui.results import formatting
+from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
-from tests.ui.test_app_support import SIZE, first_value, make_app, run_and_wait, wait_schema
+from tests.ui.test_app_support import (
+    SIZE,
+    first_value,
+    make_app,
+    run_and_wait,
+    screen_text,
+    wait_for,
+    wait_schema,
+)
 
 COUNT_SQL = "SELECT count(*) AS n FROM log_entries"
 
@@ -81,6 +90,48 @@ async def test_zone_toggle_changes_grid_times(
 
             local_line = app.results.grid.line_text(1)
             assert local_line.rstrip().endswith("+05:30")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        formatting._local_zone_name.cache_clear()
+
+
+FIXED_TIME_SQL = (
+    "SELECT arrow_cast(TIMESTAMP '2024-03-05 12:34:56.123456789',"
+    " 'Timestamp(Nanosecond, Some(\"+00:00\"))') AS t"
+)
+
+
+async def test_zone_toggle_changes_detail_times(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    formatting._local_zone_name.cache_clear()
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            await run_and_wait(pilot, FIXED_TIME_SQL)
+            await pilot.press("f4", "z")
+            assert app.results.grid.line_text(1).rstrip().endswith("18:04:56.123456789+05:30")
+
+            # Opened in local time: the detail shows what the grid shows.
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail")
+            detail = app.screen
+            assert isinstance(detail, DetailScreen)
+            await wait_for(pilot, lambda: detail.text != "", "the detail text")
+            assert detail.text == "2024-03-05 18:04:56.123456789+05:30"
+
+            # Toggled while open: the detail follows at once.
+            await pilot.press("z")
+            await wait_for(pilot, lambda: "+05:30" not in detail.text, "the detail in UTC")
+            assert detail.text == "2024-03-05 12:34:56.123456789+00:00"
+            assert "12:34:56.123456789" in screen_text(app)
+
+            await pilot.press("escape")
+            assert app.results.grid.line_text(1).rstrip().endswith("12:34:56.123456789Z")
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()

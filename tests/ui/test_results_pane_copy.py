@@ -69,4 +69,4 @@ async def test_detail_footer_counts_singular(demo_client: FlightSQLClient) -> No
         screen = await open_detail(pilot, app)
 
         info = str(screen.query_one("#detail-info", Static).content)
-        assert info == "1 character · 1 line · Esc close · c copy"
+        assert info == "1 character · 1 line · Esc close · c copy · z UTC/local"

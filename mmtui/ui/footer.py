@@ -1,0 +1,87 @@
+"""The key footer: Textual's compact footer, cut to the keys that fit on one line.
+
+Textual's footer lays its keys out in one row and lets the row run on under the command palette
+key, which is docked right. At 80 columns the results pane's keys would overflow it: a hint is
+cut mid-word and one of its characters shows in the last column. This footer shows only the
+hints that fit whole. When they do not all fit, it drops hints from the end of the row, where
+the app's global keys follow the focused pane's, but it keeps the keys in `PINNED_ACTIONS` as
+long as it can. Every key stays in the help screen (F1).
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from textual import events
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Footer
+
+PINNED_ACTIONS = frozenset(["help", "quit", "cancel_query", "reconnect"])
+"""Actions whose hints are dropped last. Help leads to every other key, and the others act on
+the current state (quit, cancel the running query, reconnect)."""
+
+KEY_GAP = 1
+"""Cells between two hints: the right margin of each key in the compact footer."""
+
+PALETTE_FRAME = 2
+"""Cells of the palette key beyond its text: its left border and its right margin."""
+
+
+def label_width(widget: Widget) -> int:
+    """Return the cells of a footer key's text: the key, a space and the description."""
+    # NOTE: read from Textual 8's FooterKey (`key_display`, `description`) in the compact
+    # footer, where the key and the description have no padding. Other versions may differ.
+    key_display = str(getattr(widget, "key_display", ""))
+    description = str(getattr(widget, "description", ""))
+    width = cell_len(key_display)
+    if description:
+        width += 1 + cell_len(description)
+    return width
+
+
+def hint_width(widget: Widget) -> int:
+    """Return the cells a footer key takes in the row, its right margin included."""
+    return label_width(widget) + KEY_GAP
+
+
+class KeyFooter(Footer):
+    """The footer of the explorer: the hints that fit whole at the current width."""
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+        self._composed_width = 0
+
+    def compose(self) -> ComposeResult:
+        # NOTE: Textual's footer builds binding groups with `with KeyGroup(...)`; those are not
+        # measured here, and mmtui declares no binding group.
+        widgets = list(super().compose())
+        palette = [widget for widget in widgets if widget.has_class("-command-palette")]
+        hints = [widget for widget in widgets if not widget.has_class("-command-palette")]
+        width = self.size.width or self.app.size.width
+        self._composed_width = width
+        available = width - sum(label_width(widget) + PALETTE_FRAME for widget in palette)
+        yield from _fit_hints(hints, available)
+        yield from palette
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._composed_width:
+            self._composed_width = event.size.width
+            self.call_after_refresh(self.recompose)
+
+
+def _fit_hints(hints: list[Widget], available: int) -> list[Widget]:
+    """Return the hints to show in `available` cells, in their order.
+
+    Unpinned hints are dropped first, from the end of the row. Pinned ones are dropped, also
+    from the end, only when they alone do not fit.
+    """
+    unpinned = [widget for widget in hints if getattr(widget, "action", "") not in PINNED_ACTIONS]
+    pinned = [widget for widget in hints if widget not in unpinned]
+    kept = list(hints)
+    used = sum(hint_width(widget) for widget in kept)
+    for widget in [*reversed(unpinned), *reversed(pinned)]:
+        if used <= available:
+            break
+        kept.remove(widget)
+        used -= hint_width(widget)
+    return kept
