@@ -15,10 +15,10 @@ import time
 import urllib.request
 from typing import Any
 
-# TODO: move to joserfc, as mmtui.auth did: authlib 1.9 warns that authlib.jose is deprecated
-# and keeps it working until authlib 2.0.
-from authlib.jose import JsonWebKey, JsonWebToken, KeySet
-from authlib.jose.errors import JoseError
+from joserfc import jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 ALLOWED_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"]
 #: Minimum seconds between two JWKS refreshes triggered by an unknown key id.
 JWKS_REFRESH_INTERVAL = 10.0
-#: Clock skew tolerated on `exp` and `nbf`, in seconds.
+#: Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 LEEWAY_SECONDS = 30
 
 
@@ -42,7 +42,9 @@ class JwtVerifier:
         self.audience = audience
         self.http_timeout = http_timeout
         self.refresh_interval = JWKS_REFRESH_INTERVAL
-        self._jwt = JsonWebToken(ALLOWED_ALGORITHMS)
+        # RFC 7515 section 4 requires a recipient to ignore header parameters it does not
+        # understand unless "crit" lists them, so joserfc checks only "crit" here.
+        self._registry = JWSRegistry(algorithms=ALLOWED_ALGORITHMS, strict_check_header=False)
         self._lock = threading.Lock()
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
@@ -54,10 +56,18 @@ class JwtVerifier:
     def _fetch_keys(self) -> KeySet:
         discovery_url = f"{self.issuer}/.well-known/openid-configuration"
         discovery = self._get_json(discovery_url)
-        jwks_uri = discovery.get("jwks_uri")
+        jwks_uri = discovery.get("jwks_uri") if isinstance(discovery, dict) else None
         if not isinstance(jwks_uri, str):
             raise TokenRejected(f"discovery document at {discovery_url} has no jwks_uri")
-        keys = JsonWebKey.import_key_set(self._get_json(jwks_uri))
+
+        jwks = self._get_json(jwks_uri)
+        key_list = jwks.get("keys") if isinstance(jwks, dict) else None
+        if not isinstance(key_list, list):
+            raise TokenRejected(f"invalid JWKS at {jwks_uri}: no 'keys' list")
+        try:
+            keys = KeySet.import_key_set({"keys": key_list})
+        except (JoseError, ValueError, KeyError, TypeError) as error:
+            raise TokenRejected(f"invalid JWKS at {jwks_uri}: {error}") from error
         logger.info("fetched %d signing keys from %s", len(keys.keys), jwks_uri)
         return keys
 
@@ -71,26 +81,30 @@ class JwtVerifier:
                     raise TokenRejected(
                         f"cannot fetch the issuer's signing keys: {error}"
                     ) from error
+                except ValueError as error:
+                    # json.JSONDecodeError and UnicodeDecodeError are both ValueError.
+                    raise TokenRejected(
+                        f"invalid discovery document or JWKS from {self.issuer}: {error}"
+                    ) from error
                 self._fetched_at = time.monotonic()
             return self._keys
 
     def verify(self, token: str) -> dict[str, Any]:
         """Return the token's claims. Raises TokenRejected when the token is not acceptable."""
-        claims_options = {
-            "iss": {"essential": True, "value": self.issuer},
-            "aud": {"essential": True, "value": self.audience},
-            "exp": {"essential": True},
-        }
-        last_error: Exception | None = None
+        claims_registry = jwt.JWTClaimsRegistry(
+            leeway=LEEWAY_SECONDS,
+            iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.audience},
+            exp={"essential": True},
+        )
+        last_error: InvalidKeyIdError | None = None
         for refresh in (False, True):
             try:
-                claims = self._jwt.decode(
-                    token, self._key_set(refresh), claims_options=claims_options
-                )
-                claims.validate(leeway=LEEWAY_SECONDS)
-                return dict(claims)
-            except ValueError as error:
-                # authlib raises ValueError when no key of the set matches the token's kid.
+                decoded = jwt.decode(token, self._key_set(refresh), registry=self._registry)
+                claims_registry.validate(decoded.claims)
+                return decoded.claims
+            except InvalidKeyIdError as error:
+                # No key of the cached set has the token's kid: the issuer may have rotated keys.
                 last_error = error
             except JoseError as error:
                 raise TokenRejected(_describe(error)) from error
@@ -102,4 +116,4 @@ def _describe(error: JoseError) -> str:
         return f"unsupported_algorithm: accepted algorithms are {', '.join(ALLOWED_ALGORITHMS)}"
     if error.description:
         return f"{error.error}: {error.description}"
-    return str(error.error)
+    return error.error

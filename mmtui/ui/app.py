@@ -49,6 +49,7 @@ from mmtui.ui.hints import HINT_DELAY, HintsPanel
 from mmtui.ui.history import HistoryScreen, QueryHistory
 from mmtui.ui.results_pane import ResultsPane
 from mmtui.ui.schema_browser import SchemaBrowser
+from mmtui.ui.thread_calls import call_later_from_thread
 from mmtui.ui.time_range_screen import TimeRangeScreen
 
 logger = logging.getLogger(__name__)
@@ -466,25 +467,25 @@ class MmtuiApp(App[int]):
             try:
                 self.token_provider.get_token()
             except LoginRequired:
-                self.call_from_thread(self.request_login)
+                call_later_from_thread(self, self.request_login)
                 return
             except Exception as error:
                 logger.warning("getting a token failed: %s", error)
-                self.call_from_thread(self._connection_failed, error)
+                call_later_from_thread(self, self._connection_failed, error)
                 return
         try:
             tables = self.client.list_tables()
         except LoginRequired:
-            self.call_from_thread(self.request_login)
+            call_later_from_thread(self, self.request_login)
             return
         except Exception as error:
             if getattr(error, "code", None) == "UNAUTHENTICATED":
-                self.call_from_thread(self.request_login)
+                call_later_from_thread(self, self.request_login)
                 return
             logger.warning("listing tables failed: %s", error)
-            self.call_from_thread(self._connection_failed, error)
+            call_later_from_thread(self, self._connection_failed, error)
             return
-        self.call_from_thread(self._schema_loaded, tables)
+        call_later_from_thread(self, self._schema_loaded, tables)
 
     def _schema_loaded(self, tables: list[Any]) -> None:
         self.connected = True

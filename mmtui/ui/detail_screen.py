@@ -32,6 +32,7 @@ from textual.widgets import Static
 
 from mmtui.results import ResultStore, detail_text, safe_text
 from mmtui.results.detail import copy_text
+from mmtui.ui.thread_calls import call_later_from_thread
 
 logger = logging.getLogger(__name__)
 
@@ -262,9 +263,9 @@ class DetailScreen(ModalScreen[None]):
         except Exception as error:
             # The store may have been closed underneath, so the error is shown on screen.
             logger.exception("reading cell %d,%d failed", self.row, self.column)
-            self.app.call_from_thread(self._show_error, error)
+            call_later_from_thread(self, self._show_error, error)
             return
-        self.app.call_from_thread(self._show_text, text, tz)
+        call_later_from_thread(self, self._show_text, text, tz)
 
     def _show_text(self, text: str, tz: str | None) -> None:
         if tz != self._display_tz:

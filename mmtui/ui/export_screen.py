@@ -26,6 +26,7 @@ from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 from mmtui.results import ResultStore, safe_text
 from mmtui.results.export import ExportError, check_export_path, export_store
 from mmtui.ui.detail_screen import count_text
+from mmtui.ui.thread_calls import call_later_from_thread
 
 if TYPE_CHECKING:
     from mmtui.ui.results_pane import ResultsPane
@@ -213,13 +214,13 @@ class ExportScreen(ModalScreen[int | None]):
                 logger.warning("export to %s as %s failed: %s", path, fmt, error)
             else:
                 logger.exception("export to %s as %s failed", path, fmt)
-            self.app.call_from_thread(self._failed, path, error)
+            call_later_from_thread(self, self._failed, path, error)
         except Exception as error:
             logger.exception("export to %s as %s failed", path, fmt)
-            self.app.call_from_thread(self._failed, path, error)
+            call_later_from_thread(self, self._failed, path, error)
         else:
             logger.info("exported %d rows to %s as %s", rows, path, fmt)
-            self.app.call_from_thread(self._done, path, rows)
+            call_later_from_thread(self, self._done, path, rows)
 
     def _done(self, path: Path, rows: int) -> None:
         self.running = False

@@ -27,6 +27,7 @@ from mmtui import sqlhints
 from mmtui.auth.errors import LoginRequired
 from mmtui.results import safe_lines, safe_text
 from mmtui.ui.detail_screen import count_text
+from mmtui.ui.thread_calls import call_later_from_thread
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,9 @@ class HintsPanel(Vertical):
                 request.statement.text, begin=request.begin, end=request.end
             )
         except Exception as error:  # every failure is shown; typed below
-            self.app.call_from_thread(self._show_failure, request, error)
+            call_later_from_thread(self, self._show_failure, request, error)
             return
-        self.app.call_from_thread(self._show_schema, request, prepared.dataset_schema)
+        call_later_from_thread(self, self._show_schema, request, prepared.dataset_schema)
 
     def _is_stale(self, request: HintRequest) -> bool:
         if request.generation != self.generation:

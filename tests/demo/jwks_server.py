@@ -10,14 +10,17 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from authlib.jose import JsonWebKey, jwt
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from joserfc.jws import JWSRegistry
+from joserfc.registry import HeaderParameter
 
 
 class LocalIssuer:
     """Serves `/.well-known/openid-configuration` and `/jwks.json`; counts JWKS fetches."""
 
     def __init__(self) -> None:
-        self.keys = [JsonWebKey.generate_key("RSA", 2048, {"kid": "key-1"}, is_private=True)]
+        self.keys = [RSAKey.generate_key(2048, {"kid": "key-1"}, private=True)]
         self.jwks_fetches = 0
         issuer = self
 
@@ -30,7 +33,7 @@ class LocalIssuer:
                     }
                 elif self.path == "/jwks.json":
                     issuer.jwks_fetches += 1
-                    body = {"keys": [key.as_dict(is_private=False) for key in issuer.keys]}
+                    body = {"keys": [key.as_dict(private=False) for key in issuer.keys]}
                 else:
                     self.send_error(404)
                     return
@@ -50,17 +53,20 @@ class LocalIssuer:
         self._thread.start()
 
     def add_key(self, kid: str) -> None:
-        self.keys.append(JsonWebKey.generate_key("RSA", 2048, {"kid": kid}, is_private=True))
+        self.keys.append(RSAKey.generate_key(2048, {"kid": kid}, private=True))
 
     def sign(
         self,
-        audience: str,
+        audience: str | list[str],
         *,
         kid: str = "key-1",
         expires_in: int = 300,
         issuer: str | None = None,
-        key: Any = None,
+        key: RSAKey | None = None,
+        extra_header: dict[str, Any] | None = None,
     ) -> str:
+        """Sign an RS256 token. `extra_header` adds header parameters: unregistered names take
+        string values and may be listed in `crit`, which the signer then accepts."""
         claims = {
             "iss": issuer or self.issuer,
             "sub": "user-1",
@@ -68,9 +74,15 @@ class LocalIssuer:
             "iat": int(time.time()),
             "exp": int(time.time()) + expires_in,
         }
-        signing_key = key or next(k for k in self.keys if k.as_dict()["kid"] == kid)
-        token = jwt.encode({"alg": "RS256", "kid": kid}, claims, signing_key)
-        return token.decode() if isinstance(token, bytes) else str(token)
+        signing_key = key or next(k for k in self.keys if k.kid == kid)
+        header = {"alg": "RS256", "kid": kid, **(extra_header or {})}
+        custom = {
+            name: HeaderParameter(f"test parameter {name}", "str")
+            for name in header
+            if name not in JWSRegistry.default_header_registry
+        }
+        registry = JWSRegistry(header_registry=custom)
+        return jwt.encode(header, claims, signing_key, registry=registry)
 
     def unsigned(self, audience: str) -> str:
         """A token with `alg: none` and no signature."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pyarrow.flight as flight
 import pytest
-from authlib.jose import JsonWebKey
+from joserfc.jwk import RSAKey
 
 from mmtui.demo import DemoServerHandle, Telemetry, generate_telemetry, start_demo_server
 from tests.demo.flight_calls import GRPC_UNAUTHENTICATED, grpc_status, run_query, server_message
@@ -79,9 +82,11 @@ def test_expired_token_rejected(secured: DemoServerHandle, issuer: LocalIssuer) 
 
 
 def test_foreign_signature_rejected(secured: DemoServerHandle, issuer: LocalIssuer) -> None:
-    stranger = JsonWebKey.generate_key("RSA", 2048, {"kid": "key-1"}, is_private=True)
+    stranger = RSAKey.generate_key(2048, {"kid": "key-1"}, private=True)
     token = issuer.sign(AUDIENCE, key=stranger)
-    assert "invalid bearer token" in _rejected(secured, f"Bearer {token}")
+    message = _rejected(secured, f"Bearer {token}")
+    assert "invalid bearer token" in message
+    assert "bad_signature" in message
 
 
 def test_alg_none_rejected(secured: DemoServerHandle, issuer: LocalIssuer) -> None:
@@ -112,6 +117,55 @@ def test_rotated_key_fetched(secured: DemoServerHandle, issuer: LocalIssuer) -> 
     verifier.refresh_interval = 0.0
     assert _query(secured, f"Bearer {issuer.sign(AUDIENCE, kid='key-2')}") > 0
     assert issuer.jwks_fetches == fetches + 1
+
+
+def test_unknown_key_id_rejected(
+    secured: DemoServerHandle, issuer: LocalIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    verifier = secured.server.verifier
+    assert verifier is not None
+    monkeypatch.setattr(verifier, "refresh_interval", 0.0)
+    _query(secured, f"Bearer {issuer.sign(AUDIENCE)}")
+    fetches = issuer.jwks_fetches
+    unpublished = RSAKey.generate_key(2048, {"kid": "key-unpublished"}, private=True)
+    token = issuer.sign(AUDIENCE, kid="key-unpublished", key=unpublished)
+    message = _rejected(secured, f"Bearer {token}")
+    assert f"no signing key of {issuer.issuer} matches the token" in message
+    assert "key-unpublished" in message
+    # One refetch for the unknown kid, then the token is rejected.
+    assert issuer.jwks_fetches == fetches + 1
+
+
+def test_audience_list_accepted(secured: DemoServerHandle, issuer: LocalIssuer) -> None:
+    token = issuer.sign(["another-app", AUDIENCE])
+    assert _query(secured, f"Bearer {token}") == len(secured.telemetry.processes)
+
+
+def test_unregistered_header_accepted(secured: DemoServerHandle, issuer: LocalIssuer) -> None:
+    token = issuer.sign(AUDIENCE, extra_header={"x-idp-region": "eu-1"})
+    assert _query(secured, f"Bearer {token}") == len(secured.telemetry.processes)
+
+
+def test_unknown_critical_header_rejected(secured: DemoServerHandle, issuer: LocalIssuer) -> None:
+    token = issuer.sign(AUDIENCE, extra_header={"crit": ["x-idp-region"], "x-idp-region": "eu-1"})
+    message = _rejected(secured, f"Bearer {token}")
+    assert "x-idp-region" in message
+
+
+def test_jose_users_avoid_authlib_jose() -> None:
+    # authlib.jose warns on import that it is deprecated (authlib 1.9) and goes away in 2.0.
+    modules = ["mmtui.demo.auth", "mmtui.auth.oidc", "tests.demo.jwks_server", "tests.auth.idp"]
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('authlib.jose'))))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout.strip().splitlines()[-1]) == []
 
 
 def test_issuer_without_audience_rejected(tiny_telemetry: Telemetry) -> None:

@@ -1,13 +1,28 @@
-"""Faults around the app: an unreachable server at start-up, and quitting during a query."""
+"""Faults around the app: an unreachable server at start-up, quitting during a query, and
+quitting while the table listing waits on a server that never replies."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import inspect
 import socket
+import threading
 import time
+import types
 from pathlib import Path
 
+import pytest
+
 from mmtui.demo import DemoServerHandle, start_demo_server
-from tests.ui.test_app_support import SIZE, make_app, screen_text, wait_for, wait_schema
+from tests.ui.test_app_support import (
+    SIZE,
+    SilentListener,
+    make_app,
+    screen_text,
+    wait_for,
+    wait_schema,
+)
 
 # Each row of the cross join is tiny, but there are billions of them: the stream runs until
 # it is cancelled.
@@ -95,3 +110,44 @@ async def test_escape_in_editor_cancels(demo_server: DemoServerHandle, tmp_path:
         assert store.row_count > 0, "rows received before the cancel stay"
         assert app.focused is app.editor
         assert app.editor.text == ENDLESS_SQL
+
+
+def _never_started_coroutines(name: str) -> list[str]:
+    """Return the coroutines named `name` that were created and never awaited."""
+    gc.collect()
+    return [
+        obj.__qualname__
+        for obj in gc.get_objects()
+        if isinstance(obj, types.CoroutineType)
+        and obj.__qualname__.endswith(name)
+        and inspect.getcoroutinestate(obj) == inspect.CORO_CREATED
+    ]
+
+
+def test_late_listing_result_dropped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="mmtui")
+    listener = SilentListener()
+    # App.call_from_thread wraps the callback in this coroutine. Python warns when one is
+    # collected without having been awaited.
+    handoff = "call_from_thread.<locals>.run_callback"
+    leaked_before = len(_never_started_coroutines(handoff))
+
+    async def quit_while_listing() -> list[threading.Thread]:
+        app = make_app(f"grpc://127.0.0.1:{listener.port}", tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: bool(listener.accepted), "the table listing to connect")
+            return [t for t in threading.enumerate() if t.name.startswith("mmtui-worker")]
+
+    # asyncio.run closes the app's event loop before the blocked listing ends, as at a real exit.
+    try:
+        blocked = asyncio.run(quit_while_listing())
+    finally:
+        listener.close()
+    assert blocked, "no worker thread was blocked on the listener"
+    for thread in blocked:
+        thread.join(timeout=20.0)
+        assert not thread.is_alive(), f"{thread.name} still runs 20 s after the listener closed"
+
+    # The worker got its error and handed it to the app, which had exited by then.
+    assert "listing tables failed" in caplog.text
+    assert len(_never_started_coroutines(handoff)) == leaked_before

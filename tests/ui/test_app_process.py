@@ -9,9 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from mmtui.demo import start_demo_server
 from tests.fault_server import start_fault_server
 from tests.tmux_support import TmuxServer, tmux_path
+from tests.ui.test_app_support import SilentListener
 from tests.ui.test_app_tmux import REPO_ROOT, _environment, wait_exit
 
 pytestmark = [
@@ -39,32 +38,6 @@ def tmux(tmp_path: Path) -> Iterator[TmuxServer]:
     server = TmuxServer(tmp_path, width=100, height=30)
     yield server
     server.kill()
-
-
-class SilentListener:
-    """A TCP listener on 127.0.0.1 that accepts connections and never sends a byte."""
-
-    def __init__(self) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(16)
-        self.port = int(self.socket.getsockname()[1])
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _address = self.socket.accept()
-            except OSError:
-                return
-            self.accepted.append(connection)
-
-    def close(self) -> None:
-        self.socket.close()
-        for connection in self.accepted:
-            connection.close()
 
 
 def _log_reader(log_file: Path) -> tuple[Callable[[], str], Callable[[], str]]:

@@ -1,8 +1,10 @@
-"""Helpers for the app's Pilot tests: build the app on the demo server, read the screen, poll."""
+"""Helpers for the app's Pilot tests: the app, a listener that never replies, screen text, polls."""
 
 from __future__ import annotations
 
 import io
+import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +19,32 @@ from mmtui.paths import AppPaths
 from mmtui.ui.app import MmtuiApp
 
 SIZE = (120, 36)
+
+
+class SilentListener:
+    """A TCP listener on 127.0.0.1 that accepts connections and never sends a byte."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(16)
+        self.port = int(self.socket.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _address = self.socket.accept()
+            except OSError:
+                return
+            self.accepted.append(connection)
+
+    def close(self) -> None:
+        self.socket.close()
+        for connection in self.accepted:
+            connection.close()
 
 
 def make_app(
