@@ -397,7 +397,7 @@ def first_query_figures(uri: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of figure 1 (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of figure 1 (default 7)")
     parser.add_argument(
         "--key-runs", type=int, default=2, help="runs that sample figure 3 (default 2)"
     )
