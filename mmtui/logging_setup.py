@@ -21,7 +21,7 @@ import stat
 import sys
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -161,8 +161,13 @@ def stderr_to_log(log_path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        terminal_stream.flush()
+        try:
+            terminal_stream.flush()
+        except OSError as error:
+            # The terminal is gone (a closed window or SSH link): what it did not take is lost.
+            logging.getLogger(__name__).info("cannot flush output to the terminal: %s", error)
         sys.__stderr__ = original_stream  # type: ignore[misc]
         os.dup2(terminal_fd, 2)
-        terminal_stream.close()
+        with suppress(OSError):
+            terminal_stream.close()
         os.close(terminal_fd)

@@ -19,12 +19,15 @@ parser receives no ESC before the end marker and sends the whole paste as one Pa
 from __future__ import annotations
 
 import codecs
+import logging
 import os
 import selectors
 
 from textual._parser import ParseError
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+
+logger = logging.getLogger(__name__)
 
 PASTE_START = "\x1b[200~"
 """Sequence a terminal sends before pasted text once the app enables bracketed paste."""
@@ -37,6 +40,7 @@ MAX_SEQUENCE_LENGTH = 32
 """Maximum length in characters, ESC included, of a CSI sequence inside a paste that is dropped.
 
 A longer one is shown as text."""
+
 READ_SIZE = 4096
 """Bytes read from the terminal at a time."""
 
@@ -135,10 +139,18 @@ class PasteSafeLinuxDriver(LinuxDriver):
                 for _key, mask in selector.select(0.1):
                     if not mask & selectors.EVENT_READ:
                         continue
-                    data = os.read(self.fileno, READ_SIZE)
+                    try:
+                        data = os.read(self.fileno, READ_SIZE)
+                    except OSError as error:
+                        # EIO: the terminal was closed (a killed tmux session or SSH link).
+                        logger.info("terminal input failed, input stops: %s", error)
+                        return
                     if not data:
-                        # End of file, as when standard input is a pipe.
-                        break
+                        # End of file: the terminal is gone or standard input is a pipe. The
+                        # descriptor stays readable, so reading on would spin at full CPU and
+                        # keep interpreter shutdown waiting for this thread.
+                        logger.info("terminal input reached end of file, input stops")
+                        return
                     for event in parser.feed(paste_filter.feed(decode(data))):
                         self.process_message(event)
                 # The parser sends a lone ESC as the Escape key once the escape delay passes.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mmtui.demo import start_demo_server
+from mmtui.demo import DemoServerHandle, start_demo_server
 from tests.fault_server import start_fault_server
 from tests.tmux_support import TmuxServer, tmux_path
 from tests.ui.test_app_support import SilentListener
@@ -154,3 +154,41 @@ def test_signal_removes_spill_dir(
     assert not spill_dirs[0].exists()
     assert f"received {signal_number.name}" in log_text()
     assert outcome == f"status {128 + signal_number}"
+
+
+def _process_gone(pid: int) -> bool:
+    """Return True when `pid` no longer runs (exited, or a zombie nobody reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_closed_terminal_ends_process(
+    tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
+) -> None:
+    # Closing the window (here: killing the tmux session) takes the terminal away. The input
+    # thread then reads end of file, and must stop so that interpreter shutdown can finish.
+    home = tmp_path / "home"
+    log_text, explain = _log_reader(home / "state" / "mmtui" / "log" / "mmtui.log")
+    tmux.start(
+        [sys.executable, "-m", "mmtui", "--uri", demo_server.uri],
+        env=_environment(home),
+        cwd=REPO_ROOT,
+    )
+    tmux.wait_for(lambda text: "●" in text, "the app to connect", START_TIMEOUT, explain)
+    match = re.search(r"starting \(pid (\d+)\)", log_text())
+    assert match is not None, explain()
+    pid = int(match.group(1))
+
+    tmux.run("kill-session", "-t", "main")
+
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while not _process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    gone = _process_gone(pid)
+    if not gone:
+        os.kill(pid, signal.SIGKILL)
+    assert gone, explain()

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+
 import pytest
 from textual import events
 from textual._xterm_parser import XTermParser
+from textual.app import App
 from textual.message import Message
 
 from mmtui.ui.editor import clean_pasted_text
@@ -13,6 +18,7 @@ from mmtui.ui.terminal_input import (
     PASTE_END,
     PASTE_START,
     BracketedPasteFilter,
+    PasteSafeLinuxDriver,
 )
 
 LOG_LINE = "\x1b[31mERROR\x1b[0m disk full \x11 quit? \x03\r-- \x1b]0;title\x07 end"
@@ -134,3 +140,29 @@ def test_clean_pasted_text_after_filter() -> None:
     cleaned = clean_pasted_text(filtered.removeprefix(PASTE_START).removesuffix(PASTE_END))
 
     assert cleaned == "ERROR disk full \u2411 quit? \u2403\n-- \u241b]0;title\u2407 end"
+
+
+async def test_input_thread_ends_at_end_of_file() -> None:
+    # A closed terminal reads as end of file. The input thread must return rather than
+    # select and read again forever, which kept interpreter shutdown waiting for it.
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTSTP, signal.SIGCONT)}
+    try:
+        driver = PasteSafeLinuxDriver(App())
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"typed")
+    os.close(write_end)
+    driver.fileno = read_end
+    events_seen: list[object] = []
+    driver.process_message = events_seen.append  # type: ignore[method-assign]
+    thread = threading.Thread(target=driver.run_input_thread, daemon=True)
+
+    thread.start()
+    thread.join(5.0)
+    os.close(read_end)
+
+    assert not thread.is_alive()
+    assert not driver.exit_event.is_set()
+    assert [getattr(event, "character", None) for event in events_seen] == list("typed")
