@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,6 +23,9 @@ from textual.widgets import Static
 
 ID_COLUMN_MIN_WIDTH = 120
 """Terminal columns from which the help shows the binding ids in a column of their own."""
+
+KEYS_MIN_CELLS = 14
+"""Narrowest keys column, so that short key lists still leave a gap before the description."""
 
 HelpSection = tuple[str, Sequence[tuple[str, str, str]]]
 """A section title and its rows of (keys, description, binding id)."""
@@ -163,6 +167,10 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         # Below this width the id follows the description, so the description has room.
         id_column = self.app.size.width >= ID_COLUMN_MIN_WIDTH
+        # One width per column across every section, so the sections line up.
+        all_rows = [row for _title, rows in self.sections for row in rows]
+        keys_width = max([KEYS_MIN_CELLS, *(cell_len(keys) for keys, _, _ in all_rows)])
+        id_width = max([1, *(cell_len(binding_id) for _, _, binding_id in all_rows)])
         with Vertical(id="help-dialog", classes="dialog"):
             title = "mmtui keys  (Esc closes. [keys] in config.toml remaps a key by its id)"
             yield Static(Text(title, style="bold"))
@@ -177,10 +185,10 @@ class HelpScreen(ModalScreen[None]):
                         padding=(0, 2),
                         expand=True,
                     )
-                    table.add_column("keys", style="bold", no_wrap=True, min_width=14)
+                    table.add_column("keys", style="bold", no_wrap=True, width=keys_width)
                     table.add_column("action")
                     if id_column:
-                        table.add_column("id", style="dim", no_wrap=True)
+                        table.add_column("id", style="dim", no_wrap=True, width=id_width)
                     for keys, description, binding_id in rows:
                         if id_column:
                             table.add_row(Text(keys), Text(description), Text(binding_id))
