@@ -53,10 +53,18 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A formatter whose output, tracebacks included, goes through `redact`."""
+    """A formatter whose output, tracebacks included, goes through `redact`.
+
+    Times are UTC in RFC 3339 form with a `Z`, so lines from a machine in another zone, or
+    from before a daylight saving change, sort and compare as they are.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):

@@ -175,7 +175,7 @@ class MmtuiApp(App[int]):
             "reconnect",
             "Reconnect",
             id="app.reconnect",
-            tooltip="Connect to the server again, logging in first if needed",
+            tooltip="Connect again after the connection is lost, logging in first if needed",
         ),
         Binding(
             "f1,question_mark", "help", "Help", id="app.help", tooltip="List every key (this list)"

@@ -88,6 +88,8 @@ class SqlEditor(TextArea):
         self._column_names: list[str] = []
         self._candidates: list[str] = []
         self.error_location: tuple[int, int] | None = None
+        self._error_selection: Selection | None = None
+        """The selection `goto_error` made, while the user has not changed it."""
         """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
 
     # Completion
@@ -135,9 +137,14 @@ class SqlEditor(TextArea):
     # Statements
 
     def statement_under_cursor(self) -> sqlhints.Statement | None:
-        """Return the selection as a statement when text is selected, else the one at the cursor."""
+        """Return the selection as a statement when text is selected, else the one at the cursor.
+
+        The word Ctrl+G selects (`goto_error`) is only there to be typed over: while it is
+        the selection, the statement around it counts, so validation and F5 keep seeing the
+        whole query.
+        """
         text = self.text
-        if not self.selection.is_empty:
+        if not self.selection.is_empty and self.selection != self._error_selection:
             start, end = sorted((self.selection.start, self.selection.end))
             start_offset = sqlhints.location_to_offset(text, *start)
             end_offset = sqlhints.location_to_offset(text, *end)
@@ -189,6 +196,7 @@ class SqlEditor(TextArea):
         line = self.document.get_line(row) if row < self.document.line_count else ""
         end = _word_end(line, column)
         self.selection = Selection((row, column), (row, end))
+        self._error_selection = self.selection
         return True
 
     def render_line(self, y: int) -> Strip:

@@ -740,6 +740,10 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
     def action_cursor_last_column(self) -> None:
         self.move_cursor(self.cursor_row, len(self._widths) - 1)
 
+    def on_resize(self, event: events.Resize) -> None:
+        # A narrower window can leave the cursor cell beyond the new right edge.
+        self.call_after_refresh(self._scroll_cursor_into_view)
+
     def on_click(self, event: events.Click) -> None:
         """Put the cursor on the clicked cell."""
         if not self._widths or event.y < HEADER_HEIGHT:

@@ -142,7 +142,13 @@ class HintsPanel(Vertical):
         text = Text()
         text.append("✓ valid", style="bold green")
         columns = count_text(len(schema), "column", "columns")
-        text.append(f"  {columns} · est. {row_bytes} B/row\n", style="green")
+        text.append(f"  {columns} · est. {row_bytes} B/row", style="green")
+        # Advice comes before the column list: in a short panel (80x24) a long column list
+        # would push it out of view.
+        for note in sqlhints.advice(request.statement.text, schema, has_range):
+            text.append("\n⚠ ", style="bold yellow")
+            text.append(note, style="yellow")
+        text.append("\n")
         shown = list(schema)[:MAX_COLUMNS_SHOWN]
         for index, column in enumerate(shown):
             if index:
@@ -151,9 +157,6 @@ class HintsPanel(Vertical):
             text.append(f" {sqlhints.describe_type(column.type)}", style="cyan")
         if len(schema) > MAX_COLUMNS_SHOWN:
             text.append(f" … +{len(schema) - MAX_COLUMNS_SHOWN} more", style="dim")
-        for note in sqlhints.advice(request.statement.text, schema, has_range):
-            text.append("\n⚠ ", style="bold yellow")
-            text.append(note, style="yellow")
         self._show(text, request)
         self.post_message(self.ErrorLocated(None))
 

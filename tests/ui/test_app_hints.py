@@ -14,6 +14,7 @@ from mmtui.ui.editor import ERROR_STYLE
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
+    screen_text,
     set_editor_text,
     wait_for,
     wait_hint,
@@ -47,6 +48,15 @@ async def test_misspelled_column_marks_position(
 
         await pilot.press("ctrl+g")
         assert app.editor.selected_text == "mesg"
+        # The selected word is there to be typed over: validation and F5 still take the
+        # whole statement, not the word alone.
+        statement = app.editor.statement_under_cursor()
+        assert statement is not None
+        assert statement.text == "SELECT time,\n       mesg\nFROM log_entries"
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
+        assert "mesg" in app.results.error_text
+        assert "ParserError" not in app.results.error_text
 
 
 def cell_styles(strip: Strip) -> list[Style]:
@@ -156,3 +166,18 @@ async def test_stale_answers_dropped(demo_server: DemoServerHandle, tmp_path: Pa
         assert app.hints.last_text == shown
         assert app.hints.shown_statement == current
         assert app.editor.error_location is None
+
+
+async def test_advice_visible_with_many_columns(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # log_entries has 13 columns: at 80x24 their list fills the panel, so advice goes first.
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_schema(pilot)
+        query = "SELECT * FROM log_entries"
+        await set_editor_text(pilot, query)
+        await wait_hint(pilot, query, "✓")
+        await pilot.pause()
+
+        assert "No time range" in screen_text(app)

@@ -101,3 +101,26 @@ async def test_grid_display_tz_switch(demo_client: FlightSQLClient) -> None:
         with pytest.raises(ValueError, match="Mars/Olympus"):
             app.pane.display_tz = "Mars/Olympus"
         assert app.pane.display_tz == "local"
+
+
+async def test_grid_cursor_visible_after_shrink(demo_client: FlightSQLClient) -> None:
+    sql = "SELECT time, process_id, exe, level, target, msg FROM log_entries LIMIT 50"
+    app = PaneApp(demo_client)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await run_to_end(pilot, app, sql)
+        grid = app.grid
+        grid.focus()
+        await pilot.press("ctrl+right")
+        await pilot.pause()
+        last = grid.cursor_column
+        assert last == 5
+
+        await pilot.resize_terminal(80, 24)
+        await wait_until(pilot, lambda: grid.size.width <= 80, "the grid to shrink")
+        await pilot.pause()
+
+        left = grid._offsets[last]
+        right = grid._offsets[last + 1]
+        view = grid.scrollable_content_region
+        assert grid.scroll_x <= left
+        assert right <= grid.scroll_x + view.width or left == grid.scroll_x
