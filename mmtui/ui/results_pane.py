@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -30,8 +31,10 @@ from mmtui.flightsql import FlightSQLClient, QueryError
 from mmtui.results import (
     JsonbError,
     ResultStore,
+    cell_width,
     decode_jsonb,
     safe_lines,
+    truncate_cells,
 )
 from mmtui.results.allocator import release_freed_memory
 from mmtui.results.detail import copy_text, tsv_field
@@ -86,10 +89,13 @@ def format_status(
     batches: int,
     elapsed: float,
     estimate: int | None = None,
+    max_cells: int | None = None,
 ) -> str:
     """Build the status line text, e.g. "running 42% · 1,234 rows · 3 batches · ...".
 
-    The rate is rows divided by the elapsed time since the query was sent.
+    The rate is rows divided by the elapsed time since the query was sent. With `max_cells`,
+    the batch count, then the rate, then the elapsed time are left out until the text fits, so
+    no field is cut. A state and row count that alone do not fit end with an ellipsis.
     """
     if state == "failed":
         label = f"failed after {count_text(rows, 'row', 'rows')}"
@@ -101,8 +107,19 @@ def format_status(
     parts = [label]
     if state != "failed":
         parts.append(count_text(rows, "row", "rows"))
-    parts += [count_text(batches, "batch", "batches"), f"{rate:,.0f} rows/s", f"{elapsed:.1f} s"]
-    return " · ".join(parts)
+    batch_part = count_text(batches, "batch", "batches")
+    rate_part = f"{rate:,.0f} rows/s"
+    elapsed_part = f"{elapsed:.1f} s"
+    parts += [batch_part, rate_part, elapsed_part]
+    text = " · ".join(parts)
+    if max_cells is None:
+        return text
+    for dropped in (batch_part, rate_part, elapsed_part):
+        if cell_width(text) <= max_cells:
+            return text
+        parts.remove(dropped)
+        text = " · ".join(parts)
+    return truncate_cells(text, max_cells)
 
 
 def describe_error(error: Exception) -> str:
@@ -566,9 +583,17 @@ class ResultsPane(Widget, can_focus=False):
             return
         if self.state == "running" and self._worker is not None:
             self._elapsed = time.monotonic() - self._worker.started_at
-        text = format_status(self.state, self._rows, self._batches, self._elapsed, self._estimate)
+        status = self.query_one("#results-status", Static)
+        # Before the first layout the width is 0, and the whole text is set.
+        width = status.content_region.width or None
+        text = format_status(
+            self.state, self._rows, self._batches, self._elapsed, self._estimate, width
+        )
         # The status line has a fixed height, so updating it needs no layout pass.
-        self.query_one("#results-status", Static).update(Text(text), layout=False)
+        status.update(Text(text), layout=False)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._update_status()
 
     def _show_error(self, text: str | None) -> None:
         error = self.query_one("#results-error", Static)
