@@ -74,10 +74,11 @@ def main(argv: list[str]) -> int:
         return 1
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    logger.info("serving on %s; press Ctrl+C to stop", handle.uri)
-    # The log may go to a file (under `mmtui demo-server`), so the address is also printed.
-    print(f"mmtui demo server: serving on {handle.uri}; press Ctrl+C to stop", flush=True)
     try:
+        logger.info("serving on %s; press Ctrl+C to stop", handle.uri)
+        # The log may go to a file (under `mmtui demo-server`), so the address is also printed.
+        # It is printed inside `try` because a client may send SIGINT as soon as it reads it.
+        print(f"mmtui demo server: serving on {handle.uri}; press Ctrl+C to stop", flush=True)
         while not handle.join(timeout=0.5):
             pass
     except KeyboardInterrupt:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -42,7 +42,7 @@ from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
 from mmtui.ui.daemon_executor import DaemonThreadExecutor
 from mmtui.ui.detail_screen import DetailScreen
-from mmtui.ui.editor import SqlEditor
+from mmtui.ui.editor import SqlEditor, clean_pasted_text
 from mmtui.ui.footer import KeyFooter
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel
@@ -295,6 +295,14 @@ class MmtuiApp(App[int]):
         return self._main_widget("#results", ResultsPane)
 
     # ------------------------------------------------------------------ start-up
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            # Cleaned here for every widget, because Textual 8.2.8's Input (dialogs, the command
+            # palette) inserts pasted text unchanged and writes C0 controls such as SO and SI
+            # to the terminal when it renders them.
+            event.text = clean_pasted_text(event.text)
+        await super().on_event(event)
 
     def get_driver_class(self) -> type[Driver]:
         """Return Textual's driver for this platform, on Linux and macOS with the paste filter."""

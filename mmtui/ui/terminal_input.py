@@ -151,8 +151,14 @@ class PasteSafeLinuxDriver(LinuxDriver):
                         # keep interpreter shutdown waiting for this thread.
                         logger.info("terminal input reached end of file, input stops")
                         return
-                    for event in parser.feed(paste_filter.feed(decode(data))):
-                        self.process_message(event)
+                    text = paste_filter.feed(decode(data))
+                    # A read yields no text when it contains only the first bytes of a UTF-8
+                    # character, or an escape sequence inside a paste that the filter buffers
+                    # or drops. The parser takes "" as end of file and raises ParseError on
+                    # the next feed, which ends the app.
+                    if text:
+                        for event in parser.feed(text):
+                            self.process_message(event)
                 # The parser sends a lone ESC as the Escape key once the escape delay passes.
                 for event in parser.tick():
                     self.process_message(event)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual import events
+from textual.widgets import Input
 
 from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.help_screen import HelpScreen
+from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
@@ -147,3 +149,23 @@ async def test_paste_into_editor_cleaned(demo_server: DemoServerHandle, tmp_path
         assert "-- ERROR disk full \u2411" in screen_text(app)
         await pilot.press("ctrl+z")
         assert app.editor.text == "SELECT 1;\n", "one undo removes the whole paste"
+
+
+async def test_paste_into_dialog_cleaned(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, TimeRangeScreen)
+        field = app.screen.query_one("#time-range-input", Input)
+        await pilot.press("ctrl+a", "ctrl+k")
+
+        # Textual's Input keeps control characters, and its rendering writes SO, SI and the
+        # other C0 controls to the terminal unchanged.
+        app.post_message(events.Paste("2h \x1b[31mx\x1b[0m\x0e\x0f\x01\x1b]0;t\x07\r\nnext"))
+        await wait_for(pilot, lambda: field.value != "", "the pasted text")
+
+        assert field.value == "2h x\u240e\u240f\u2401\u241b]0;t\u2407"
+        screen = screen_text(app)
+        assert "2h x\u240e\u240f\u2401" in screen
+        assert not any(ord(character) < 0x20 and character != "\n" for character in screen)

@@ -174,6 +174,34 @@ def test_status_line_texts() -> None:
     )
 
 
+def test_status_line_fits_width() -> None:
+    full = "done · 9,000,000 rows · 138 batches · 3,165,946 rows/s · 2.8 s"
+    assert format_status("done", 9_000_000, 138, 9_000_000 / 3_165_946.5, max_cells=80) == full
+    assert format_status("done", 9_000_000, 138, 2.8, max_cells=len(full) - 1) == (
+        "done · 9,000,000 rows · 3,214,286 rows/s · 2.8 s"
+    )
+    assert format_status("done", 9_000_000, 138, 2.8, max_cells=40) == (
+        "done · 9,000,000 rows · 2.8 s"
+    )
+    assert format_status("done", 9_000_000, 138, 2.8, max_cells=25) == "done · 9,000,000 rows"
+    assert format_status("done", 9_000_000, 138, 2.8, max_cells=12) == "done · 9,00…"
+
+
+async def test_pane_status_fits_narrow_pane(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=(44, 12)) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        status = app.pane.query_one("#results-status", Static)
+        shown = "".join(segment.text for segment in status.render_line(0)).strip()
+
+        # The full text, "done · 1,000 rows · 1 batch · N rows/s · T s", is about 50 cells
+        # wide, and the status line has 42.
+        assert shown == app.pane.status_text
+        assert shown.startswith("done · 1,000 rows · ")
+        assert shown.endswith(" s")
+        assert "batch" not in shown
+
+
 async def test_pane_count_estimate_arrives(demo_client: FlightSQLClient) -> None:
     sql = "SELECT time, msg FROM log_entries WHERE level <= 3"
     expected = (

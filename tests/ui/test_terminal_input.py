@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import array
+import fcntl
 import os
 import signal
+import termios
 import threading
+import time
 
 import pytest
 from textual import events
@@ -166,3 +170,62 @@ async def test_input_thread_ends_at_end_of_file() -> None:
     assert not thread.is_alive()
     assert not driver.exit_event.is_set()
     assert [getattr(event, "character", None) for event in events_seen] == list("typed")
+
+
+def wait_until_read(descriptor: int, timeout: float = 5.0) -> None:
+    """Wait until a reader has taken every byte written to the pipe `descriptor`."""
+    deadline = time.monotonic() + timeout
+    pending = array.array("i", [0])
+    while True:
+        fcntl.ioctl(descriptor, termios.FIONREAD, pending)
+        if pending[0] == 0:
+            return
+        assert time.monotonic() < deadline, f"{pending[0]} bytes left unread"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("description", "reads", "expected"),
+    [
+        ("UTF-8 character split", [b"\xc3", b"\xa9x"], ["\xe9", "x"]),
+        ("colour code alone in a read", [b"\x1b[200~a\x1b[3", b"1m", b"b\x1b[201~"], ["ab"]),
+    ],
+)
+async def test_input_thread_reads_without_text(
+    description: str, reads: list[bytes], expected: list[str]
+) -> None:
+    # Each chunk is read alone. A read that yields no text must not end Textual's parser.
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTSTP, signal.SIGCONT)}
+    try:
+        driver = PasteSafeLinuxDriver(App())
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    read_end, write_end = os.pipe()
+    driver.fileno = read_end
+    events_seen: list[object] = []
+    driver.process_message = events_seen.append  # type: ignore[method-assign]
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            driver.run_input_thread()
+        except BaseException as error:
+            failures.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    for chunk in reads:
+        os.write(write_end, chunk)
+        wait_until_read(read_end)
+    os.close(write_end)
+    thread.join(5.0)
+    os.close(read_end)
+
+    assert not thread.is_alive(), description
+    assert failures == [], description
+    texts = [
+        event.text if isinstance(event, events.Paste) else getattr(event, "character", None)
+        for event in events_seen
+    ]
+    assert texts == expected, description
