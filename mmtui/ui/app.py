@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -59,6 +60,9 @@ WidgetT = TypeVar("WidgetT", bound=Widget)
 AUTOSAVE_DELAY = 0.5
 """Seconds after the last edit before the buffer is written to the autosave file."""
 
+ESCAPE_TIME_LIMIT = 1.0
+"""Seconds after an Esc press during which its time decides what it cancels (see
+`take_escape_time`); the queue delay it covers is milliseconds."""
 HEADER_REFRESH = 30.0
 """Seconds between header updates, so a relative range ("last 1h") shows the moving clock."""
 
@@ -235,6 +239,7 @@ class MmtuiApp(App[int]):
             self.time_range = parse_time_range(DEFAULT_RANGE)
         self.history = QueryHistory(self.paths.history)
         self._hint_generation = 0
+        self._escape_time: float | None = None
         self._hinted_statement_start: int | None = None
         self._autosave_generation = 0
         self._login_open = False
@@ -302,6 +307,8 @@ class MmtuiApp(App[int]):
             # palette) inserts pasted text unchanged and writes C0 controls such as SO and SI
             # to the terminal when it renders them.
             event.text = clean_pasted_text(event.text)
+        if isinstance(event, events.Key) and event.key == "escape" and not event.is_forwarded:
+            self._escape_time = event.time
         await super().on_event(event)
 
     def get_driver_class(self) -> type[Driver]:
@@ -693,8 +700,21 @@ class MmtuiApp(App[int]):
             return None
 
     def action_cancel_query(self) -> None:
-        if not self.results.cancel():
+        if not self.results.cancel(self.take_escape_time()):
             self.editor.suggestion = ""
+
+    def take_escape_time(self) -> float | None:
+        """Return when the Esc being handled was read from the terminal, and forget it.
+
+        Esc goes through the focused widget's queue, while F5 (an app binding) runs at once.
+        So an Esc pressed just before F5 can be handled after F5 started a new query, and the
+        pane uses this time to leave that query alone. None when no Esc was read recently (a
+        palette command, for instance).
+        """
+        pressed_at, self._escape_time = self._escape_time, None
+        if pressed_at is None or time.monotonic() - pressed_at > ESCAPE_TIME_LIMIT:
+            return None
+        return pressed_at
 
     def on_results_pane_query_cancelled(self, _message: ResultsPane.QueryCancelled) -> None:
         self.refresh_bindings()

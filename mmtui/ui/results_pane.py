@@ -392,9 +392,16 @@ class ResultsPane(Widget, can_focus=False):
         self._update_status()
         return self._run_id
 
-    def cancel(self) -> bool:
-        """Cancel the running query; rows so far stay. Return False when none was running."""
+    def cancel(self, pressed_at: float | None = None) -> bool:
+        """Cancel the running query; rows so far stay. Return False when none was running.
+
+        `pressed_at` is the `time.monotonic()` of the key press that asked for it. A press from
+        before the running query started was meant for an earlier one, so it cancels nothing.
+        """
         if self._worker is None or self.state != "running":
+            return False
+        if pressed_at is not None and pressed_at < self._worker.started_at:
+            logger.info("ignored a cancel key pressed before query %d started", self._run_id)
             return False
         self._worker.cancel()
         return True
@@ -604,7 +611,8 @@ class ResultsPane(Widget, can_focus=False):
     # Actions
 
     def action_cancel_query(self) -> None:
-        self.cancel()
+        take_escape_time = getattr(self.app, "take_escape_time", None)
+        self.cancel(take_escape_time() if take_escape_time is not None else None)
 
     def _cursor_scalar_text(self) -> str | None:
         grid = self.grid

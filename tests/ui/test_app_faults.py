@@ -13,13 +13,16 @@ import types
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from mmtui.demo import DemoServerHandle, start_demo_server
+from tests.fault_server import FaultServerHandle
 from tests.ui.test_app_support import (
     SIZE,
     SilentListener,
     make_app,
     screen_text,
+    set_editor_text,
     wait_for,
     wait_schema,
 )
@@ -151,3 +154,29 @@ def test_late_listing_result_dropped(tmp_path: Path, caplog: pytest.LogCaptureFi
     # The worker got its error and handed it to the app, which had exited by then.
     assert "listing tables failed" in caplog.text
     assert len(_never_started_coroutines(handoff)) == leaked_before
+
+
+async def test_escape_before_run_spares_new_query(
+    fault_server: FaultServerHandle, tmp_path: Path
+) -> None:
+    # Esc then F5 in quick succession: F5 (an app binding) starts the new query before Esc
+    # reaches the editor's queue. The Esc was meant for the old query and must spare the new.
+    sql = "SELECT 1 -- fault:trickle:400"
+    app = make_app(fault_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, sql)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "running", "the first query")
+        first_run = app.results._run_id
+
+        app.post_message(events.Key("escape", None))
+        app.post_message(events.Key("f5", None))
+        await wait_for(pilot, lambda: app.results._run_id != first_run, "the second query")
+        await wait_for(pilot, lambda: app._escape_time is None, "the Esc to be handled")
+        await wait_for(pilot, lambda: app.results.grid.row_count > 0, "the second query's rows")
+
+        assert app.results.state == "running", app.results.status_text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results.state == "cancelled", "the cancel")
