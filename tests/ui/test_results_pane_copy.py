@@ -67,6 +67,32 @@ async def test_copy_row_tsv_spreadsheet_quoting(demo_client: FlightSQLClient) ->
         assert app.notifications[-1] == ("information", "Copied row (54 characters)")
 
 
+async def test_detail_names_level(demo_client: FlightSQLClient) -> None:
+    sql = (
+        "SELECT * FROM ((SELECT level, msg FROM log_entries WHERE level = 2 LIMIT 1)"
+        " UNION ALL (SELECT arrow_cast(9, 'Int32') AS level, 'unknown level' AS msg)) AS t"
+        " ORDER BY level"
+    )
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, sql)
+        store = app.pane.store
+        assert store is not None
+        assert store.window(0, 2).column("level").to_pylist() == [2, 9]
+        assert app.grid.line_text(1).split()[0] == "ERROR"
+
+        screen = await open_detail(pilot, app)
+        assert screen.text == "ERROR (2)"
+        await pilot.press("c")
+        assert app.clipboard == "2"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, DetailScreen), "the grid")
+
+        await pilot.press("down")
+        screen = await open_detail(pilot, app)
+        assert screen.text == "9"
+
+
 async def test_detail_copy_over_limit_refused(demo_client: FlightSQLClient) -> None:
     size = MAX_CLIPBOARD_CHARS + 1
     app = PaneApp(demo_client)
