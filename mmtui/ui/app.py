@@ -759,7 +759,7 @@ class MmtuiApp(App[int]):
         self.hints.show_completions(event.prefix, event.candidates)
 
     def on_schema_browser_insert_requested(self, event: SchemaBrowser.InsertRequested) -> None:
-        self.editor.insert_at_cursor(event.text)
+        self.editor.insert_at_cursor(event.text, event.placeholder)
         self.editor.focus()
 
     def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
