@@ -11,6 +11,7 @@ from mmtui.results.formatting import (
     full_texts,
     is_jsonb_type,
     is_level_field,
+    level_detail_text,
     level_text,
     resolve_display_tz,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "full_texts",
     "is_jsonb_type",
     "is_level_field",
+    "level_detail_text",
     "level_text",
     "resolve_display_tz",
     "safe_lines",

@@ -15,6 +15,7 @@ detail view and the clipboard.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,11 @@ JSON_PRETTY_LIMIT = 8 * 1024 * 1024
 """Largest text parsed as JSON for pretty-printing; longer values show as they are."""
 
 _HEX_ROW_BYTES = 16
+
+_TSV_QUOTED_CHARS = '\t\r\n"'
+"""Characters that make `tsv_field` wrap a field in double quotes."""
+
+_TSV_SEPARATORS_RE = re.compile("([\t\r\n])")
 
 
 def detail_text(scalar: Any, tz: str | None = None) -> str:
@@ -48,20 +54,27 @@ def copy_text(scalar: Any, tz: str | None = None) -> str:
 
 
 def tsv_field(scalar: Any, tz: str | None = None) -> str:
-    r"""Return `scalar` as one field of a TSV row: single-line text, safe for a terminal.
+    """Return `scalar` as one field of a TSV row, quoted the way spreadsheets read pasted TSV.
 
-    JSON stays compact. Backslash, tab, line feed and carriage return are written as `\\`,
-    `\t`, `\n` and `\r`, as in PostgreSQL's COPY text format. Other control characters become
-    visible symbols.
+    A field that contains a tab, a line break or a double quote is wrapped in double quotes,
+    with inner quotes doubled, as in CSV. Any other field is copied as is, backslashes included.
+    JSON stays compact. Control characters other than tab, CR and LF become visible symbols,
+    because the clipboard ends up pasted in terminals.
     """
     scalar = _unwrap(scalar)
     if scalar is None or not scalar.is_valid:
         return NULL_TEXT
-    text = _scalar_text(scalar, tz)
-    escaped = (
-        text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-    return safe_text(escaped)
+    text = _safe_keeping_separators(_scalar_text(scalar, tz))
+    if any(char in text for char in _TSV_QUOTED_CHARS):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _safe_keeping_separators(text: str) -> str:
+    """Return `text` made safe by `safe_text`, but with tabs, CRs and LFs kept."""
+    parts = _TSV_SEPARATORS_RE.split(text)
+    # re.split with a group puts the separators at the odd indexes.
+    return "".join(part if index % 2 else safe_text(part) for index, part in enumerate(parts))
 
 
 def _safe_keeping_tabs(line: str) -> str:

@@ -88,6 +88,14 @@ def level_text(level: int) -> str:
     return LEVEL_NAMES.get(level, str(level))
 
 
+def level_detail_text(level: int) -> str:
+    """Return the level name with its number (`2` gives `ERROR (2)`), or the unknown number."""
+    name = LEVEL_NAMES.get(level)
+    if name is None:
+        return str(level)
+    return f"{name} ({level})"
+
+
 def format_array(
     array: Any,
     max_cells: int = MAX_COLUMN_CELLS,

@@ -787,7 +787,7 @@ class MmtuiApp(App[int]):
         self.hints.show_completions(event.prefix, event.candidates)
 
     def on_schema_browser_insert_requested(self, event: SchemaBrowser.InsertRequested) -> None:
-        self.editor.insert_at_cursor(event.text)
+        self.editor.insert_at_cursor(event.text, event.placeholder)
         self.editor.focus()
 
     def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
@@ -942,9 +942,58 @@ class MmtuiApp(App[int]):
             ("Reconnect", "Log in if needed and reload the schema (F9)", self.action_reconnect),
             ("Help", "All keys (F1 or ?)", self.action_help),
         ]
+        results = self.results
+        result_commands: list[tuple[str, str, Callable[[], None], str]] = [
+            (
+                "Export results…",
+                "Write the whole result to CSV, Parquet or JSON lines (e on the grid)",
+                results.action_export,
+                "export",
+            ),
+            (
+                "Copy cell",
+                "Copy the value of the grid's cell (c)",
+                results.action_copy_cell,
+                "copy",
+            ),
+            (
+                "Copy row as TSV",
+                "Copy the grid's row as tab-separated values (C)",
+                results.action_copy_row,
+                "copy",
+            ),
+            (
+                "Copy row as JSON",
+                "Copy the grid's row as a JSON object (J)",
+                results.action_copy_row_json,
+                "copy",
+            ),
+            (
+                "Cell detail",
+                "Show the whole value of the grid's cell (Enter on the grid)",
+                results.action_show_detail,
+                "show",
+            ),
+        ]
+        for title, help_text, action, verb in result_commands:
+            commands.append((title, help_text, partial(self._run_result_command, action, verb)))
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
         yield from super().get_system_commands(screen)
+
+    def _run_result_command(self, action: Callable[[], None], verb: str) -> None:
+        """Run a result action from the palette, or notify the user why it cannot run yet."""
+        results = self.results
+        if not results.has_results:
+            self.notify(
+                f"No result to {verb} yet. Run a query first.", severity="warning", markup=False
+            )
+            return
+        # An empty result can still be exported, as the `e` key on the grid allows.
+        if verb != "export" and results.grid.row_count == 0:
+            self.notify(f"The result has no rows to {verb}.", severity="warning", markup=False)
+            return
+        action()
 
     # ------------------------------------------------------------------ crash report
 

@@ -5,8 +5,10 @@ characters made visible) and is computed on a worker thread, so a 5M-character v
 freeze the screen. `TextView` wraps it to the screen width by index arithmetic and renders only
 the visible lines, as plain text: nothing in the value is parsed as markup. `c` copies the value
 with real tabs and line feeds (`copy_text`), up to MAX_CLIPBOARD_CHARS, as the grid's `c` does.
-Timestamps show in `display_tz`, the zone of the grid. `z` toggles UTC and local time here as
-in the explorer, and the app then sets the zone of the grid and of this screen.
+A Micromegas level column shows the level name with its number (`ERROR (2)`), because the grid
+shows the name, but `c` copies the number. Timestamps show in `display_tz`, the zone of the grid.
+`z` toggles UTC and local time here as in the explorer, and the app then sets the zone of the
+grid and of this screen.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from mmtui.results import ResultStore, detail_text, safe_text
+from mmtui.results import (
+    ResultStore,
+    detail_text,
+    is_level_field,
+    level_detail_text,
+    safe_text,
+)
 from mmtui.results.detail import copy_text
 from mmtui.ui.thread_calls import call_later_from_thread
 
@@ -259,7 +267,12 @@ class DetailScreen(ModalScreen[None]):
     def _load(self) -> None:
         tz = self._display_tz
         try:
-            text = detail_text(self.store.scalar(self.row, self.column), tz)
+            scalar = self.store.scalar(self.row, self.column)
+            if is_level_field(self.store.schema.field(self.column)) and scalar.is_valid:
+                # The grid shows level names, so the detail view names the level too.
+                text = level_detail_text(scalar.as_py())
+            else:
+                text = detail_text(scalar, tz)
         except Exception as error:
             # The store may have been closed underneath, so the error is shown on screen.
             logger.exception("reading cell %d,%d failed", self.row, self.column)

@@ -37,6 +37,15 @@ MIN_COMPLETION_PREFIX = 2
 """Characters typed before completion offers anything (one letter matches too much)."""
 
 
+def _location_after(start: tuple[int, int], text: str) -> tuple[int, int]:
+    """Return the (row, column) location reached by writing `text` from `start`."""
+    row, column = start
+    line_breaks = text.count("\n")
+    if line_breaks == 0:
+        return row, column + len(text)
+    return row + line_breaks, len(text) - text.rfind("\n") - 1
+
+
 class SqlEditor(TextArea):
     """The SQL buffer the user edits and runs statements from."""
 
@@ -168,10 +177,21 @@ class SqlEditor(TextArea):
         )
         self.move_cursor(result.end_location)
 
-    def insert_at_cursor(self, text: str) -> None:
-        """Insert `text` at the cursor, replacing the selection, as an undoable edit."""
-        start, end = self.selection
+    def insert_at_cursor(self, text: str, select: str | None = None) -> None:
+        """Insert `text` at the cursor, replacing the selection, as an undoable edit.
+
+        With `select`, its first occurrence in `text` is selected afterwards, so typing replaces
+        it. A `select` that `text` does not contain raises ValueError before any edit.
+        """
+        offset = None if select is None else text.index(select)
+        start, end = sorted(self.selection)
         self.replace(text, start, end)
+        if select is None or offset is None:
+            return
+        self.selection = Selection(
+            _location_after(start, text[:offset]),
+            _location_after(start, text[: offset + len(select)]),
+        )
 
     def replace_buffer(self, text: str) -> None:
         """Replace the whole buffer with `text` as one undoable edit (Ctrl+Z brings it back)."""

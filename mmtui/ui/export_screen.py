@@ -1,11 +1,14 @@
 """The export screen: a path prompt and a format choice, then `export_store` on a worker thread.
 
 The format follows the file extension as it is typed (.csv, .parquet or .pq, .jsonl or
-.ndjson) until the user picks one by hand. The path is checked before anything is written: a
-`~user` that does not exist, a directory or a missing directory is reported on the screen, and
-an existing file is replaced only after a second Enter. The export writes every row in the
-store at the time it starts; the result is reported with a notification (rows written, or the
-error).
+.ndjson) until the user picks one by hand. Picking a format replaces a known export extension
+(or the extension of the default name) with that format's, so Parquet bytes do not end up in a
+`.csv` file. A name with any other extension stays as typed. A relative path is
+relative to the current directory, which the screen shows, and messages name the absolute path.
+The path is checked before anything is written: a `~user` that does not exist, a directory or
+a missing directory is reported on the screen, and an existing file is replaced only after a
+second Enter. The export writes every row in the store at the time it starts; the result is
+reported with a notification (rows written, or the error).
 """
 
 from __future__ import annotations
@@ -44,9 +47,26 @@ EXTENSION_FORMATS = {
 }
 
 
+FORMAT_EXTENSIONS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
+"""Extension given to the file name when the user picks a format."""
+
+
 def format_for_path(path: str) -> str | None:
     """Return the export format that a file extension implies, or None."""
     return EXTENSION_FORMATS.get(Path(path).suffix.lower())
+
+
+def path_with_format(path: str, fmt: str) -> str:
+    """Return `path` with its extension replaced by the one of `fmt` (added if it has none).
+
+    The text before the extension is kept exactly as typed, so `~` and relative parts stay.
+    An extension that already implies `fmt` (such as `.pq` for Parquet) is kept.
+    """
+    if format_for_path(path) == fmt:
+        return path
+    suffix = Path(path).suffix
+    stem = path[: len(path) - len(suffix)] if suffix else path
+    return stem + FORMAT_EXTENSIONS[fmt]
 
 
 class ExportScreen(ModalScreen[int | None]):
@@ -75,7 +95,7 @@ class ExportScreen(ModalScreen[int | None]):
             height: auto;
             align-horizontal: right;
         }
-        & #export-status {
+        & #export-status, & #export-folder {
             height: auto;
             color: $text-muted;
         }
@@ -106,6 +126,9 @@ class ExportScreen(ModalScreen[int | None]):
             rows = count_text(self.store.row_count, "row", "rows")
             yield Static(Text(f"Export {rows}"), id="export-title")
             yield Input(self.default_path, placeholder="file path", id="export-path")
+            yield Static(
+                Text(safe_text(f"Relative paths are saved in {Path.cwd()}")), id="export-folder"
+            )
             with RadioSet(id="export-formats"):
                 for fmt in FORMATS:
                     yield RadioButton(fmt, value=fmt == initial, id=f"export-{fmt}")
@@ -153,6 +176,11 @@ class ExportScreen(ModalScreen[int | None]):
             self._setting_format = False
             return
         self._format_chosen_by_hand = True
+        path_input = self.query_one("#export-path", Input)
+        path = path_input.value
+        is_default = path.strip() == self.default_path
+        if format_for_path(path) is not None or is_default:
+            path_input.value = path_with_format(path, self.selected_format)
 
     @on(Input.Submitted, "#export-path")
     @on(Button.Pressed, "#export-run")
@@ -177,7 +205,8 @@ class ExportScreen(ModalScreen[int | None]):
     def _checked_target(self, path: str) -> Path | None:
         """Return the file to write for `path`, or None after showing why it cannot be used."""
         try:
-            target = Path(path).expanduser()
+            # Absolute, so that messages show where a relative path is written.
+            target = Path(path).expanduser().absolute()
         except RuntimeError:
             # Path.expanduser raises RuntimeError for `~name` when no user has that name.
             user = path[1:].split("/", 1)[0]

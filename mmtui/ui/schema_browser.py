@@ -3,8 +3,9 @@
 Filled from `FlightSQLClient.list_tables()` by a thread worker in the app. Each view shows its
 column count and estimated row size; expanding it lists columns with their Arrow type and
 estimated bytes (see `mmtui.sqlhints.estimate_type_bytes`). Enter inserts the name under the
-cursor into the editor. Labels are rich `Text`, so a server-supplied name is never parsed as
-markup.
+cursor into the editor. A view_instance template is inserted with its `<id>` placeholder
+selected, so typing the id replaces it. Labels are rich `Text`, so a server-supplied name is
+never parsed as markup.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class SchemaItem:
     kind: str
     """One of "view", "column", "template", "group", "message"."""
     insert_text: str | None = None
+    placeholder: str | None = None
+    """Part of `insert_text` that the editor selects after inserting it, for the user to replace."""
 
 
 def quote_identifier(name: str) -> str:
@@ -81,9 +84,11 @@ class SchemaBrowser(Tree[SchemaItem]):
     class InsertRequested(Message):
         """A request to insert `text` at the editor cursor."""
 
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, placeholder: str | None = None) -> None:
             super().__init__()
             self.text = text
+            self.placeholder = placeholder
+            """Part of `text` to select after the insertion (None: select nothing)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("server", data=SchemaItem("group"), **kwargs)
@@ -119,11 +124,12 @@ class SchemaBrowser(Tree[SchemaItem]):
             Text("view_instance templates", style="bold"), data=SchemaItem("group"), expand=True
         )
         for view_name, id_kind, description in sqlhints.VIEW_INSTANCE_TEMPLATES:
-            call = f"view_instance('{view_name}', '<{id_kind}>')"
+            placeholder = f"<{id_kind}>"
+            call = f"view_instance('{view_name}', '{placeholder}')"
             label = Text.assemble(
                 (view_name, "bold"), (f"({id_kind})  ", "dim"), (description, "dim italic")
             )
-            templates.add_leaf(label, data=SchemaItem("template", call))
+            templates.add_leaf(label, data=SchemaItem("template", call, placeholder))
         self.column_names = sorted(columns)
         self.cursor_line = 1 if tables else 0
 
@@ -132,7 +138,7 @@ class SchemaBrowser(Tree[SchemaItem]):
         if node is None or node.data is None:
             return
         if node.data.insert_text is not None:
-            self.post_message(self.InsertRequested(node.data.insert_text))
+            self.post_message(self.InsertRequested(node.data.insert_text, node.data.placeholder))
         elif node.allow_expand:
             node.toggle()
 

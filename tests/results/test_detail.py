@@ -107,11 +107,13 @@ def test_copy_text_keeps_tabs_and_line_feeds() -> None:
     assert copy_text(pa.scalar(None, pa.string())) == NULL_TEXT
 
 
-def test_tsv_field_escapes_separators() -> None:
-    assert tsv_field(pa.scalar("a\tb\nc\\d\re\x1b")) == "a\\tb\\nc\\\\d\\re\u241b"
-    assert tsv_field(pa.scalar('{"a": [1, 2]}')) == '{"a": [1, 2]}'
+def test_tsv_field_quotes_like_csv() -> None:
+    assert tsv_field(pa.scalar("a\tb\nc\\d\re\x1b")) == '"a\tb\nc\\d\re\u241b"'
+    assert tsv_field(pa.scalar("C:\\Program Files\\x")) == "C:\\Program Files\\x"
+    assert tsv_field(pa.scalar("\x1b[31m\x9b")) == "\u241b[31m<U+009B>"
+    assert tsv_field(pa.scalar('{"a": [1, 2]}')) == '"{""a"": [1, 2]}"'
     data = encode_jsonb_object({"k": "v"})
-    assert tsv_field(pa.scalar(data, pa.binary())) == '{"k":"v"}'
+    assert tsv_field(pa.scalar(data, pa.binary())) == '"{""k"":""v""}"'
     assert tsv_field(pa.scalar(None, pa.int64())) == NULL_TEXT
     assert tsv_field(pa.scalar(7, pa.int64())) == "7"
 

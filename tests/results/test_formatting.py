@@ -12,6 +12,7 @@ from mmtui.results import (
     format_array,
     is_jsonb_type,
     is_level_field,
+    level_detail_text,
     resolve_display_tz,
 )
 from mmtui.results.formatting import (
@@ -405,3 +406,11 @@ def test_compact_utc_offset_grid_only() -> None:
 )
 def test_compact_offset_cells(column_zone: str | None, tz: str | None, cells: int) -> None:
     assert compact_offset_cells(column_zone, tz) == cells
+
+
+def test_level_detail_text_names() -> None:
+    assert level_detail_text(1) == "FATAL (1)"
+    assert level_detail_text(2) == "ERROR (2)"
+    assert level_detail_text(6) == "TRACE (6)"
+    assert level_detail_text(0) == "0"
+    assert level_detail_text(9) == "9"

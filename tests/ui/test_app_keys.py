@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from textual import events
+from textual.command import CommandPalette
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
+from mmtui.ui.app import MmtuiApp
+from mmtui.ui.detail_screen import DetailScreen
+from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.help_screen import HelpScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
+    run_and_wait,
     screen_text,
     set_editor_text,
     wait_for,
@@ -131,6 +139,70 @@ async def test_palette_has_app_commands(demo_server: DemoServerHandle, tmp_path:
         await wait_for(pilot, lambda: "Range: last 15m" in screen_text(app), "the palette hit")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the palette command")
+
+
+async def run_palette_command(pilot: Pilot[Any], app: MmtuiApp, title: str) -> None:
+    """Open the command palette, search for `title` and run the first hit."""
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+    await pilot.press(*title)
+    await wait_for(pilot, lambda: title in screen_text(app), f"the palette hit {title!r}")
+    await pilot.press("enter")
+    await wait_for(
+        pilot, lambda: not isinstance(app.screen, CommandPalette), "the palette to close"
+    )
+
+
+def last_notification(app: MmtuiApp) -> str:
+    """Return the message of the newest notification, or "" when there is none."""
+    # NOTE: toasts do not show in `screen_text`, so the app's notification list is read.
+    messages = [notification.message for notification in app._notifications]
+    return messages[-1] if messages else ""
+
+
+async def test_palette_result_commands(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.copy_to_clipboard("before")
+
+        await run_palette_command(pilot, app, "Copy row as TSV")
+        message = "No result to copy yet. Run a query first."
+        await wait_for(pilot, lambda: last_notification(app) == message, "the no-result message")
+        assert app.clipboard == "before"
+        await run_palette_command(pilot, app, "Export results")
+        message = "No result to export yet. Run a query first."
+        await wait_for(pilot, lambda: last_notification(app) == message, "the no-export message")
+        assert not isinstance(app.screen, ExportScreen)
+
+        await run_and_wait(pilot, "SELECT 'a b' AS word, 7 AS n")
+
+        await run_palette_command(pilot, app, "Copy cell")
+        assert app.clipboard == "a b"
+        await run_palette_command(pilot, app, "Copy row as TSV")
+        assert app.clipboard == "a b\t7"
+        await run_palette_command(pilot, app, "Copy row as JSON")
+        assert json.loads(app.clipboard) == {"word": "a b", "n": 7}
+
+        await run_palette_command(pilot, app, "Cell detail")
+        await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen), "the detail screen")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        await wait_for(pilot, lambda: detail.text == "a b", "the cell value")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, DetailScreen), "the main screen")
+
+        await run_palette_command(pilot, app, "Export results")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ExportScreen), "the main screen")
+
+        await run_and_wait(pilot, "SELECT 1 AS n WHERE false")
+        app.copy_to_clipboard("before")
+        await run_palette_command(pilot, app, "Copy cell")
+        message = "The result has no rows to copy."
+        await wait_for(pilot, lambda: last_notification(app) == message, "the no-rows message")
+        assert app.clipboard == "before"
 
 
 async def test_paste_into_editor_cleaned(demo_server: DemoServerHandle, tmp_path: Path) -> None:

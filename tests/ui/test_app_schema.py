@@ -60,3 +60,35 @@ async def test_enter_inserts_name_at_cursor(demo_server: DemoServerHandle, tmp_p
         browser.move_cursor(browser.root.children[1].children[0])
         await pilot.press("enter")
         assert "view_instance('thread_spans', '<stream_id>')" in app.editor.text
+
+
+async def test_template_selects_placeholder(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "-- one process\nSELECT * FROM ")
+        browser = app.schema_browser
+        template = next(
+            leaf
+            for leaf in browser.root.children[1].children
+            if str(leaf.label).startswith("measures(process_id)")
+        )
+
+        await pilot.press("f2")
+        browser.move_cursor(template)
+        await pilot.press("enter")
+
+        call_start = len("SELECT * FROM view_instance('measures', '")
+        placeholder_end = call_start + len("<process_id>")
+        assert (
+            app.editor.text
+            == "-- one process\nSELECT * FROM view_instance('measures', '<process_id>')"
+        )
+        assert app.focused is app.editor
+        assert app.editor.selected_text == "<process_id>"
+        assert tuple(app.editor.selection) == ((1, call_start), (1, placeholder_end))
+
+        await pilot.press("p", "4", "2")
+
+        assert app.editor.text == "-- one process\nSELECT * FROM view_instance('measures', 'p42')"
+        assert app.editor.cursor_location == (1, call_start + 3)

@@ -6,6 +6,7 @@ import csv
 import logging
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioSet, Static
@@ -176,3 +177,82 @@ async def test_export_one_row_singular(demo_client: FlightSQLClient, tmp_path: P
 
         assert app.notifications[-1] == ("information", f"Exported 1 row to {target}")
         assert csv_rows(target) == [["word"], ["only"]]
+
+
+async def test_export_format_sets_extension(
+    demo_client: FlightSQLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default folder is the current directory, so the test runs in its own.
+    monkeypatch.chdir(tmp_path)
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+        path_input = screen.query_one("#export-path", Input)
+
+        expected_names = [
+            ("parquet", "results.parquet"),
+            ("jsonl", "results.jsonl"),
+            ("csv", "results.csv"),
+            ("parquet", "results.parquet"),
+        ]
+        for fmt, name in expected_names:
+            await pilot.click(f"#export-{fmt}")
+            await pilot.pause()
+            assert screen.selected_format == fmt
+            assert path_input.value == name
+
+        await pilot.click("#export-run")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+
+        target = tmp_path / "results.parquet"
+        assert app.notifications[-1] == ("information", f"Exported 100 rows to {target}")
+        assert pq.read_table(target).column("twice").to_pylist()[:3] == [0, 2, 4]
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["results.parquet"]
+
+
+async def test_export_format_keeps_other_extension(
+    demo_client: FlightSQLClient, tmp_path: Path
+) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+        path_input = screen.query_one("#export-path", Input)
+
+        cases = [
+            (f"{tmp_path}/data.txt", "jsonl", f"{tmp_path}/data.txt"),
+            (f"{tmp_path}/data.pq", "parquet", f"{tmp_path}/data.pq"),
+            (f"{tmp_path}/data.pq", "csv", f"{tmp_path}/data.csv"),
+            (f"{tmp_path}/data.NDJSON", "parquet", f"{tmp_path}/data.parquet"),
+        ]
+        for typed, fmt, expected in cases:
+            path_input.value = typed
+            await pilot.pause()
+            await pilot.click(f"#export-{fmt}")
+            await pilot.pause()
+            assert screen.selected_format == fmt
+            assert path_input.value == expected
+
+
+async def test_export_messages_show_absolute_path(
+    demo_client: FlightSQLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "results.csv"
+    target.write_text("precious\n")
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+        folder = str(screen.query_one("#export-folder", Static).content)
+        assert folder == f"Relative paths are saved in {tmp_path}"
+
+        status = await submit_path(pilot, screen, "results.csv")
+        assert status == f"{target} exists. Press Enter again to overwrite it."
+
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+
+        assert app.notifications[-1] == ("information", f"Exported 100 rows to {target}")
+        assert len(csv_rows(target)) == 101
