@@ -94,9 +94,13 @@ class TimeRange:
         zone_name = "local" if local else "UTC"
         first = _format_instant(begin, local)
         last = _format_instant(end, local)
+        relative = self.end is None and self.begin.at is None
         if first[:10] == last[:10]:
             last = last[11:]
-        relative = self.end is None and self.begin.at is None
+        elif relative and first[:5] == last[:5]:
+            # A look-back range ends now, so its year goes without saying. Without it, a range
+            # across midnight still fits an 80-column header beside the server address.
+            first, last = first[5:], last[5:]
         prefix = f"last {_lookback_text(self.text)}: " if relative else ""
         return f"{prefix}{first} → {last} {zone_name}"
 

@@ -164,3 +164,13 @@ def test_local_label_overflow_is_time_range_error(monkeypatch: pytest.MonkeyPatc
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_label_across_midnight_drops_year() -> None:
+    just_after_midnight = datetime(2026, 12, 5, 0, 7, tzinfo=UTC)
+
+    relative = parse_time_range("1h").label(just_after_midnight)
+    absolute = parse_time_range("2026-12-04T23:07:00Z..2026-12-05T00:07:00Z").label()
+
+    assert relative == "last 1h: 12-04 23:07 → 12-05 00:07 UTC"
+    assert absolute == "2026-12-04 23:07 → 2026-12-05 00:07 UTC"

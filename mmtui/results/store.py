@@ -186,7 +186,11 @@ class ResultStore:
             due = self._measured_rows == 0 or self._unmeasured_rows >= self.measure_every_rows
             # Measured before the rows become readable, so widths cover every row the store
             # reports unless measuring is deferred.
-            widths = self._measure_unmeasured() if due else None
+            widths = None
+            measured_rows = 0
+            if due:
+                batches, measured_rows = self._take_unmeasured()
+                widths = self._measure(batches)
             nbytes = _batch_bytes(batch)
             with self._lock:
                 self._appended_batches += 1
@@ -194,6 +198,7 @@ class ResultStore:
                     self._widths = [
                         max(old, new) for old, new in zip(self._widths, widths, strict=True)
                     ]
+                    self._measured_rows += measured_rows
                 self._batches.append(batch)
                 self._spilled.append(None)
                 self._batch_bytes.append(nbytes)
@@ -208,24 +213,35 @@ class ResultStore:
     def measure_pending(self) -> None:
         """Measure the widths of the batches that wait for it. Does nothing on a closed store.
 
-        For the producer thread: a deferring producer calls it before telling readers about new
-        rows and at the end of the stream, so the final widths cover every row.
+        For the producer, or for one measuring thread beside it: the batches are taken under
+        the append lock and measured outside it, so `append` does not wait for a measurement.
+        Call it at the end of the stream (with no other call running) so that the final
+        widths cover every row.
         """
         with self._append_lock:
             if self._closed or not self._unmeasured:
                 return
-            widths = self._measure_unmeasured()
-            with self._lock:
-                self._widths = [
-                    max(old, new) for old, new in zip(self._widths, widths, strict=True)
-                ]
+            batches, rows = self._take_unmeasured()
+        widths = self._measure(batches)
+        with self._lock:
+            self._widths = [max(old, new) for old, new in zip(self._widths, widths, strict=True)]
+            self._measured_rows += rows
 
-    def _measure_unmeasured(self) -> list[int]:
-        """Measure the unmeasured batches together and clear them; the caller holds _append_lock."""
+    @property
+    def measured_row_count(self) -> int:
+        """Rows whose widths are in `column_widths`: the first rows of the result."""
+        return self._measured_rows
+
+    def _take_unmeasured(self) -> tuple[list[pa.RecordBatch], int]:
+        """Take the unmeasured batches and their row count; the caller holds _append_lock."""
         batches, self._unmeasured = self._unmeasured, []
-        self._measured_rows += self._unmeasured_rows
-        self._unmeasured_rows = 0
-        known = self._widths
+        rows, self._unmeasured_rows = self._unmeasured_rows, 0
+        return batches, rows
+
+    def _measure(self, batches: list[pa.RecordBatch]) -> list[int]:
+        """Return the widths of `batches` together, starting from the known widths."""
+        with self._lock:
+            known = list(self._widths)
         widths = []
         for index, field in enumerate(self.schema):
             if len(batches) == 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,9 +33,8 @@ logger = logging.getLogger(__name__)
 NOTIFY_INTERVAL = 0.05
 """Minimum seconds between two `BatchesArrived` messages of one query (after the first)."""
 
-MEASURE_EVERY_ROWS = 65_536
-"""Rows whose column widths the store measures together (see `ResultStore.measure_pending`).
-The worker also measures before each `BatchesArrived` and at the end of the stream."""
+MEASURE_IN_APPEND_NEVER = sys.maxsize
+"""`measure_every_rows` of the worker's stores: `append` measures the first batch only."""
 
 
 _warm_up_started = threading.Event()
@@ -189,6 +189,51 @@ class CountEstimated(WorkerMessage, bubble=False, namespace="query_worker"):
         self.count = count
 
 
+class WidthMeasurer:
+    """A thread that measures a store's new rows and then tells the pane about them.
+
+    The reading thread only appends, so it never waits for a measurement: on the 2-core VM
+    of `benchmarks/README.md`, measuring took about a fifth of the reading thread's time.
+    Rows reach the screen once measured (`ResultStore.measured_row_count`), so the widths
+    always cover the rows shown. Messages go out at most every `NOTIFY_INTERVAL` seconds.
+    """
+
+    def __init__(self, worker: QueryWorker, store: ResultStore) -> None:
+        self.worker = worker
+        self.store = store
+        self.started = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"mmtui-measure-{worker.run_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self.started = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for it, so that no measurement runs after this returns."""
+        self._stop.set()
+        if self.started:
+            self._thread.join()
+
+    def _run(self) -> None:
+        store = self.store
+        shown = store.measured_row_count
+        try:
+            while not self._stop.wait(NOTIFY_INTERVAL):
+                store.measure_pending()
+                measured = store.measured_row_count
+                if measured == shown:
+                    continue
+                shown = measured
+                self.worker.progress = (measured, store.batch_count)
+                self.worker._post(BatchesArrived(self.worker.run_id, store, *self.worker.progress))
+        except Exception:
+            # The reading thread measures what is left when the stream ends.
+            logger.exception("measuring the widths of query %d failed", self.worker.run_id)
+
+
 class QueryWorker:
     """Run one query on the process's query thread; `cancel()` may be called from any thread."""
 
@@ -278,15 +323,20 @@ class QueryWorker:
                 schema = stream.schema
                 store = self._make_store(schema)
                 self.store = store
-                last_post = 0.0
-                for batch in stream:
-                    store.append(batch)
+                measurer = WidthMeasurer(self, store)
+                try:
+                    for batch in stream:
+                        store.append(batch)
+                        if not measurer.started:
+                            # The store measured the first batch in `append`: show it at once.
+                            self.progress = (store.row_count, store.batch_count)
+                            self._post(BatchesArrived(self.run_id, store, *self.progress))
+                            measurer.start()
+                finally:
+                    # Rows kept after an error or a cancel get their widths too.
+                    measurer.stop()
+                    store.measure_pending()
                     self.progress = (store.row_count, store.batch_count)
-                    now = time.monotonic()
-                    if last_post == 0.0 or now - last_post >= NOTIFY_INTERVAL:
-                        last_post = now
-                        store.measure_pending()
-                        self._post(BatchesArrived(self.run_id, store, *self.progress))
             rows, batches = self.progress
             if self._cancel_requested:
                 final = QueryCancelled(self.run_id, store, rows, batches)
@@ -317,9 +367,6 @@ class QueryWorker:
                 final = QueryFailed(
                     self.run_id, store, *self.progress, error=RuntimeError("worker stopped")
                 )
-            if store is not None:
-                # Rows kept after an error or a cancel get their widths too.
-                store.measure_pending()
             if not self._post(final) and store is not None:
                 # The pane is gone and will not read this store, so free its memory and spill file.
                 store.close()
@@ -329,12 +376,13 @@ class QueryWorker:
             self._finished.set()
 
     def _make_store(self, schema: Any) -> ResultStore:
+        # `append` measures only the first batch; WidthMeasurer measures the others.
         if self.memory_budget_bytes is None:
-            return ResultStore(schema, measure_every_rows=MEASURE_EVERY_ROWS)
+            return ResultStore(schema, measure_every_rows=MEASURE_IN_APPEND_NEVER)
         return ResultStore(
             schema,
             memory_budget_bytes=self.memory_budget_bytes,
-            measure_every_rows=MEASURE_EVERY_ROWS,
+            measure_every_rows=MEASURE_IN_APPEND_NEVER,
         )
 
     def _estimate(self) -> None:
