@@ -219,14 +219,14 @@ class WidthMeasurer:
 
     def _run(self) -> None:
         store = self.store
-        shown = store.measured_row_count
+        reported_rows = store.measured_row_count
         try:
             while not self._stop.wait(NOTIFY_INTERVAL):
                 store.measure_pending()
                 measured = store.measured_row_count
-                if measured == shown:
+                if measured == reported_rows:
                     continue
-                shown = measured
+                reported_rows = measured
                 self.worker.progress = (measured, store.batch_count)
                 self.worker._post(BatchesArrived(self.worker.run_id, store, *self.worker.progress))
         except Exception:
