@@ -58,7 +58,9 @@ _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _CLAUSE = re.compile(
     r"(?P<from_subquery>\bfrom\s*\()|(?P<open>\()|(?P<close>\))"
     r"|(?P<distinct>\bselect\s+distinct\b)|(?P<order>\border\s+by\b)"
-    r"|(?P<group>\bgroup\s+by\b)|(?P<limit>\blimit\s+\d+)"
+    r"|(?P<group>\bgroup\s+by\b)"
+    # `LIMIT 10`, `LIMIT (10)` (the parenthesis is left to `open`) and SQL's `FETCH FIRST`.
+    r"|(?P<limit>\blimit(?=\s*\(?\s*\d)|\bfetch\s+(?:first|next)\b)"
     r"|(?P<set_operation>\b(?:union|intersect|except)\b)|(?P<join>\bjoin\b)",
     re.IGNORECASE,
 )

@@ -87,6 +87,9 @@ SORT_CASES = [
     ("SELECT time, msg FROM log_entries ORDER BY time LIMIT 100", False),
     ("SELECT * FROM (SELECT time FROM log_entries ORDER BY time) AS t LIMIT 10", False),
     ("SELECT * FROM (SELECT time FROM t ORDER BY time DESC LIMIT 100) ORDER BY time", False),
+    ("SELECT time FROM log_entries ORDER BY time LIMIT (10)", False),
+    ("SELECT time FROM log_entries ORDER BY time FETCH FIRST 10 ROWS ONLY", False),
+    ("SELECT * FROM (SELECT time FROM t ORDER BY time LIMIT (5)) AS s ORDER BY time", False),
     # ORDER BY only inside a subquery that has LIMIT.
     ("SELECT count(*) FROM (SELECT time FROM log_entries ORDER BY time DESC LIMIT 10) AS t", False),
     ("SELECT msg FROM log_entries WHERE time > (SELECT time FROM t ORDER BY 1 LIMIT 1)", False),
