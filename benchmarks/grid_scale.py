@@ -283,8 +283,8 @@ async def ingest_run(
                     await asyncio.sleep(KEY_INTERVAL_S)
                 else:
                     await asyncio.sleep(0.002)
-        # The pane shows the end before the worker thread returns (it releases freed memory
-        # after its last message), and the polling above notices it up to a key press late.
+        # The pane can show the end before the worker thread returns, and the polling above
+        # notices it up to a key press late.
         await wait_for(lambda: clock.worker_end is not None, 30.0, "the query worker to end")
         assert clock.worker_end is not None and clock.worker_end_usage is not None
         elapsed = clock.worker_end - start

@@ -26,7 +26,7 @@ from textual.message_pump import MessagePump
 from mmtui import flightsql
 from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
 from mmtui.results import ResultStore, StoreClosedError
-from mmtui.results.allocator import keep_freed_memory, release_freed_memory
+from mmtui.results.allocator import keep_freed_memory
 
 logger = logging.getLogger(__name__)
 
@@ -370,9 +370,6 @@ class QueryWorker:
             if not self._post(final) and store is not None:
                 # The pane is gone and will not read this store, so free its memory and spill file.
                 store.close()
-            # The previous result was freed when this one reached the screen. Whatever of its
-            # memory this result did not reuse goes back to the system now.
-            release_freed_memory()
             self._finished.set()
 
     def _make_store(self, schema: Any) -> ResultStore:

@@ -536,11 +536,9 @@ class ResultsPane(Widget, can_focus=False):
     def _release_memory_when_idle(self) -> None:
         """Hand the memory of closed stores back to the system, unless a query is running.
 
-        The worker releases freed memory at the end of its query. The store that its result
-        replaces is usually closed here after that, so without this call a small result keeps a
-        large previous one's memory until the next query ends. While a query runs, freed memory
-        stays for its batches to reuse. The release runs on a thread because `malloc_trim` took
-        44 ms for 800 MiB of freed blocks (2-core VM).
+        This is the one place freed result memory goes back: while a query runs, the memory of
+        the result it replaced stays for its batches to reuse. The release runs on a thread
+        because `malloc_trim` took 44 ms for 800 MiB of freed blocks (2-core VM).
         """
         if not self._memory_to_release or self.state == "running":
             return
