@@ -6,8 +6,8 @@ measure the app alone. The app is a headless Textual app (Pilot) that contains t
 
 1. ingest ratio: rows/s into the pane's result store ÷ rows/s of a raw `pyarrow.flight` DoGet
    of the same SQL on the same server. The app's timer runs from `run_query` until the query
-   worker thread ends, when every row is in the store with its widths measured; the raw timer
-   from `do_get` to the last batch. Two figures:
+   worker thread ends, when every row is in the store with its widths measured. The raw timer
+   runs from `do_get` to the last batch. Two figures:
    - `ingest_ratio`: rounds of app, raw DoGet that drops each batch (the goal's baseline) and
      raw DoGet that keeps every batch, in rotated order, in one process; medians over rounds.
      This is a session of queries: each run reuses the memory earlier runs freed.

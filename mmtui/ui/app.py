@@ -98,8 +98,8 @@ class MmtuiApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "mmtui"
 
-    # The description is the footer's label; the tooltip says in plain words what the key does
-    # (footer hover and the help screen).
+    # The description is the footer's label. The tooltip describes in plain words what the key
+    # does (footer hover and the help screen).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "f5,ctrl+j,ctrl+enter",

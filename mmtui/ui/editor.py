@@ -243,15 +243,15 @@ class SqlEditor(TextArea):
         end = min(end, strip.cell_length)
         # Cells of the selection and the cursor keep their own background under the mark and
         # only take its underline, so that Ctrl+G's selection of the error stays visible.
-        shown_spans = self._selection_cells(row, line, gutter - scroll_x)
-        edges = sorted({start, end, *(edge for span in shown_spans for edge in span)})
+        selection_spans = self._selection_cells(row, line, gutter - scroll_x)
+        edges = sorted({start, end, *(edge for span in selection_spans for edge in span)})
         pieces = [strip.crop(0, start)]
         for left, right in pairwise(edges):
             if left < start or right > end:
                 continue
-            shown = any(first <= left and right <= last for first, last in shown_spans)
+            in_selection = any(first <= left and right <= last for first, last in selection_spans)
             piece = strip.crop(left, right)
-            style = ERROR_UNDER_SELECTION_STYLE if shown else ERROR_STYLE
+            style = ERROR_UNDER_SELECTION_STYLE if in_selection else ERROR_STYLE
             painted = Segment.apply_style(iter(piece), post_style=style)
             pieces.append(Strip(painted, piece.cell_length))
         pieces.append(strip.crop(end))

@@ -77,11 +77,11 @@ def _fit_hints(hints: list[Widget], available: int) -> list[Widget]:
     """
     unpinned = [widget for widget in hints if getattr(widget, "action", "") not in PINNED_ACTIONS]
     pinned = [widget for widget in hints if widget not in unpinned]
-    kept = list(hints)
-    used = sum(hint_width(widget) for widget in kept)
+    shown_hints = list(hints)
+    used = sum(hint_width(widget) for widget in shown_hints)
     for widget in [*reversed(unpinned), *reversed(pinned)]:
         if used <= available:
             break
-        kept.remove(widget)
+        shown_hints.remove(widget)
         used -= hint_width(widget)
-    return kept
+    return shown_hints

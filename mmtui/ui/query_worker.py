@@ -87,7 +87,7 @@ class QueryThread:
 
     glibc gives threads their own malloc arenas, and gRPC allocates a batch's buffers on the
     thread that reads the stream. A new thread per query may get another arena than the one
-    that holds the memory the previous result freed, and fault in fresh pages instead. On the
+    that keeps the memory the previous result freed, and fault in fresh pages instead. On the
     2-core VM of `benchmarks/README.md`, a later 822 MiB read on a new thread took 0.3 to 3 s
     of system time, and 0.2 to 0.25 s on the thread that read the previous result.
     """
@@ -102,7 +102,7 @@ class QueryThread:
     def submit(self, job: Callable[[], None], name: str) -> None:
         """Run `job` on the kept thread when it is idle, else on a new daemon thread.
 
-        A query never waits behind another one (a cancelled query may still be winding down).
+        So a query does not wait behind another one (a cancelled query may still be winding down).
         """
         with self._lock:
             if not self._idle.is_set():
@@ -190,12 +190,12 @@ class CountEstimated(WorkerMessage, bubble=False, namespace="query_worker"):
 
 
 class WidthMeasurer:
-    """A thread that measures a store's new rows and then tells the pane about them.
+    """A thread that measures a store's new rows, then posts `BatchesArrived` for them to the pane.
 
-    The reading thread only appends, so it never waits for a measurement: on the 2-core VM
-    of `benchmarks/README.md`, measuring took about a fifth of the reading thread's time.
-    Rows reach the screen once measured (`ResultStore.measured_row_count`), so the widths
-    always cover the rows shown. Messages go out at most every `NOTIFY_INTERVAL` seconds.
+    After the first batch, which `append` measures, the reading thread only appends. On the
+    2-core VM of `benchmarks/README.md`, measuring had taken about a fifth of that thread's
+    time. Rows reach the screen once measured (`ResultStore.measured_row_count`), so the
+    widths cover the rows shown. Messages go out at most every `NOTIFY_INTERVAL` seconds.
     """
 
     def __init__(self, worker: QueryWorker, store: ResultStore) -> None:

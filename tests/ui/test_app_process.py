@@ -157,7 +157,7 @@ def test_signal_removes_spill_dir(
 
 
 def _process_gone(pid: int) -> bool:
-    """Return True when `pid` no longer runs (exited, or a zombie nobody reaped)."""
+    """Return True when `pid` no longer runs: it exited, or it is a zombie not reaped yet."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             state = stat.read().rsplit(")", 1)[1].split()[0]
@@ -188,7 +188,7 @@ def test_closed_terminal_ends_process(
     deadline = time.monotonic() + STEP_TIMEOUT
     while not _process_gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    gone = _process_gone(pid)
-    if not gone:
+    exited = _process_gone(pid)
+    if not exited:
         os.kill(pid, signal.SIGKILL)
-    assert gone, explain()
+    assert exited, explain()

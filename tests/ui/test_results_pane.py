@@ -192,14 +192,14 @@ async def test_pane_status_fits_narrow_pane(demo_client: FlightSQLClient) -> Non
     async with app.run_test(size=(44, 12)) as pilot:
         await run_to_end(pilot, app, SERIES_SQL)
         status = app.pane.query_one("#results-status", Static)
-        shown = "".join(segment.text for segment in status.render_line(0)).strip()
+        status_line = "".join(segment.text for segment in status.render_line(0)).strip()
 
         # The full text, "done · 1,000 rows · 1 batch · N rows/s · T s", is about 50 cells
         # wide, and the status line has 42.
-        assert shown == app.pane.status_text
-        assert shown.startswith("done · 1,000 rows · ")
-        assert shown.endswith(" s")
-        assert "batch" not in shown
+        assert status_line == app.pane.status_text
+        assert status_line.startswith("done · 1,000 rows · ")
+        assert status_line.endswith(" s")
+        assert "batch" not in status_line
 
 
 async def test_pane_count_estimate_arrives(demo_client: FlightSQLClient) -> None:
