@@ -124,7 +124,7 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
         make_token_provider,
         resolve_settings,
     )
-    from mmtui.flightsql import FlightSQLClient
+    from mmtui.client_factory import app_client_factory
     from mmtui.logging_setup import stderr_to_log, write_crash_report
     from mmtui.ui.app import MmtuiApp
 
@@ -153,12 +153,7 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
         "connecting to %s (profile %s, auth %s)", settings.uri, settings.profile, settings.auth_mode
     )
 
-    first_batch_timeout = getattr(app_settings, "first_batch_timeout", 0.0) or None
-
-    def client_factory() -> FlightSQLClient:
-        return FlightSQLClient(
-            settings.uri, auth_provider=provider, first_batch_timeout=first_batch_timeout
-        )
+    client_factory = app_client_factory(settings.uri, app_settings, provider)
 
     try:
         with stderr_to_log(log_path):

@@ -17,8 +17,8 @@ from typing import Any
 from textual.pilot import Pilot
 
 from mmtui.auth import AppSettings, ConnectionSettings
+from mmtui.client_factory import app_client_factory
 from mmtui.demo import start_demo_server
-from mmtui.flightsql import FlightSQLClient
 from mmtui.paths import AppPaths
 from mmtui.ui.app import MmtuiApp
 
@@ -40,7 +40,7 @@ async def _until(pilot: Pilot[Any], condition: Any, what: str, timeout: float = 
 
 async def capture(uri: str, state: Path) -> list[Path]:
     app = MmtuiApp(
-        lambda: FlightSQLClient(uri),
+        app_client_factory(uri, AppSettings()),
         ConnectionSettings(uri=uri, auth_mode="none"),
         AppSettings(),
         paths=AppPaths.under(state),

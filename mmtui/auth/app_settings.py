@@ -7,6 +7,7 @@ An absent file gives the defaults. Example:
     default_time_range = "1h"
     memory_budget_mb = 1024
     first_batch_timeout = 60.0
+    preserve_dictionary = true
 
     [keys]
     "app.run_query" = "f5,ctrl+j"
@@ -40,6 +41,8 @@ class AppSettings:
     memory_budget_mb: int = 1024
     #: Seconds to wait for a query's first batch before it fails; 0 waits without limit.
     first_batch_timeout: float = 60.0
+    #: Ask the server to keep dictionary-encoded columns encoded: less data, faster queries.
+    preserve_dictionary: bool = True
     #: Key overrides: binding id to keys, e.g. {"app.run_query": "f5,ctrl+j"}.
     keys: Mapping[str, str] = field(default_factory=dict)
     #: The file these settings were read from; None when no file exists.
@@ -72,7 +75,14 @@ def load_app_settings(
 
 
 def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
-    known = {"theme", "default_time_range", "memory_budget_mb", "first_batch_timeout", "keys"}
+    known = {
+        "theme",
+        "default_time_range",
+        "memory_budget_mb",
+        "first_batch_timeout",
+        "preserve_dictionary",
+        "keys",
+    }
     for key in data:
         if key not in known:
             raise SettingsError(
@@ -103,6 +113,12 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
             f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected seconds >= 0"
         )
 
+    preserve = data.get("preserve_dictionary", defaults.preserve_dictionary)
+    if not isinstance(preserve, bool):
+        raise SettingsError(
+            f"invalid 'preserve_dictionary' {preserve!r} in {path}: expected true or false"
+        )
+
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
         raise SettingsError(f"invalid [keys] in {path}: expected a table of binding id = key")
@@ -115,6 +131,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         default_time_range=time_range,
         memory_budget_mb=budget,
         first_batch_timeout=float(timeout),
+        preserve_dictionary=preserve,
         keys=dict(keys),
         path=path,
     )

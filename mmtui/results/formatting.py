@@ -337,12 +337,17 @@ def binary_text(buffer: Any, max_cells: int = MAX_COLUMN_CELLS, *, jsonb: bool =
 
 
 def _dictionary_texts(array: Any, tz: str | None, max_cells: int, *, nested: bool) -> Texts:
-    dictionary = array.dictionary
+    # A window of a few rows from a batch whose dictionary has thousands of entries (a server
+    # re-sends one per batch) formats the entries it uses, not the whole dictionary.
+    compact = len(array.dictionary) > len(array)
+    values = array.dictionary.take(array.indices) if compact else array.dictionary
     if is_jsonb_type(array.type):
-        dictionary_texts = _jsonb_texts(dictionary, max_cells, nested=nested)
+        texts = _jsonb_texts(values, max_cells, nested=nested)
     else:
-        dictionary_texts = _texts(dictionary, tz, max_cells, nested=nested)
-    return [None if i is None else dictionary_texts[i] for i in array.indices.to_pylist()]
+        texts = _texts(values, tz, max_cells, nested=nested)
+    if compact:
+        return texts
+    return [None if i is None else texts[i] for i in array.indices.to_pylist()]
 
 
 def _jsonb_texts(dictionary: Any, max_cells: int, *, nested: bool) -> Texts:

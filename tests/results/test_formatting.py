@@ -10,6 +10,7 @@ from mmtui.results import (
     LEVEL_NAMES,
     NULL_TEXT,
     format_array,
+    formatting,
     is_jsonb_type,
     is_level_field,
     level_detail_text,
@@ -297,6 +298,36 @@ def test_jsonb_dictionary_decoded() -> None:
     array = pa.array(values, pa.binary()).dictionary_encode()
     assert is_jsonb_type(array.type)
     assert format_array(array) == ['{"k":"v","n":"1"}', "{}", "0xff00", NULL_TEXT]
+
+
+def test_jsonb_dictionary_window_decodes_its_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server re-sends the dictionary with every batch, and a repaint shows a few rows of it.
+    entries = [encode_jsonb_object({"request": f"req-{n}"}) for n in range(5000)]
+    dictionary = pa.array(entries, pa.binary())
+    indices = pa.array([4999, None, 7, 4999] * 1000, pa.int32())
+    column = pa.DictionaryArray.from_arrays(indices, dictionary)
+    decoded: list[bytes] = []
+    real_decode = formatting.decode_jsonb
+
+    def counting_decode(data: bytes) -> object:
+        decoded.append(data)
+        return real_decode(data)
+
+    monkeypatch.setattr(formatting, "decode_jsonb", counting_decode)
+    window = column.slice(1, 3)
+
+    assert format_array(window) == [NULL_TEXT, '{"request":"req-7"}', '{"request":"req-4999"}']
+    assert len(decoded) == 2
+
+
+def test_string_dictionary_window() -> None:
+    dictionary = pa.array([f"target-{n}" for n in range(3000)] + [None])
+    indices = pa.array([0, 2999, None, 3000, 5], pa.int32())
+    column = pa.DictionaryArray.from_arrays(indices, dictionary)
+    assert format_array(column.slice(1, 4)) == ["target-2999", NULL_TEXT, NULL_TEXT, "target-5"]
+    assert format_array(column) == ["target-0", "target-2999", NULL_TEXT, NULL_TEXT, "target-5"]
 
 
 def test_uuid_extension() -> None:

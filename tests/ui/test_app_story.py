@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pyarrow as pa
+
+from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.hints import HINT_DELAY
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
     screen_text,
+    set_editor_text,
     wait_for,
     wait_hint,
     wait_schema,
@@ -77,3 +81,42 @@ async def test_first_start_typing_replaces_example(
         store = app.results.store
         assert store is not None
         assert store.window(0, 1).column("answer").to_pylist() == [42]
+
+
+DICTIONARY_SQL = "SELECT exe, properties FROM log_entries ORDER BY time LIMIT 50"
+
+
+async def run_dictionary_query(uri: str, state_dir: Path, preserve: bool) -> list[str]:
+    """Run DICTIONARY_SQL in the app with `preserve_dictionary` set; return the grid's lines."""
+    app = make_app(uri, state_dir, app_settings=AppSettings(preserve_dictionary=preserve))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, DICTIONARY_SQL)
+        await wait_hint(pilot, DICTIONARY_SQL, "✓ valid")
+
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query to finish")
+        store = app.results.store
+        assert store is not None and store.row_count == 50
+        assert pa.types.is_dictionary(store.schema.field("exe").type) is preserve
+        assert pa.types.is_dictionary(store.schema.field("properties").type) is preserve
+
+        lines = [line.split("│")[-1] for line in screen_text(app).splitlines()]
+        header = next(
+            i for i, line in enumerate(lines) if line.split()[:2] == ["exe", "properties"]
+        )
+        grid_lines = lines[header : header + 16]
+        first_exe = store.scalar(0, 0).as_py()
+        assert isinstance(first_exe, str) and first_exe in grid_lines[1]
+        assert any('{"' in line for line in grid_lines)  # properties show as JSON, not bytes
+        return grid_lines
+
+
+async def test_dictionary_columns_stay_encoded(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    """The app requests dictionary-encoded columns (`preserve_dictionary`) unless the settings
+    turn it off, and shows their values the same way either way."""
+    encoded = await run_dictionary_query(demo_server.uri, tmp_path / "encoded", True)
+    decoded = await run_dictionary_query(demo_server.uri, tmp_path / "decoded", False)
+    assert encoded == decoded

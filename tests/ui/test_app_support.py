@@ -14,7 +14,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from mmtui.auth import AppSettings, ConnectionSettings
-from mmtui.flightsql import FlightSQLClient
+from mmtui.client_factory import app_client_factory
 from mmtui.paths import AppPaths
 from mmtui.ui.app import MmtuiApp
 
@@ -59,10 +59,11 @@ def make_app(
 ) -> MmtuiApp:
     """Return the explorer (an `app_class`) on `uri` with history and autosave under `state_dir`."""
     settings = ConnectionSettings(uri=uri, auth_mode="none")
+    app_settings = app_settings or AppSettings()
     return app_class(
-        lambda: FlightSQLClient(uri),
+        app_client_factory(uri, app_settings),
         settings,
-        app_settings or AppSettings(),
+        app_settings,
         demo_handle,
         paths=AppPaths.under(state_dir),
         time_range=time_range,
