@@ -32,6 +32,9 @@ from mmtui.results.widths import MAX_COLUMN_CELLS, string_cell_widths, string_ma
 
 logger = logging.getLogger(__name__)
 
+_LEVEL_CELLS = max(len(name) for name in LEVEL_NAMES.values())
+"""Width of a Micromegas level column, which shows level names."""
+
 SAMPLE_ROWS = 64
 """Rows formatted from each end of a batch to estimate the width of binary and nested columns."""
 
@@ -50,6 +53,13 @@ def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> in
     if known_cells >= MAX_COLUMN_CELLS:
         return MAX_COLUMN_CELLS
     if isinstance(array, pa.ChunkedArray) and not _is_string_like(array.type):
+        if _dictionary_entries_fit(array, known_cells):
+            return known_cells
+        if level and pa.types.is_integer(array.type):
+            return min(max(_LEVEL_CELLS, known_cells), MAX_COLUMN_CELLS)
+        if _is_fixed_width_temporal(array.type) and _in_year_range(array):
+            # One range check over every chunk: in years 1-9999, the type alone sets the width.
+            return min(max(_fixed_temporal_cells(array.type), known_cells), MAX_COLUMN_CELLS)
         # Chunks of other types are measured one by one, exactly as batch by batch: some
         # kinds are sampled per chunk, and dictionary chunks each have their own dictionary.
         cells = known_cells
@@ -66,6 +76,26 @@ def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> in
     return min(max(cells, known_cells), MAX_COLUMN_CELLS)
 
 
+def _dictionary_entries_fit(array: pa.ChunkedArray, known_cells: int) -> bool:
+    """Tell whether no entry of any chunk's string dictionary is wider than `known_cells`.
+
+    The dictionaries of all chunks are measured together, as one array. A Flight stream sends
+    a dictionary with every batch, and measuring each one on its own took about 40 µs per
+    batch (2-core VM), mostly the fixed cost of each Arrow call. When every entry fits, so
+    does every row, and the chunks need no measuring at all.
+    """
+    data_type = array.type
+    if known_cells <= 0 or not pa.types.is_dictionary(data_type):
+        return False
+    if not _is_string_like(data_type.value_type):
+        return False
+    entries = [chunk.dictionary for chunk in array.chunks if len(chunk) > 0]
+    if not entries:
+        return True
+    values = pa.concat_arrays(entries)
+    return bool(string_max_cells(values, known_cells) <= known_cells)
+
+
 def _is_string_like(data_type: pa.DataType) -> bool:
     types = pa.types
     return bool(
@@ -79,7 +109,7 @@ def _measure(array: Any, level: bool, known_cells: int) -> int:
     data_type = array.type
     types = pa.types
     if level and types.is_integer(data_type):
-        return max(len(name) for name in LEVEL_NAMES.values())
+        return _LEVEL_CELLS
     if isinstance(data_type, pa.ExtensionType):
         return _sampled_cells(array)
     if _is_string_like(data_type):
@@ -94,14 +124,8 @@ def _measure(array: Any, level: bool, known_cells: int) -> int:
         return len("false")
     if types.is_floating(data_type):
         return _max_or_zero(pc.utf8_length(pc.cast(array, pa.string())))
-    if types.is_timestamp(data_type) and _in_year_range(array):
-        unit = data_type.unit
-        fraction = FRACTION_DIGITS[unit] + (1 if FRACTION_DIGITS[unit] else 0)
-        # Room for the UTC offset even on naive columns, which gain one when a display zone is
-        # chosen.
-        return TIMESTAMP_CELLS + fraction + OFFSET_CELLS
-    if types.is_date(data_type) and _in_year_range(array):
-        return len("YYYY-MM-DD")
+    if _is_fixed_width_temporal(data_type) and _in_year_range(array):
+        return _fixed_temporal_cells(data_type)
     if (
         types.is_integer(data_type)
         or types.is_decimal(data_type)
@@ -150,25 +174,39 @@ def _dictionary_cells(array: Any) -> int:
     return cells
 
 
+def _is_fixed_width_temporal(data_type: pa.DataType) -> bool:
+    """Timestamps and dates: their text has one width in years 0001-9999."""
+    return bool(pa.types.is_timestamp(data_type) or pa.types.is_date(data_type))
+
+
+def _fixed_temporal_cells(data_type: pa.DataType) -> int:
+    """Return the width of a timestamp or date in years 0001-9999."""
+    if pa.types.is_date(data_type):
+        return len("YYYY-MM-DD")
+    unit = data_type.unit
+    fraction = FRACTION_DIGITS[unit] + (1 if FRACTION_DIGITS[unit] else 0)
+    # Room for the UTC offset even on naive columns, which gain one when a display zone is
+    # chosen.
+    return TIMESTAMP_CELLS + fraction + OFFSET_CELLS
+
+
 def _in_year_range(array: Any) -> bool:
-    """Return True when every value falls in years 0001-9999, where widths are fixed."""
+    """Return True when every value of a timestamp or date array (or ChunkedArray) falls in
+    years 0001-9999, where widths are fixed."""
     data_type = array.type
     if pa.types.is_date32(data_type):
-        ints = array.view(pa.int32())
         ticks_per_day = 1
     elif pa.types.is_date64(data_type):
-        ints = array.view(pa.int64())
         ticks_per_day = 86_400_000
     else:
-        ints = array.view(pa.int64())
         ticks_per_day = TICKS_PER_SECOND[data_type.unit] * 86_400
-    bounds = pc.min_max(ints).as_py()
-    if bounds["min"] is None:
+    bounds = pc.min_max(array)
+    if not bounds["min"].is_valid:
         return True
+    # `.value` is the stored integer: `as_py` would raise beyond year 9999.
+    low, high = bounds["min"].value, bounds["max"].value
     # Days from 1970-01-01 to 0001-01-02 and to 9999-12-30.
-    return bool(
-        bounds["min"] >= -719_161 * ticks_per_day and bounds["max"] <= 2_932_895 * ticks_per_day
-    )
+    return bool(low >= -719_161 * ticks_per_day and high <= 2_932_895 * ticks_per_day)
 
 
 def _min_max_cells(array: Any) -> int:

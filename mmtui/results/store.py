@@ -430,9 +430,9 @@ class ResultStore:
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:
-    """Return the Arrow bytes a batch's values take: `nbytes`, or its buffer sizes for types
-    whose byte ranges Arrow cannot compute (string_view and binary_view, pyarrow 23)."""
-    try:
-        return int(batch.nbytes)
-    except pa.ArrowTypeError:
-        return int(batch.get_total_buffer_size())
+    """Return the bytes of a batch's buffers, whole even when the batch is a slice of them.
+
+    That is the memory the batch keeps alive. `nbytes` counts only the sliced ranges, and took
+    about 10 µs per batch of six columns, against 0.4 µs for this (2-core VM).
+    """
+    return int(batch.get_total_buffer_size())

@@ -602,6 +602,10 @@ class ResultsPane(Widget, can_focus=False):
 
     def _show_error(self, text: str | None) -> None:
         error = self.query_one("#results-error", Static)
+        if text is None and not error.has_class("-visible"):
+            # Nothing to clear. An update would cost a layout pass of the whole screen at the
+            # start of every query, while its first batches arrive.
+            return
         error.update(Text(text or ""))
         error.set_class(text is not None, "-visible")
 

@@ -8,6 +8,7 @@ from rich.cells import cell_len
 
 from mmtui.results import MAX_COLUMN_CELLS, ResultStore
 from mmtui.results.jsonb import encode_jsonb_object
+from mmtui.results.measure import column_cells
 from mmtui.results.text import ESCAPED_WIDE_CODEPOINTS, safe_text
 from mmtui.results.widths import _has_escaped_codepoints, _value_bytes, string_max_cells
 
@@ -188,3 +189,50 @@ def test_string_view_batches_append_and_measure() -> None:
         assert store.row_count == 3
         assert store.nbytes_total > 0
         assert store.column_widths[0] == 14
+
+
+def per_chunk_cells(column: pa.ChunkedArray, known: int) -> int:
+    """Return the width measured batch by batch, as `append` does without deferring."""
+    for chunk in column.chunks:
+        known = column_cells(chunk, known_cells=known)
+    return known
+
+
+def dictionary_chunk(values: list[str | None], dictionary: list[str | None]) -> pa.Array:
+    indices = pa.array([None if v is None else dictionary.index(v) for v in values], pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, pa.array(dictionary, pa.string()))
+
+
+@pytest.mark.parametrize(
+    ("second_values", "second_dictionary", "expected"),
+    [
+        # A wider entry in use in a later batch's dictionary widens the column.
+        (["api", "payments-worker-eu"], ["api", "payments-worker-eu"], 18),
+        # A wider entry that no row uses does not.
+        (["api", None], ["api", "payments-worker-eu"], 8),
+        # An escaped character takes 8 cells for its 3 bytes.
+        (["x\u202e"], ["x\u202e"], 9),
+        (["ab\u202e"], ["ab\u202e", "x"], 10),
+    ],
+)
+def test_chunked_dictionary_widths_match_batches(
+    second_values: list[str | None], second_dictionary: list[str | None], expected: int
+) -> None:
+    first = dictionary_chunk(["api", "gateway1"], ["api", "gateway1"])
+    second = dictionary_chunk(second_values, second_dictionary)
+    column = pa.chunked_array([first, second])
+    known = column_cells(first)
+    assert known == 8
+    assert column_cells(column, known_cells=known) == per_chunk_cells(column, known) == expected
+
+
+def test_chunked_timestamps_beyond_year_9999() -> None:
+    in_range = pa.array([0, 10**18], pa.timestamp("ns"))
+    far = pa.array([0, 2**62], pa.timestamp("s"))
+    near = pa.array([0, 86_400], pa.timestamp("s"))
+    fixed = column_cells(near)
+    assert column_cells(pa.chunked_array([near, near]), known_cells=fixed) == fixed
+    wide = column_cells(pa.chunked_array([near, far]), known_cells=fixed)
+    assert wide > fixed
+    assert wide == per_chunk_cells(pa.chunked_array([near, far]), fixed)
+    assert column_cells(pa.chunked_array([in_range])) == column_cells(in_range)
