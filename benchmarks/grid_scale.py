@@ -5,19 +5,21 @@ measure the app alone. The app is a headless Textual app (Pilot) that contains t
 `ResultsPane`: the worker thread, the result store and the grid, as in mmtui.
 
 1. ingest ratio: rows/s into the pane's result store ÷ rows/s of a raw `pyarrow.flight` DoGet
-   of the same SQL on the same server. The app's timer runs from `run_query` until the query
-   worker thread ends, when every row is in the store with its widths measured. The raw timer
-   runs from `do_get` to the last batch. Two figures:
-   - `ingest_ratio`: rounds of app, raw DoGet that drops each batch (the goal's baseline) and
-     raw DoGet that keeps every batch, in rotated order, in one process; medians over rounds.
-     This is a session of queries: each run reuses the memory earlier runs freed.
+   of the same SQL on the same server, with the same call headers (mmtui asks for
+   dictionary-encoded columns, `preserve_dictionary`). The app's timer runs from `run_query`
+   until the query worker thread ends, when every row is in the store with its widths
+   measured. The raw timer runs from `do_get` to the last batch. Two figures:
+   - `ingest_ratio`: a session of queries in one app, as a user runs them: rounds of an app
+     query and a raw DoGet that drops each batch, alternating which goes first; medians over
+     rounds. The raw read runs on the app's event loop thread, so the app stays idle during
+     it. Each query reuses the memory the result it replaces freed.
    - `ingest_ratio_first_query`: the first query of a new process against raw DoGets run after
      it in the same process. Its result lands in memory the process never used.
 2. first-batch-to-paint: from the first `ResultStore.append` to the first grid repaint that
-   draws data rows; `cold` is the first query of a new process.
+   draws rows of that result; `cold` is the first query of a new process.
 3. key-to-repaint: from a key press (down, page down, right) to the grid's next
    `render_lines` call that draws the new cursor, sampled while the stream runs at full rate,
-   in runs of their own so the key presses never slow the runs of figure 1.
+   in runs of their own (in the session's app) so the key presses never slow figure 1.
 4. peak RSS growth ÷ Arrow bytes held, for the first query of a new process (a later query
    reuses freed memory, so its RSS barely grows).
 5. a memory budget smaller than the result: peak RSS growth against budget + 200 MB, then
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -57,7 +60,10 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from benchmarks.server_process import ServerProcess
+from mmtui.auth import AppSettings
+from mmtui.client_factory import app_client_factory
 from mmtui.flightsql import FlightSQLClient
+from mmtui.flightsql.call_headers import CallHeaderBuilder
 from mmtui.flightsql.messages import statement_ticket
 from mmtui.results import ResultStore
 from mmtui.results.allocator import keep_freed_memory
@@ -73,11 +79,22 @@ BUDGET_BYTES = 256 * 1024 * 1024
 SCREEN_SIZE = (200, 50)
 RSS_SAMPLE_S = 0.005
 KEY_INTERVAL_S = 0.05
+IDLE_POLL_S = 0.02
+"""How often a run that samples no keys checks whether the query ended."""
 MIB = 1024 * 1024
 UNLIMITED_BUDGET = 64 * 1024**3
 """Budget of figures 1-4: far above the result, so nothing spills."""
 FIRST_QUERY_BASELINES = 3
 """Raw DoGets after the first query; their median is its baseline."""
+APP_SETTINGS = AppSettings()
+"""mmtui's default settings. The app's client is made from them as mmtui makes it, and the raw
+baseline sends the same call headers (`preserve_dictionary` included), so both read the same
+stream."""
+RAW_HEADERS = CallHeaderBuilder(
+    client_type="mmtui",
+    session_id="benchmark",
+    preserve_dictionary=APP_SETTINGS.preserve_dictionary,
+).build()
 
 
 def emit(figure: str, **fields: Any) -> None:
@@ -113,7 +130,10 @@ class PaintClock:
             strips = original_render_lines(grid, crop)
             if grid.row_count > 0:
                 now = time.perf_counter()
-                if clock.first_data_paint is None:
+                # In a session, the grid shows the previous result until the new one's rows
+                # arrive; only a paint of this run's store counts.
+                this_run = grid.store is not None and id(grid.store) in clock.first_appends
+                if clock.first_data_paint is None and this_run:
                     clock.first_data_paint = now
                 clock.paints.append((now, grid.cursor_row, grid.cursor_column))
             return strips
@@ -195,7 +215,7 @@ def raw_doget(uri: str, keep: bool = False) -> RawRun:
     kept_batches = []
     usage = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    reader = client.do_get(statement_ticket(QUERY))
+    reader = client.do_get(statement_ticket(QUERY), flight.FlightCallOptions(headers=RAW_HEADERS))
     rows = 0
     while True:
         try:
@@ -261,68 +281,100 @@ def percentile(values: list[float], fraction: float) -> float:
 async def ingest_run(
     uri: str, clock: PaintClock, budget_bytes: int, sample_keys: bool
 ) -> dict[str, Any]:
-    """One headless run of QUERY through the pane; returns its measurements."""
+    """One headless run of QUERY in a new app; returns its measurements.
+
+    Without `sample_keys`, it also times jumps to the end, the start and the middle row.
+    """
     app = BenchApp(budget_bytes)
-    client = FlightSQLClient(uri)
-    result: dict[str, Any] = {}
+    client = app_client_factory(uri, APP_SETTINGS)()
     async with app.run_test(size=SCREEN_SIZE) as pilot:
         app.grid.focus()
         await pilot.pause()
-        clock.reset()
-        with RssSampler() as rss:
-            usage = resource.getrusage(resource.RUSAGE_SELF)
-            start = time.perf_counter()
-            app.pane.run_query(client, QUERY)
-            latencies: list[float] = []
-            keys = ["down", "pagedown", "right", "up", "pageup", "left"]
-            index = 0
-            while app.pane.is_running:
-                if sample_keys and app.grid.row_count > 1000:
-                    latencies.append(await press_and_time(app, clock, keys[index % len(keys)]))
-                    index += 1
-                    await asyncio.sleep(KEY_INTERVAL_S)
-                else:
-                    await asyncio.sleep(0.002)
-        # The pane can show the end before the worker thread returns, and the polling above
-        # notices it up to a key press late.
-        await wait_for(lambda: clock.worker_end is not None, 30.0, "the query worker to end")
-        assert clock.worker_end is not None and clock.worker_end_usage is not None
-        elapsed = clock.worker_end - start
-        # Pages touched for the first time cost a minor fault each. The first query of a process
-        # takes one per 4 KiB of the result it keeps, far more than the raw read, which frees
-        # each batch and reuses its memory.
-        result["page_faults"] = clock.worker_end_usage.ru_minflt - usage.ru_minflt
-        result["system_cpu_s"] = clock.worker_end_usage.ru_stime - usage.ru_stime
-        store = app.pane.store
-        assert store is not None
-        result["rows"] = store.row_count
-        result["rows_per_s"] = store.row_count / elapsed
-        result["arrow_bytes"] = store.nbytes_total
-        result["spilled_batches"] = store.spilled_batch_count
-        result["rss_growth"] = rss.peak - rss.baseline
-        result["key_latencies"] = latencies
-        first_append = clock.first_appends.get(id(store))
-        if first_append is not None and clock.first_data_paint is not None:
-            result["first_paint_s"] = clock.first_data_paint - first_append
+        result = await query_run(app, client, clock, sample_keys)
         if not sample_keys:
-            jumps: dict[str, float] = {}
-            for key in ["end", "home"]:
-                jumps[key] = await press_and_time(app, clock, key)
-            middle = store.row_count // 2
-            paints_before = len(clock.paints)
-            start = time.perf_counter()
-            app.grid.move_cursor(middle, 0)
-            await wait_for(
-                lambda: any(r == middle for _, r, _ in clock.paints[paints_before:]),
-                5.0,
-                "repaint at the middle row",
-            )
-            jumps["middle"] = (
-                next(when for when, r, _ in clock.paints[paints_before:] if r == middle) - start
-            )
-            result["jumps"] = jumps
+            result["jumps"] = await jump_latencies(app, clock)
     client.close()
     return result
+
+
+async def query_run(
+    app: BenchApp,
+    client: FlightSQLClient,
+    clock: PaintClock,
+    sample_keys: bool,
+    sample_rss: bool = True,
+) -> dict[str, Any]:
+    """Run QUERY in the running `app` and wait for its worker thread; return its measurements.
+
+    With `sample_keys`, keys are pressed while the rows stream in and their latencies kept.
+    Without `sample_rss`, no thread samples RSS (it wakes every `RSS_SAMPLE_S`), so the run
+    shares the process with nothing that the raw DoGet runs do not have.
+    """
+    result: dict[str, Any] = {}
+    clock.reset()
+    with RssSampler() if sample_rss else contextlib.nullcontext() as rss:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter()
+        app.pane.run_query(client, QUERY)
+        latencies: list[float] = []
+        keys = ["down", "pagedown", "right", "up", "pageup", "left"]
+        index = 0
+        while app.pane.is_running:
+            # Keys wait for this run's rows: until they arrive, the grid shows the last result.
+            this_run_shown = (
+                app.grid.store is not None and id(app.grid.store) in clock.first_appends
+            )
+            if sample_keys and this_run_shown and app.grid.row_count > 1000:
+                latencies.append(await press_and_time(app, clock, keys[index % len(keys)]))
+                index += 1
+                await asyncio.sleep(KEY_INTERVAL_S)
+            else:
+                # The timer stops at the worker thread's end, not here, so this loop can
+                # poll slowly: at 2 ms it took about 2 % of a core from the app it measures.
+                await asyncio.sleep(0.002 if sample_keys else IDLE_POLL_S)
+    # The pane can show the end before the worker thread returns, and the polling above
+    # notices it up to a key press late.
+    await wait_for(lambda: clock.worker_end is not None, 30.0, "the query worker to end")
+    assert clock.worker_end is not None and clock.worker_end_usage is not None
+    elapsed = clock.worker_end - start
+    # Pages touched for the first time cost a minor fault each. The first query of a process
+    # takes one per 4 KiB of the result it keeps, far more than the raw read, which frees
+    # each batch and reuses its memory.
+    result["page_faults"] = clock.worker_end_usage.ru_minflt - usage.ru_minflt
+    result["system_cpu_s"] = clock.worker_end_usage.ru_stime - usage.ru_stime
+    store = app.pane.store
+    assert store is not None
+    result["rows"] = store.row_count
+    result["rows_per_s"] = store.row_count / elapsed
+    result["arrow_bytes"] = store.nbytes_total
+    result["spilled_batches"] = store.spilled_batch_count
+    if rss is not None:
+        result["rss_growth"] = rss.peak - rss.baseline
+    result["key_latencies"] = latencies
+    first_append = clock.first_appends.get(id(store))
+    if first_append is not None and clock.first_data_paint is not None:
+        result["first_paint_s"] = clock.first_data_paint - first_append
+    return result
+
+
+async def jump_latencies(app: BenchApp, clock: PaintClock) -> dict[str, float]:
+    """Seconds from a jump (end, home, the middle row) to the repaint that shows it."""
+    jumps: dict[str, float] = {}
+    for key in ["end", "home"]:
+        jumps[key] = await press_and_time(app, clock, key)
+    middle = app.grid.row_count // 2
+    paints_before = len(clock.paints)
+    start = time.perf_counter()
+    app.grid.move_cursor(middle, 0)
+    await wait_for(
+        lambda: any(r == middle for _, r, _ in clock.paints[paints_before:]),
+        5.0,
+        "repaint at the middle row",
+    )
+    jumps["middle"] = (
+        next(when for when, r, _ in clock.paints[paints_before:] if r == middle) - start
+    )
+    return jumps
 
 
 def budget_figure(uri: str) -> None:
@@ -397,13 +449,13 @@ def first_query_figures(uri: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=DEFAULT_SCALE)
-    parser.add_argument("--rounds", type=int, default=7, help="rounds of figure 1 (default 7)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds of figure 1 (default 15)")
     parser.add_argument(
         "--key-runs",
         type=int,
-        default=6,
-        help="runs that sample figure 3 (default 6: a run of 5M rows lasts under a second "
-        "here, about 10 samples)",
+        default=12,
+        help="runs that sample figure 3 (default 12: a run of 5M rows lasts about 0.3 s "
+        "here, about 5 samples)",
     )
     parser.add_argument(
         "--only",
@@ -439,24 +491,13 @@ def main() -> None:
 
 def session_figures(uri: str, clock: PaintClock, rounds: int, key_runs: int) -> None:
     """Figures 1 (a session of queries), 2 and 3, in this process."""
-    kinds = ["app", "drop", "keep"]
-    app_runs: list[dict[str, Any]] = []
-    drops: list[RawRun] = []
-    keeps: list[RawRun] = []
-    for round_index in range(rounds):
-        order = kinds[round_index % 3 :] + kinds[: round_index % 3]
-        for kind in order:
-            if kind == "app":
-                app_runs.append(asyncio.run(ingest_run(uri, clock, UNLIMITED_BUDGET, False)))
-            else:
-                (drops if kind == "drop" else keeps).append(raw_doget(uri, keep=kind == "keep"))
+    app_runs, drops, key_runs_done = asyncio.run(session_runs(uri, clock, rounds, key_runs))
     rows = app_runs[0]["rows"]
-    if any(run["rows"] != rows for run in app_runs) or any(r.rows != rows for r in drops + keeps):
+    if any(run["rows"] != rows for run in app_runs) or any(r.rows != rows for r in drops):
         raise AssertionError("app and baseline row counts differ")
 
     app_rate = statistics.median(run["rows_per_s"] for run in app_runs)
     drop_rate = statistics.median(run.rows_per_s for run in drops)
-    keep_rate = statistics.median(run.rows_per_s for run in keeps)
     emit(
         "ingest_ratio",
         rows=rows,
@@ -468,24 +509,17 @@ def session_figures(uri: str, clock: PaintClock, rounds: int, key_runs: int) -> 
             round(run["rows_per_s"] / drop.rows_per_s, 3)
             for run, drop in zip(app_runs, drops, strict=True)
         ],
-        keep_baseline=round(keep_rate),
-        ratio_to_keep_baseline=round(app_rate / keep_rate, 3),
         run_page_faults={
             "app": [run["page_faults"] for run in app_runs],
             "drop": [run.page_faults for run in drops],
-            "keep": [run.page_faults for run in keeps],
         },
         run_system_cpu_s={
             "app": [round(run["system_cpu_s"], 2) for run in app_runs],
             "drop": [round(run.system_cpu_s, 2) for run in drops],
-            "keep": [round(run.system_cpu_s, 2) for run in keeps],
         },
         goal=">= 0.8",
     )
 
-    key_runs_done = [
-        asyncio.run(ingest_run(uri, clock, UNLIMITED_BUDGET, True)) for _ in range(key_runs)
-    ]
     first_paint = [
         run["first_paint_s"] for run in app_runs + key_runs_done if "first_paint_s" in run
     ]
@@ -505,6 +539,37 @@ def session_figures(uri: str, clock: PaintClock, rounds: int, key_runs: int) -> 
         max=round(1000 * max(latencies), 1),
         goal="p95 <= 50, max <= 150",
     )
+
+
+async def session_runs(
+    uri: str, clock: PaintClock, rounds: int, key_runs: int
+) -> tuple[list[dict[str, Any]], list[RawRun], list[dict[str, Any]]]:
+    """Run a session of queries in one app, as a user runs them: `rounds` rounds of an app
+    query and a raw DoGet, alternating which goes first, then `key_runs` app queries that
+    sample keys."""
+    app = BenchApp(UNLIMITED_BUDGET)
+    client = app_client_factory(uri, APP_SETTINGS)()
+    app_runs: list[dict[str, Any]] = []
+    drops: list[RawRun] = []
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.grid.focus()
+        await pilot.pause()
+        for round_index in range(rounds):
+            order = ["app", "raw"] if round_index % 2 == 0 else ["raw", "app"]
+            for kind in order:
+                if kind == "app":
+                    run = await query_run(app, client, clock, sample_keys=False, sample_rss=False)
+                    app_runs.append(run)
+                else:
+                    # On this thread, so the app's event loop waits and takes no CPU time
+                    # from the raw read.
+                    drops.append(raw_doget(uri))
+        key_runs_done = [
+            await query_run(app, client, clock, sample_keys=True, sample_rss=False)
+            for _ in range(key_runs)
+        ]
+    client.close()
+    return app_runs, drops, key_runs_done
 
 
 if __name__ == "__main__":

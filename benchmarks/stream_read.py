@@ -12,7 +12,9 @@ Prints one JSON line per figure: `{"figure", "value", "baseline", "ratio", ...}`
 repetitions of (query_stream rows/s) / (raw rows/s), and the goal is ratio >= 0.95.
 `first_batch_ms` is the time from the request to the first batch (lower is better).
 `cancel_latency_ms` is the time from `QueryStream.cancel()` on another thread to the reading
-thread getting `QueryCancelled`. It has no baseline.
+thread getting `QueryCancelled`. It has no baseline. `preserve_dictionary_speedup` compares
+`log_entries` read with dictionary columns kept encoded, as mmtui asks, with the same read
+decoded by the server, both through `query_stream`.
 
 Run: `python -m benchmarks.stream_read [--scale 15] [--repetitions 25] [--server process]`.
 """
@@ -141,6 +143,45 @@ def first_batch_latency(
     }
 
 
+def dictionary_speedup(uri: str, repetitions: int) -> dict[str, Any]:
+    """`log_entries` rows/s with dictionary columns kept encoded (mmtui's default) ÷ decoded.
+
+    Both read with `query_stream`, alternating which goes first; the ratio is the median of the
+    paired ratios. Also reports the Arrow bytes each stream delivers.
+    """
+    encoded = FlightSQLClient(uri, session_id="benchmark", preserve_dictionary=True)
+    decoded = FlightSQLClient(uri, session_id="benchmark")
+    rates: dict[str, list[float]] = {"encoded": [], "decoded": []}
+    nbytes: dict[str, int] = {}
+    try:
+        readers = [("encoded", encoded), ("decoded", decoded)]
+        for repetition in range(repetitions):
+            order = readers if repetition % 2 == 0 else list(reversed(readers))
+            for name, client in order:
+                started = time.perf_counter()
+                rows = 0
+                total_bytes = 0
+                for batch in client.query_stream(LOG_SQL):
+                    rows += batch.num_rows
+                    total_bytes += batch.nbytes
+                rates[name].append(rows / (time.perf_counter() - started))
+                nbytes[name] = total_bytes
+    finally:
+        encoded.close()
+        decoded.close()
+    paired = [e / d for e, d in zip(rates["encoded"], rates["decoded"], strict=True)]
+    return {
+        "figure": "preserve_dictionary_speedup",
+        "value": round(statistics.median(rates["encoded"])),
+        "baseline": round(statistics.median(rates["decoded"])),
+        "ratio": round(statistics.median(paired), 3),
+        "goal": None,
+        "arrow_mib": {name: round(size / 2**20) for name, size in nbytes.items()},
+        "repetitions": repetitions,
+        "statistic": "median",
+    }
+
+
 def measure_one_cancel(client: FlightSQLClient) -> float:
     """Cancel a running stream from another thread; return milliseconds until it raised."""
     stream = client.query_stream("SELECT value FROM range(1000000000)")
@@ -223,6 +264,7 @@ def run(uri: str, repetitions: int) -> None:
             print(json.dumps(figure), flush=True)
         print(json.dumps(first_batch_latency(client, raw_client, headers, repetitions)), flush=True)
         print(json.dumps(cancel_latency(client, repetitions)), flush=True)
+        print(json.dumps(dictionary_speedup(uri, repetitions)), flush=True)
     finally:
         client.close()
         raw_client.close()

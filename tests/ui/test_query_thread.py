@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 from mmtui.ui.query_worker import QueryThread
@@ -72,3 +74,25 @@ def test_failing_job_keeps_the_thread() -> None:
     assert runner.wait_idle(WAIT_S)
 
     assert run_and_wait(runner) == runner.thread_ident
+
+
+WARM_UP_SCRIPT = """
+import gc, threading
+from mmtui.ui.query_worker import warm_up_store
+before = gc.get_freeze_count()
+warm_up_store()
+warm_up = next(t for t in threading.enumerate() if t.name == "mmtui-store-warm-up")
+warm_up.join(30)
+print(before, gc.get_freeze_count())
+"""
+
+
+def test_warm_up_freezes_startup_objects() -> None:
+    # In a new interpreter: the warm-up runs once per process.
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_UP_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    before, after = (int(value) for value in result.stdout.split())
+    assert before == 0
+    assert after > 10_000
