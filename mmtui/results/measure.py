@@ -93,6 +93,8 @@ def _dictionary_entries_fit(array: pa.ChunkedArray, known_cells: int) -> bool:
     if not entries:
         return True
     values = pa.concat_arrays(entries)
+    if pa.types.is_string_view(values.type):
+        values = pc.cast(values, pa.string())
     return bool(string_max_cells(values, known_cells) <= known_cells)
 
 

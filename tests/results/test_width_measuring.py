@@ -236,3 +236,15 @@ def test_chunked_timestamps_beyond_year_9999() -> None:
     assert wide > fixed
     assert wide == per_chunk_cells(pa.chunked_array([near, far]), fixed)
     assert column_cells(pa.chunked_array([in_range])) == column_cells(in_range)
+
+
+def test_chunked_string_view_dictionary_widths() -> None:
+    first = pa.DictionaryArray.from_arrays(
+        pa.array([0, 1], pa.int32()), pa.array(["ab", "abc"], pa.string_view())
+    )
+    second = pa.DictionaryArray.from_arrays(
+        pa.array([1], pa.int32()), pa.array(["x", "wide-entry-here"], pa.string_view())
+    )
+    column = pa.chunked_array([first, second])
+    assert column_cells(column, known_cells=3) == 15
+    assert column_cells(pa.chunked_array([first, first]), known_cells=3) == 3
