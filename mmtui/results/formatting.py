@@ -357,8 +357,9 @@ def _jsonb_texts(dictionary: Any, max_cells: int, *, nested: bool) -> Texts:
         if not scalar.is_valid:
             result.append(None)
             continue
-        data = scalar.as_py()
-        result.append(jsonb_text(data, max_cells))
+        text = jsonb_text(scalar.as_py(), max_cells)
+        # Bytes that are not JSONB show as hex, which JSON output quotes as a string.
+        result.append(json.dumps(text) if nested and text[:2] == "0x" else text)
     return result
 
 

@@ -56,7 +56,7 @@ def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> in
         if _dictionary_entries_fit(array, known_cells):
             return known_cells
         if level and pa.types.is_integer(array.type):
-            return min(max(_LEVEL_CELLS, known_cells), MAX_COLUMN_CELLS)
+            return min(max(_level_cells(array), known_cells), MAX_COLUMN_CELLS)
         if _is_fixed_width_temporal(array.type) and _in_year_range(array):
             # One range check over every chunk: in years 1-9999, the type alone sets the width.
             return min(max(_fixed_temporal_cells(array.type), known_cells), MAX_COLUMN_CELLS)
@@ -111,7 +111,7 @@ def _measure(array: Any, level: bool, known_cells: int) -> int:
     data_type = array.type
     types = pa.types
     if level and types.is_integer(data_type):
-        return _LEVEL_CELLS
+        return _level_cells(array)
     if isinstance(data_type, pa.ExtensionType):
         return _sampled_cells(array)
     if _is_string_like(data_type):
@@ -174,6 +174,15 @@ def _dictionary_cells(array: Any) -> int:
     if array.null_count:
         cells = max(cells, 1)
     return cells
+
+
+def _level_cells(array: Any) -> int:
+    """Return the width of a level column: its level names, or a number outside 1-6 in full."""
+    bounds = pc.min_max(array)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None or (min(LEVEL_NAMES) <= low and high <= max(LEVEL_NAMES)):
+        return _LEVEL_CELLS
+    return max(_LEVEL_CELLS, _min_max_cells(array))
 
 
 def _is_fixed_width_temporal(data_type: pa.DataType) -> bool:

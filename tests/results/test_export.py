@@ -198,3 +198,42 @@ def test_jsonl_plain_binary_jsonb(tmp_path: Path) -> None:
 
     lines = [json.loads(line) for line in target.read_text().splitlines()]
     assert lines == [{"properties": {"k": "v"}}, {"properties": "0x0001"}, {"properties": None}]
+
+
+def test_jsonl_dictionary_binary_hex_quoted(tmp_path: Path) -> None:
+    schema = pa.schema([("properties", pa.dictionary(pa.int32(), pa.binary()))])
+    values = pa.array([b"hello", encode_jsonb_object({"k": "v"}), None], pa.binary())
+    target = tmp_path / "out.jsonl"
+    with ResultStore(schema) as store:
+        store.append(pa.record_batch([values.dictionary_encode()], schema))
+        assert export_store(store, target, "jsonl") == 3
+
+    lines = [json.loads(line) for line in target.read_text().splitlines()]
+    assert lines == [
+        {"properties": "0x68656c6c6f"},
+        {"properties": {"k": "v"}},
+        {"properties": None},
+    ]
+
+
+def test_parquet_large_dictionaries_stay_small(tmp_path: Path) -> None:
+    # Each batch repeats a dictionary of 5,000 ids and uses three of them, as a Flight stream
+    # may send a partition's whole dictionary with every batch.
+    entries = pa.array([f"block-{n:05d}-{'x' * 30}" for n in range(5000)])
+    schema = pa.schema([("block_id", pa.dictionary(pa.int32(), pa.string()))])
+    plain_schema = pa.schema([("block_id", pa.string())])
+    encoded_path = tmp_path / "encoded.parquet"
+    plain_path = tmp_path / "plain.parquet"
+    with ResultStore(schema) as encoded, ResultStore(plain_schema) as plain:
+        for batch_index in range(20):
+            indices = pa.array([batch_index, batch_index + 1, batch_index + 2] * 100, pa.int32())
+            column = pa.DictionaryArray.from_arrays(indices, entries)
+            encoded.append(pa.record_batch([column], schema))
+            plain.append(pa.record_batch([column.dictionary_decode()], plain_schema))
+        assert export_store(encoded, encoded_path, "parquet") == 6000
+        assert export_store(plain, plain_path, "parquet") == 6000
+
+    assert pq.read_table(encoded_path).column("block_id").to_pylist() == (
+        pq.read_table(plain_path).column("block_id").to_pylist()
+    )
+    assert encoded_path.stat().st_size <= 1.2 * plain_path.stat().st_size

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 from rich.cells import cell_len
 
-from mmtui.results import MAX_COLUMN_CELLS, ResultStore
+from mmtui.results import MAX_COLUMN_CELLS, ResultStore, format_array
 from mmtui.results.jsonb import encode_jsonb_object
 from mmtui.results.measure import column_cells
 from mmtui.results.text import ESCAPED_WIDE_CODEPOINTS, safe_text
@@ -248,3 +248,14 @@ def test_chunked_string_view_dictionary_widths() -> None:
     column = pa.chunked_array([first, second])
     assert column_cells(column, known_cells=3) == 15
     assert column_cells(pa.chunked_array([first, first]), known_cells=3) == 3
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_level_numbers_outside_names_fit(chunked: bool) -> None:
+    values = pa.array([1, 6, -2_147_483_648, None], pa.int32())
+    column: pa.Array | pa.ChunkedArray = pa.chunked_array([values]) if chunked else values
+    texts = format_array(values, MAX_COLUMN_CELLS, levels=True)
+    assert texts[:3] == ["FATAL", "TRACE", "-2147483648"]
+    assert column_cells(column, level=True, known_cells=5) == 11
+    in_range = pa.array([1, 3, 6], pa.int32())
+    assert column_cells(pa.chunked_array([in_range]), level=True, known_cells=5) == 5
