@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+TITLE_INTERVAL = 0.5
+"""Seconds between updates of the row count in the title while the query still runs."""
+
 FORMATS = ("csv", "parquet", "jsonl")
 
 EXTENSION_FORMATS = {
@@ -123,8 +126,7 @@ class ExportScreen(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         initial = format_for_path(self.default_path) or "csv"
         with Vertical(id="export-box"):
-            rows = count_text(self.store.row_count, "row", "rows")
-            yield Static(Text(f"Export {rows}"), id="export-title")
+            yield Static(Text(self._title_text()), id="export-title")
             yield Input(self.default_path, placeholder="file path", id="export-path")
             yield Static(
                 Text(safe_text(f"Relative paths are saved in {Path.cwd()}")), id="export-folder"
@@ -143,6 +145,24 @@ class ExportScreen(ModalScreen[int | None]):
         if self.pane is not None:
             self.pane.begin_export(self.store)
         self.query_one("#export-path", Input).focus()
+        self.set_interval(TITLE_INTERVAL, self._refresh_title)
+
+    def _still_streaming(self) -> bool:
+        """Tell whether the query that fills this screen's store still runs."""
+        pane = self.pane
+        return pane is not None and pane.is_running and pane.running_store is self.store
+
+    def _title_text(self) -> str:
+        rows = count_text(self.store.row_count, "row", "rows")
+        if self._still_streaming():
+            return f"Export the {rows} received so far (the query is still running)"
+        return f"Export {rows}"
+
+    def _refresh_title(self) -> None:
+        title = self.query_one("#export-title", Static)
+        text = self._title_text()
+        if str(title.content) != text:
+            title.update(Text(text))
 
     def on_unmount(self) -> None:
         if self.pane is not None:

@@ -341,6 +341,14 @@ class ResultsPane(Widget, can_focus=False):
         return self.state == "running"
 
     @property
+    def running_store(self) -> ResultStore | None:
+        """The store the running query appends to; None when no query runs."""
+        worker = self._worker
+        if worker is None or not self.is_running:
+            return None
+        return worker.store
+
+    @property
     def status_text(self) -> str:
         """The status line as shown."""
         return str(self.query_one("#results-status", Static).content)

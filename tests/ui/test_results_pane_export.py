@@ -13,7 +13,13 @@ from textual.widgets import Input, RadioSet, Static
 
 from mmtui.flightsql import FlightSQLClient
 from mmtui.ui.export_screen import ExportScreen
-from tests.ui.test_results_pane_support import SCREEN_SIZE, PaneApp, run_to_end, wait_until
+from tests.ui.test_results_pane_support import (
+    SCREEN_SIZE,
+    PaneApp,
+    run_to_end,
+    wait_for_rows,
+    wait_until,
+)
 
 SERIES_SQL = "SELECT value AS n, value * 2 AS twice FROM generate_series(0, 99) ORDER BY n"
 
@@ -256,3 +262,21 @@ async def test_export_messages_show_absolute_path(
 
         assert app.notifications[-1] == ("information", f"Exported 100 rows to {target}")
         assert len(csv_rows(target)) == 101
+
+
+async def test_export_title_follows_streaming_rows(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        # 40 batches of 10 rows, one every 50 ms.
+        app.run_sql("SELECT 1 -- fault:trickle:40")
+        await wait_for_rows(pilot, app, 10)
+        screen = await open_export(pilot, app)
+
+        def title() -> str:
+            return str(screen.query_one("#export-title", Static).content)
+
+        assert title().endswith("rows received so far (the query is still running)")
+        assert title() != "Export 400 rows"
+        await wait_until(pilot, lambda: title() == "Export 400 rows", "the final row count")
+        assert app.pane.store is screen.store
+        assert screen.store.row_count == 400
