@@ -155,7 +155,7 @@ class ExportScreen(ModalScreen[int | None]):
     def _title_text(self) -> str:
         rows = count_text(self.store.row_count, "row", "rows")
         if self._still_streaming():
-            return f"Export the {rows} received so far (the query is still running)"
+            return f"Export {rows} so far (the query is still running)"
         return f"Export {rows}"
 
     def _refresh_title(self) -> None:

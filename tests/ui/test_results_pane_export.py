@@ -275,7 +275,7 @@ async def test_export_title_follows_streaming_rows(fault_client: FlightSQLClient
         def title() -> str:
             return str(screen.query_one("#export-title", Static).content)
 
-        assert title().endswith("rows received so far (the query is still running)")
+        assert title().endswith(" rows so far (the query is still running)")
         assert title() != "Export 400 rows"
         await wait_until(pilot, lambda: title() == "Export 400 rows", "the final row count")
         assert app.pane.store is screen.store
