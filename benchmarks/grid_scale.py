@@ -10,9 +10,9 @@ measure the app alone. The app is a headless Textual app (Pilot) that contains t
    until the query worker thread ends, when every row is in the store with its widths
    measured. The raw timer runs from `do_get` to the last batch. Two figures:
    - `ingest_ratio`: a session of queries in one app, as a user runs them: rounds of an app
-     query and a raw DoGet that drops each batch, alternating which goes first; medians over
-     rounds. The raw read runs on the app's event loop thread, so the app stays idle during
-     it. Each query reuses the memory the result it replaces freed.
+     query and a raw DoGet that drops each batch, alternating which goes first, and the
+     medians over rounds. The raw read runs on the app's event loop thread, so the app stays
+     idle during it. Each query reuses the memory the result it replaces freed.
    - `ingest_ratio_first_query`: the first query of a new process against raw DoGets run after
      it in the same process. Its result lands in memory the process never used.
 2. first-batch-to-paint: from the first `ResultStore.append` to the first grid repaint that
@@ -131,7 +131,7 @@ class PaintClock:
             if grid.row_count > 0:
                 now = time.perf_counter()
                 # In a session, the grid shows the previous result until the new one's rows
-                # arrive; only a paint of this run's store counts.
+                # arrive, so only a paint of this run's store counts.
                 this_run = grid.store is not None and id(grid.store) in clock.first_appends
                 if clock.first_data_paint is None and this_run:
                     clock.first_data_paint = now
@@ -281,7 +281,7 @@ def percentile(values: list[float], fraction: float) -> float:
 async def ingest_run(
     uri: str, clock: PaintClock, budget_bytes: int, sample_keys: bool
 ) -> dict[str, Any]:
-    """One headless run of QUERY in a new app; returns its measurements.
+    """Run QUERY once in a new headless app and return its measurements.
 
     Without `sample_keys`, it also times jumps to the end, the start and the middle row.
     """
@@ -304,7 +304,7 @@ async def query_run(
     sample_keys: bool,
     sample_rss: bool = True,
 ) -> dict[str, Any]:
-    """Run QUERY in the running `app` and wait for its worker thread; return its measurements.
+    """Run QUERY in the running `app`, wait for its worker thread and return its measurements.
 
     With `sample_keys`, keys are pressed while the rows stream in and their latencies kept.
     Without `sample_rss`, no thread samples RSS (it wakes every `RSS_SAMPLE_S`), so the run
@@ -358,7 +358,7 @@ async def query_run(
 
 
 async def jump_latencies(app: BenchApp, clock: PaintClock) -> dict[str, float]:
-    """Seconds from a jump (end, home, the middle row) to the repaint that shows it."""
+    """Return the seconds from each jump (end, home, the middle row) to the repaint showing it."""
     jumps: dict[str, float] = {}
     for key in ["end", "home"]:
         jumps[key] = await press_and_time(app, clock, key)

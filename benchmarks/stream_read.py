@@ -144,10 +144,11 @@ def first_batch_latency(
 
 
 def dictionary_speedup(uri: str, repetitions: int) -> dict[str, Any]:
-    """`log_entries` rows/s with dictionary columns kept encoded (mmtui's default) ÷ decoded.
+    """Return `log_entries` rows/s with dictionary columns kept encoded (mmtui's default) ÷
+    decoded by the server.
 
-    Both read with `query_stream`, alternating which goes first; the ratio is the median of the
-    paired ratios. Also reports the Arrow bytes each stream delivers.
+    Both read with `query_stream`, alternating which goes first. The ratio is the median of the
+    paired ratios. The figure also reports the Arrow bytes each stream delivers.
     """
     encoded = FlightSQLClient(uri, session_id="benchmark", preserve_dictionary=True)
     decoded = FlightSQLClient(uri, session_id="benchmark")

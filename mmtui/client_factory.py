@@ -1,4 +1,4 @@
-"""How the explorer makes its FlightSQL clients from the user's settings.
+"""The factory of the explorer's FlightSQL clients, configured from the user's settings.
 
 The app requests dictionary-encoded columns as they are stored (`preserve_dictionary`, on
 unless the settings turn it off). Micromegas views send `process_id`, `exe`, `target` and

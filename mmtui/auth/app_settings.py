@@ -41,7 +41,8 @@ class AppSettings:
     memory_budget_mb: int = 1024
     #: Seconds to wait for a query's first batch before it fails; 0 waits without limit.
     first_batch_timeout: float = 60.0
-    #: Ask the server to keep dictionary-encoded columns encoded: less data, faster queries.
+    #: Whether queries request dictionary-encoded columns as the server stores them (less data,
+    #: faster queries).
     preserve_dictionary: bool = True
     #: Key overrides: binding id to keys, e.g. {"app.run_query": "f5,ctrl+j"}.
     keys: Mapping[str, str] = field(default_factory=dict)

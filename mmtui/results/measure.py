@@ -58,7 +58,7 @@ def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> in
         if level and pa.types.is_integer(array.type):
             return min(max(_level_cells(array), known_cells), MAX_COLUMN_CELLS)
         if _is_fixed_width_temporal(array.type) and _in_year_range(array):
-            # One range check over every chunk: in years 1-9999, the type alone sets the width.
+            # One range check over every chunk: in years 0001-9999, the type alone sets the width.
             return min(max(_fixed_temporal_cells(array.type), known_cells), MAX_COLUMN_CELLS)
         # Chunks of other types are measured one by one, exactly as batch by batch: some
         # kinds are sampled per chunk, and dictionary chunks each have their own dictionary.
@@ -186,7 +186,8 @@ def _level_cells(array: Any) -> int:
 
 
 def _is_fixed_width_temporal(data_type: pa.DataType) -> bool:
-    """Timestamps and dates: their text has one width in years 0001-9999."""
+    """Tell whether `data_type` is a timestamp or a date, whose text has one width in years
+    0001-9999."""
     return bool(pa.types.is_timestamp(data_type) or pa.types.is_date(data_type))
 
 

@@ -195,10 +195,7 @@ class ResultStore:
             with self._lock:
                 self._appended_batches += 1
                 if widths is not None:
-                    self._widths = [
-                        max(old, new) for old, new in zip(self._widths, widths, strict=True)
-                    ]
-                    self._measured_rows += measured_rows
+                    self._add_measured(widths, measured_rows)
                 self._batches.append(batch)
                 self._spilled.append(None)
                 self._batch_bytes.append(nbytes)
@@ -206,7 +203,8 @@ class ResultStore:
                 self._bytes_in_memory += nbytes
                 self._bytes_total += nbytes
             # NOTE: unmeasured batches stay referenced until measured, so a spilled one keeps
-            # its memory that long: at most measure_every_rows rows.
+            # its memory that long: at most measure_every_rows rows, or the rows that arrive
+            # between two runs of a measuring thread.
             if self._bytes_in_memory > self.memory_budget_bytes:
                 self._spill_oldest()
 
@@ -224,8 +222,12 @@ class ResultStore:
             batches, rows = self._take_unmeasured()
         widths = self._measure(batches)
         with self._lock:
-            self._widths = [max(old, new) for old, new in zip(self._widths, widths, strict=True)]
-            self._measured_rows += rows
+            self._add_measured(widths, rows)
+
+    def _add_measured(self, widths: list[int], rows: int) -> None:
+        """Widen the columns to `widths` and count `rows` as measured; the caller holds _lock."""
+        self._widths = [max(old, new) for old, new in zip(self._widths, widths, strict=True)]
+        self._measured_rows += rows
 
     @property
     def measured_row_count(self) -> int:

@@ -3,8 +3,8 @@
 The format follows the file extension as it is typed (.csv, .parquet or .pq, .jsonl or
 .ndjson) until the user picks one by hand. Picking a format replaces a known export extension
 (or the extension of the default name) with that format's, so Parquet bytes do not end up in a
-`.csv` file. A name with any other extension stays as typed. A relative path is
-relative to the current directory, which the screen shows, and messages name the absolute path.
+`.csv` file. A name with any other extension stays as typed. A relative path is relative to
+the current directory, which the screen shows, and messages name the absolute path.
 The path is checked before anything is written: a `~user` that does not exist, a directory or
 a missing directory is reported on the screen, and an existing file is replaced only after a
 second Enter. The export writes every row in the store at the time it starts; the result is
@@ -24,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
 from mmtui.results import ResultStore, safe_text
@@ -122,6 +123,7 @@ class ExportScreen(ModalScreen[int | None]):
         self._overwrite_path: Path | None = None
         self.running = False
         self.rows_written: int | None = None
+        self._title_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         initial = format_for_path(self.default_path) or "csv"
@@ -145,7 +147,8 @@ class ExportScreen(ModalScreen[int | None]):
         if self.pane is not None:
             self.pane.begin_export(self.store)
         self.query_one("#export-path", Input).focus()
-        self.set_interval(TITLE_INTERVAL, self._refresh_title)
+        if self._still_streaming():
+            self._title_timer = self.set_interval(TITLE_INTERVAL, self._refresh_title)
 
     def _still_streaming(self) -> bool:
         """Tell whether the query that fills this screen's store still runs."""
@@ -159,10 +162,15 @@ class ExportScreen(ModalScreen[int | None]):
         return f"Export {rows}"
 
     def _refresh_title(self) -> None:
+        """Show the current row count; stop the timer once the query no longer runs."""
+        streaming = self._still_streaming()
         title = self.query_one("#export-title", Static)
         text = self._title_text()
         if str(title.content) != text:
             title.update(Text(text))
+        if not streaming and self._title_timer is not None:
+            self._title_timer.stop()
+            self._title_timer = None
 
     def on_unmount(self) -> None:
         if self.pane is not None:

@@ -1,9 +1,10 @@
 """The thread that runs one query: stream batches into a `ResultStore` and report to the pane.
 
-The worker owns the Flight stream and the store it fills. Widths are measured by
-`ResultStore.append` on this thread, never on the UI thread. It reaches the UI only through
-`post_message` (thread-safe in Textual): `BatchesArrived` for the first batch at once and then
-at most every `NOTIFY_INTERVAL` seconds, then exactly one of `QueryFinished`, `QueryFailed` or
+The worker owns the Flight stream and the store it fills. `ResultStore.append` measures the
+widths of the first batch on the reading thread, and a `WidthMeasurer` thread those of the
+rest, never the UI thread. The worker reaches the UI only through `post_message` (thread-safe
+in Textual): `BatchesArrived` for the first batch at once and then at most every
+`NOTIFY_INTERVAL` seconds, then exactly one of `QueryFinished`, `QueryFailed` or
 `QueryCancelled`. These messages are private to `ResultsPane`, which re-posts public ones.
 """
 
@@ -84,8 +85,8 @@ def warm_up_store() -> None:
         gc.collect()
         # The objects that survive it (modules, the widget tree) mostly live as long as the app,
         # so later full collections skip them: 8-22 ms instead of 35-65 ms in a session of
-        # queries, with every thread stopped. NOTE: one of them dropped later (a login screen)
-        # is never freed, which costs kilobytes.
+        # queries, with every thread stopped. NOTE: frozen objects that later form unreachable
+        # cycles (a dismissed start-up screen, say) are never collected.
         gc.freeze()
 
     threading.Thread(target=run, name="mmtui-store-warm-up", daemon=True).start()

@@ -443,7 +443,7 @@ class ResultsPane(Widget, can_focus=False):
         self._take_message_rows(message)
         # Later counts reach the status line on the next tick. Textual repaints every widget
         # that a frame's changes span, so a status update in the same frame as a grid line
-        # repaints the whole grid: about 3 ms at 200x50 (2-core VM), at up to 20 frames/s.
+        # would repaint the whole grid for each message: about 3 ms at 200x50 (2-core VM).
         if first_rows:
             self._update_status()
 

@@ -97,7 +97,8 @@ async def run_dictionary_query(uri: str, state_dir: Path, preserve: bool) -> lis
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.results.state == "done", "the query to finish")
         store = app.results.store
-        assert store is not None and store.row_count == 50
+        assert store is not None
+        assert store.row_count == 50
         assert pa.types.is_dictionary(store.schema.field("exe").type) is preserve
         assert pa.types.is_dictionary(store.schema.field("properties").type) is preserve
 
@@ -107,7 +108,8 @@ async def run_dictionary_query(uri: str, state_dir: Path, preserve: bool) -> lis
         )
         grid_lines = lines[header : header + 16]
         first_exe = store.scalar(0, 0).as_py()
-        assert isinstance(first_exe, str) and first_exe in grid_lines[1]
+        assert isinstance(first_exe, str)
+        assert first_exe in grid_lines[1]
         assert any('{"' in line for line in grid_lines)  # properties show as JSON, not bytes
         return grid_lines
 

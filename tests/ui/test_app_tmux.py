@@ -167,6 +167,14 @@ def log_tail_reader(home: Path) -> Callable[[], str]:
     return read_tail
 
 
+def write_autosave(home: Path, text: str) -> Path:
+    """Write `text` as the autosaved editor buffer of the app run with HOME `home`."""
+    autosave = home / "state" / "mmtui" / "autosave.sql"
+    autosave.parent.mkdir(parents=True)
+    autosave.write_text(text, encoding="utf-8")
+    return autosave
+
+
 RESTORED = "SELECT time, msg\nFROM log_entries\nWHERE level <= 2"
 TYPED_AT_STARTUP = " limit 10"
 """Typed text with keys the app binds outside the editor: `t` (time range) and `1` (preset)."""
@@ -176,9 +184,7 @@ def test_keys_typed_at_startup_in_tmux(
     tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
 ) -> None:
     home = tmp_path / "home"
-    autosave = home / "state" / "mmtui" / "autosave.sql"
-    autosave.parent.mkdir(parents=True)
-    autosave.write_text(RESTORED, encoding="utf-8")
+    autosave = write_autosave(home, RESTORED)
     explain = log_tail_reader(home)
 
     command = [sys.executable, "-m", "mmtui", "--uri", demo_server.uri]
@@ -211,9 +217,7 @@ def test_paste_with_escapes_in_tmux(
     tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
 ) -> None:
     home = tmp_path / "home"
-    autosave = home / "state" / "mmtui" / "autosave.sql"
-    autosave.parent.mkdir(parents=True)
-    autosave.write_text("SELECT 1;\n", encoding="utf-8")
+    autosave = write_autosave(home, "SELECT 1;\n")
     explain = log_tail_reader(home)
 
     def saved_text() -> str:

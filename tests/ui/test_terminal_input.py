@@ -146,15 +146,20 @@ def test_clean_pasted_text_after_filter() -> None:
     assert cleaned == "ERROR disk full \u2411 quit? \u2403\n-- \u241b]0;title\u2407 end"
 
 
-async def test_input_thread_ends_at_end_of_file() -> None:
-    # A closed terminal reads as end of file. The input thread must return rather than
-    # select and read again forever, which kept interpreter shutdown waiting for it.
+def make_driver() -> PasteSafeLinuxDriver:
+    """Return a driver for a bare app, with the SIGTSTP and SIGCONT handlers it sets undone."""
     handlers = {number: signal.getsignal(number) for number in (signal.SIGTSTP, signal.SIGCONT)}
     try:
-        driver = PasteSafeLinuxDriver(App())
+        return PasteSafeLinuxDriver(App())
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
+
+
+async def test_input_thread_ends_at_end_of_file() -> None:
+    # A closed terminal reads as end of file. The input thread must return rather than
+    # select and read again forever, which kept interpreter shutdown waiting for it.
+    driver = make_driver()
     read_end, write_end = os.pipe()
     os.write(write_end, b"typed")
     os.close(write_end)
@@ -195,12 +200,7 @@ async def test_input_thread_reads_without_text(
     description: str, reads: list[bytes], expected: list[str]
 ) -> None:
     # Each chunk is read alone. A read that yields no text must not end Textual's parser.
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTSTP, signal.SIGCONT)}
-    try:
-        driver = PasteSafeLinuxDriver(App())
-    finally:
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+    driver = make_driver()
     read_end, write_end = os.pipe()
     driver.fileno = read_end
     events_seen: list[object] = []
