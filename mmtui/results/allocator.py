@@ -11,9 +11,9 @@ memory lazily. On the 2-core VM of `benchmarks/README.md`, reading and keeping 8
 0.2 to 0.3 s.
 
 `keep_freed_memory` sets a fixed mmap threshold and a high trim threshold, so freed buffers
-stay in the heap for the next result. `release_freed_memory` hands free pages back: after a
-spill, and when the results pane has closed a store and no query runs. So the process keeps
-about the memory of the result on screen.
+stay in the heap for the next result. `release_freed_memory` hands free pages back after a
+spill, and once the results pane has closed a store and no query has run for 30 s
+(`RELEASE_IDLE_S`). So an idle process keeps about the memory of the result on screen.
 
 Both do nothing where the C library is not glibc.
 """

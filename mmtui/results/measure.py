@@ -117,7 +117,7 @@ def _measure(array: Any, level: bool, known_cells: int) -> int:
     if _is_string_like(data_type):
         if pa.types.is_string_view(data_type):
             array = pc.cast(array, pa.string())
-        return string_max_cells(array, known_cells)
+        return string_max_cells(array, known_cells, cap=MAX_COLUMN_CELLS)
     if types.is_dictionary(data_type):
         return _dictionary_cells(array)
     if types.is_null(data_type):
@@ -206,6 +206,9 @@ def _in_year_range(array: Any) -> bool:
     """Return True when every value of a timestamp or date array (or ChunkedArray) falls in
     years 0001-9999, where widths are fixed."""
     data_type = array.type
+    if pa.types.is_timestamp(data_type) and data_type.unit == "ns":
+        # An int64 count of nanoseconds reaches only years 1677 to 2262: no scan is needed.
+        return True
     if pa.types.is_date32(data_type):
         ticks_per_day = 1
     elif pa.types.is_date64(data_type):

@@ -450,7 +450,21 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _update_virtual_size(self) -> None:
         self._virtual_size_stale = False
-        self.virtual_size = Size(self._offsets[-1], self._row_count + HEADER_HEIGHT)
+        size = Size(self._offsets[-1], self._row_count + HEADER_HEIGHT)
+        if size == self.virtual_size:
+            return
+        if not self.container_size:
+            # Before the first layout: the layout pass to come sizes the scrollbars.
+            self.virtual_size = size
+            return
+        # Assigning `virtual_size` costs a layout pass of the whole screen (about 10 ms at
+        # 200x50 on the 2-core VM). It is needed only when a scrollbar appears or goes, and
+        # Textual's `_refresh_scrollbars` (called by `_scroll_update`) then requests one
+        # itself. Otherwise the scrollbars only take their new ranges.
+        # NOTE: `_scroll_update` is private Textual API (textual 8.2). `ScrollView` calls it
+        # from `_size_updated` with its own `virtual_size`, as here.
+        self.set_reactive(ResultGrid.virtual_size, size)
+        self._scroll_update(size)
 
     def _flush_virtual_size(self) -> None:
         if self._virtual_size_stale:

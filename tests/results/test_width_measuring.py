@@ -65,6 +65,28 @@ def test_string_max_cells_with_known_width(escapes: bool) -> None:
         assert string_max_cells(array, known) == max(known, widest), known
 
 
+@pytest.mark.parametrize("escapes", [False, True])
+def test_capped_max_cells_exact_below_cap(escapes: bool) -> None:
+    values = random_texts(12, 500, escapes)
+    widest = exact_max(values)
+    for extra in [[], ["x" * 40], ["x" * 12, "日本語日本語"], ["日" * 30]]:
+        array = pa.array(values + extra, pa.string())
+        exact = max(widest, exact_max(extra))
+        for cap in [5, 12, 20, 40, exact, exact + 1, 200]:
+            for known in [0, 3, 19]:
+                measured = string_max_cells(array, known, cap=cap)
+                assert min(measured, cap) == min(max(known, exact), cap), (extra, cap, known)
+
+
+def test_capped_max_cells_long_ascii() -> None:
+    # The first value alone settles it: the CJK text (120 cells) is never measured.
+    array = pa.array(["a" * 80, "日本語" * 20, None])
+    assert string_max_cells(array, cap=80) == 80
+    assert string_max_cells(array) == 120
+    # No ASCII value reaches the cap, so the wide text is measured in full.
+    assert string_max_cells(pa.array(["a" * 79, "日本語" * 20]), cap=80) == 120
+
+
 def test_short_escape_wider_than_its_bytes() -> None:
     # "a\x85" is 3 bytes but 9 cells ("a<U+0085>"), so no byte bound may skip it.
     array = pa.array(["日本語", "a\x85"])
@@ -237,6 +259,15 @@ def test_chunked_timestamps_beyond_year_9999() -> None:
     assert wide > fixed
     assert wide == per_chunk_cells(pa.chunked_array([near, far]), fixed)
     assert column_cells(pa.chunked_array([in_range])) == column_cells(in_range)
+
+
+@pytest.mark.parametrize("zone", [None, "+00:00", "-05:00"])
+def test_nanosecond_timestamps_at_int64_limits_fit(zone: str | None) -> None:
+    # Nanosecond columns are not scanned: every int64 value lies in years 1677-2262.
+    values = pa.array([-(2**63), 0, 2**63 - 1, None], pa.timestamp("ns", tz=zone))
+    widest = max(cell_len(text) for text in format_array(values, MAX_COLUMN_CELLS))
+    for column in (values, pa.chunked_array([values, values])):
+        assert column_cells(column) >= widest
 
 
 def test_chunked_string_view_dictionary_widths() -> None:

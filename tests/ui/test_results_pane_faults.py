@@ -76,6 +76,48 @@ async def test_pane_cancel_mid_stream_keeps_rows(fault_client: FlightSQLClient) 
         assert message.rows_so_far == rows
 
 
+async def test_pane_freed_memory_kept_between_queries(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:rows:1000")
+        # No store was closed yet, so no memory waits for a release.
+        assert not app.pane.memory_release_pending
+        await run_to_end(pilot, app, "fault:rows:10")
+        # The first result's store is closed, and its memory waits for the idle delay.
+        assert app.pane.memory_release_pending
+
+        app.run_sql("fault:trickle:400")
+        await wait_for_rows(pilot, app)
+        # A running query stops the countdown: its batches may reuse that memory.
+        assert app.pane.state == "running"
+        assert not app.pane.memory_release_pending
+
+        app.pane.release_idle_s = 0.5
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.pane.state == "cancelled", "the cancel", timeout=2)
+        assert app.pane.memory_release_pending
+        await wait_until(pilot, lambda: not app.pane.memory_release_pending, "the release")
+
+
+async def test_pane_scrollbars_follow_new_results(fault_client: FlightSQLClient) -> None:
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        grid = app.grid
+        for rows in [100_000, 300, 5, 200]:
+            await run_to_end(pilot, app, f"fault:rows:{rows}")
+            # The scroll size follows at most once a second while rows stream in, and End
+            # brings it up to date.
+            await pilot.press("end")
+            await pilot.pause()
+            overflows = rows + 1 > grid.container_size.height
+            assert grid.virtual_size.height == rows + 1, rows
+            assert grid.show_vertical_scrollbar == overflows, rows
+            if overflows:
+                assert grid.vertical_scrollbar.window_virtual_size == rows + 1, rows
+            assert grid.max_scroll_y == max(0, rows + 1 - grid.scrollable_content_region.height)
+            assert grid.scroll_y == grid.max_scroll_y, rows
+
+
 async def test_pane_cancel_silent_keeps_previous(fault_client: FlightSQLClient) -> None:
     app = PaneApp(fault_client)
     async with app.run_test(size=SCREEN_SIZE) as pilot:

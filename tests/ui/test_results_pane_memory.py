@@ -1,4 +1,5 @@
-"""Results pane memory: a large result replaced by a small one goes back to the system.
+"""Results pane memory: a large result replaced by a small one goes back to the system once
+no query ran for `release_idle_s`, and stays for the next query until then.
 
 The pane runs in a child process, so that its resident size is not mixed with the fault server
 or with other tests, which share the process-wide malloc options.
@@ -25,6 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 LARGE_ROWS = 3_000_000
 """Rows of `fault:rows:N` (int64 id and a short string): about 80 MiB in the store."""
 CHILD_TIMEOUT = 120.0
+RELEASE_IDLE_S = 1.0
+"""The pane's idle delay before a release, shortened from 30 s for the test."""
 
 CHILD = f"""
 import asyncio, json, os, sys
@@ -40,12 +43,15 @@ async def main():
     app = PaneApp(client)
     result = {{}}
     async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.pane.release_idle_s = {RELEASE_IDLE_S}
         await run_to_end(pilot, app, "fault:rows:10")
         result["before"] = rss_mib()
         await run_to_end(pilot, app, "fault:rows:{LARGE_ROWS}")
         result["large"] = rss_mib()
         await run_to_end(pilot, app, "fault:rows:20")
         assert app.grid.row_count == 20
+        result["pending_after_small"] = app.pane.memory_release_pending
+        result["kept"] = rss_mib()
         # Half the growth of the large result is the bar: the rest may be fragmentation.
         limit = (result["before"] + result["large"]) / 2
         try:
@@ -53,6 +59,7 @@ async def main():
         except AssertionError:
             pass
         result["small"] = rss_mib()
+        result["pending_at_end"] = app.pane.memory_release_pending
     client.close()
     print(json.dumps(result))
 
@@ -75,5 +82,9 @@ def test_small_result_releases_large_one(fault_server: FaultServerHandle) -> Non
     growth = result["large"] - result["before"]
     assert growth > 40, f"the large result did not grow the process: {result}"
     # The store of the large result is closed when the small one reaches the screen. Its memory
-    # must go back to the system then, not only at the end of the next query.
+    # stays for the next query's batches while queries follow one another...
+    assert result["pending_after_small"] is True, result
+    assert result["kept"] - result["before"] > growth / 2, result
+    # ...and goes back to the system once none ran for `release_idle_s`.
     assert result["small"] - result["before"] < growth / 2, result
+    assert result["pending_at_end"] is False, result
