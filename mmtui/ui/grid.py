@@ -465,6 +465,12 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         # from `_size_updated` with its own `virtual_size`, as here.
         self.set_reactive(ResultGrid.virtual_size, size)
         self._scroll_update(size)
+        # `watch_scroll_y` moves a thumb only while its scrollbar is shown, so a scrollbar that
+        # comes back would still show where an older result was scrolled to.
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.position = self.scroll_y
+        if self.show_horizontal_scrollbar:
+            self.horizontal_scrollbar.position = self.scroll_x
 
     def _flush_virtual_size(self) -> None:
         if self._virtual_size_stale:

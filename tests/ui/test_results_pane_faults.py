@@ -103,19 +103,27 @@ async def test_pane_scrollbars_follow_new_results(fault_client: FlightSQLClient)
     app = PaneApp(fault_client)
     async with app.run_test(size=SCREEN_SIZE) as pilot:
         grid = app.grid
+        # A result without a scrollbar between two with one: the thumb must not come back
+        # where the older result was scrolled to.
         for rows in [100_000, 300, 5, 200]:
             await run_to_end(pilot, app, f"fault:rows:{rows}")
+            overflows = rows + 1 > grid.container_size.height
+            assert grid.scroll_y == 0, rows
+            assert grid.show_vertical_scrollbar == overflows, rows
+            if overflows:
+                assert grid.vertical_scrollbar.position == 0, rows
+
             # The scroll size follows at most once a second while rows stream in, and End
             # brings it up to date.
             await pilot.press("end")
             await pilot.pause()
-            overflows = rows + 1 > grid.container_size.height
             assert grid.virtual_size.height == rows + 1, rows
             assert grid.show_vertical_scrollbar == overflows, rows
-            if overflows:
-                assert grid.vertical_scrollbar.window_virtual_size == rows + 1, rows
             assert grid.max_scroll_y == max(0, rows + 1 - grid.scrollable_content_region.height)
             assert grid.scroll_y == grid.max_scroll_y, rows
+            if overflows:
+                assert grid.vertical_scrollbar.window_virtual_size == rows + 1, rows
+                assert grid.vertical_scrollbar.position == grid.scroll_y, rows
 
 
 async def test_pane_cancel_silent_keeps_previous(fault_client: FlightSQLClient) -> None:
