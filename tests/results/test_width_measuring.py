@@ -249,6 +249,54 @@ def test_chunked_dictionary_widths_match_batches(
     assert per_chunk_cells(column, known) == expected
 
 
+def random_dictionary_chunks(seed: int, jsonb: bool) -> list[pa.Array]:
+    """Return dictionary chunks in runs of equal dictionaries, each chunk with its own copy."""
+    generator = random.Random(seed)
+    words = [w for w in random_texts(seed, 40, escapes=True) if w is not None]
+    chunks: list[pa.Array] = []
+    for _ in range(6):
+        entries: list[str | None] = generator.sample(words, generator.randint(0, 8))
+        if entries and generator.random() < 0.3:
+            entries.append(None)
+        for _ in range(generator.randint(1, 4)):
+            length = 0 if generator.random() < 0.1 else generator.randint(1, 12)
+            # Rows use a random subset of entries (some wide entries stay unused), or null.
+            used = [i for i in range(len(entries)) if generator.random() < 0.5]
+            rows = [
+                generator.choice(used) if used and generator.random() < 0.9 else None
+                for _ in range(length)
+            ]
+            indices = pa.array(rows, pa.int32())
+            if jsonb:
+                values = [
+                    None if entry is None else encode_jsonb_object({"k": entry})
+                    for entry in entries
+                ]
+                dictionary = pa.array(values, pa.binary())
+            else:
+                dictionary = pa.array(entries, pa.string())
+            chunks.append(pa.DictionaryArray.from_arrays(indices, dictionary))
+    return chunks
+
+
+@pytest.mark.parametrize("jsonb", [False, True])
+@pytest.mark.parametrize("seed", range(8))
+def test_dictionary_runs_match_batches(seed: int, jsonb: bool) -> None:
+    chunks = random_dictionary_chunks(seed, jsonb)
+    column = pa.chunked_array(chunks, chunks[0].type)
+    for known in [0, 1, 6]:
+        assert column_cells(column, known_cells=known) == per_chunk_cells(column, known), known
+
+
+def test_dictionary_runs_skip_unused_wide_entry() -> None:
+    dictionary = ["api", "payments-worker-eu"]
+    # Three copies of one dictionary: only the last copy's rows use the wide entry.
+    narrow = [dictionary_chunk(["api", None], list(dictionary)) for _ in range(2)]
+    wide = dictionary_chunk(["payments-worker-eu"], list(dictionary))
+    assert column_cells(pa.chunked_array(narrow), known_cells=3) == 3
+    assert column_cells(pa.chunked_array([*narrow, wide]), known_cells=3) == 18
+
+
 def test_chunked_timestamps_beyond_year_9999() -> None:
     in_range = pa.array([0, 10**18], pa.timestamp("ns"))
     far = pa.array([0, 2**62], pa.timestamp("s"))
