@@ -53,20 +53,18 @@ def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> in
     if known_cells >= MAX_COLUMN_CELLS:
         return MAX_COLUMN_CELLS
     if isinstance(array, pa.ChunkedArray) and not _is_string_like(array.type):
-        if _dictionary_entries_fit(array, known_cells):
-            return known_cells
+        if pa.types.is_dictionary(array.type):
+            try:
+                return min(_dictionary_cells(array, known_cells), MAX_COLUMN_CELLS)
+            except Exception:
+                logger.exception(
+                    "measuring a %s column failed, so each chunk is measured", array.type
+                )
         if level and pa.types.is_integer(array.type):
             return min(max(_level_cells(array), known_cells), MAX_COLUMN_CELLS)
         if _is_fixed_width_temporal(array.type) and _in_year_range(array):
             # One range check over every chunk: in years 0001-9999, the type alone sets the width.
             return min(max(_fixed_temporal_cells(array.type), known_cells), MAX_COLUMN_CELLS)
-        if pa.types.is_dictionary(array.type):
-            try:
-                cells = _chunked_dictionary_cells(array)
-            except Exception:
-                logger.exception("measuring %s runs failed, so each chunk is measured", array.type)
-            else:
-                return min(max(cells, known_cells), MAX_COLUMN_CELLS)
         # Chunks of other types are measured one by one, exactly as batch by batch: some
         # kinds are sampled per chunk.
         cells = known_cells
@@ -83,30 +81,35 @@ def column_cells(array: Any, *, level: bool = False, known_cells: int = 0) -> in
     return min(max(cells, known_cells), MAX_COLUMN_CELLS)
 
 
-def _dictionary_entries_fit(array: pa.ChunkedArray, known_cells: int) -> bool:
-    """Tell whether no entry of any chunk's string dictionary is wider than `known_cells`.
+def _dictionary_cells(array: Any, known_cells: int) -> int:
+    """Return the widest used entry of a dictionary Array or ChunkedArray, or `known_cells`.
 
-    The dictionaries of all chunks are measured together, as one array. A Flight stream sends
-    a dictionary with every batch, and measuring each one on its own took about 40 µs per
-    batch (2-core VM), mostly the fixed cost of each Arrow call. When every entry fits, so
-    does every row, and the chunks need no measuring at all.
+    Only entries that some row uses count, and nulls take the width of the null text. Each
+    run of chunks with equal dictionaries is measured once, with the rows' indices together.
+    The result equals measuring the chunks one by one.
     """
-    data_type = array.type
-    if known_cells <= 0 or not pa.types.is_dictionary(data_type):
-        return False
-    if not _is_string_like(data_type.value_type):
-        return False
-    entries = [dictionary for dictionary, _chunks in _dictionary_runs(array)]
-    if not entries:
-        return True
-    values = pa.concat_arrays(entries)
-    if pa.types.is_string_view(values.type):
-        values = pc.cast(values, pa.string())
-    return bool(string_max_cells(values, known_cells) <= known_cells)
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    runs = _dictionary_runs(chunks)
+    if _string_entries_fit([dictionary for dictionary, _ in runs], array.type, known_cells):
+        return known_cells
+
+    cells = known_cells
+    for dictionary, run_chunks in runs:
+        if len(dictionary) == 0:
+            # Every row of such a chunk is null.
+            cells = max(cells, 1)
+            continue
+        widths = _dictionary_entry_widths(dictionary, array.type)
+        indices = pa.chunked_array([chunk.indices for chunk in run_chunks], array.type.index_type)
+        cells = max(cells, _max_or_zero(pc.take(widths, indices)))
+
+    if array.null_count:
+        cells = max(cells, cell_width(NULL_TEXT))
+    return cells
 
 
-def _dictionary_runs(array: pa.ChunkedArray) -> list[tuple[Any, list[Any]]]:
-    """Group the non-empty chunks of a dictionary column into runs that carry equal dictionaries.
+def _dictionary_runs(chunks: list[Any]) -> list[tuple[Any, list[Any]]]:
+    """Group the non-empty dictionary `chunks` into runs of consecutive equal dictionaries.
 
     A Flight stream sends the dictionary again with every batch. In the demo's `log_entries`,
     the `block_id` dictionary of 15,341 entries came with each batch, and measuring every copy
@@ -114,7 +117,7 @@ def _dictionary_runs(array: pa.ChunkedArray) -> list[tuple[Any, list[Any]]]:
     comparison.
     """
     runs: list[tuple[Any, list[Any]]] = []
-    for chunk in array.chunks:
+    for chunk in chunks:
         if len(chunk) == 0:
             continue
         dictionary = chunk.dictionary
@@ -125,24 +128,21 @@ def _dictionary_runs(array: pa.ChunkedArray) -> list[tuple[Any, list[Any]]]:
     return runs
 
 
-def _chunked_dictionary_cells(array: pa.ChunkedArray) -> int:
-    """Return the widest used entry of a dictionary column, measuring each run's dictionary once.
+def _string_entries_fit(dictionaries: list[Any], data_type: pa.DataType, known_cells: int) -> bool:
+    """Tell whether no entry of the string `dictionaries` is wider than `known_cells`.
 
-    The result equals measuring the chunks one by one (`_dictionary_cells` and the null text):
-    only entries that some row uses count.
+    The dictionaries are measured together, as one array: measuring each one on its own took
+    about 40 µs (2-core VM), mostly the fixed cost of each Arrow call. When every entry fits,
+    so does every row, and no index needs reading. False for other value types.
     """
-    cells = 0
-    for dictionary, chunks in _dictionary_runs(array):
-        if len(dictionary) == 0:
-            # Every row of such a chunk is null.
-            cells = max(cells, 1)
-            continue
-        widths = _dictionary_entry_widths(dictionary, array.type)
-        indices = pa.chunked_array([chunk.indices for chunk in chunks], array.type.index_type)
-        cells = max(cells, _max_or_zero(pc.take(widths, indices)))
-    if array.null_count:
-        cells = max(cells, cell_width(NULL_TEXT))
-    return cells
+    if known_cells <= 0 or not _is_string_like(data_type.value_type):
+        return False
+    if not dictionaries:
+        return True
+    values = pa.concat_arrays(dictionaries)
+    if pa.types.is_string_view(values.type):
+        values = pc.cast(values, pa.string())
+    return bool(string_max_cells(values, known_cells) <= known_cells)
 
 
 def _is_string_like(data_type: pa.DataType) -> bool:
@@ -166,7 +166,7 @@ def _measure(array: Any, level: bool, known_cells: int) -> int:
             array = pc.cast(array, pa.string())
         return string_max_cells(array, known_cells, cap=MAX_COLUMN_CELLS)
     if types.is_dictionary(data_type):
-        return _dictionary_cells(array)
+        return _dictionary_cells(array, known_cells)
     if types.is_null(data_type):
         return 1
     if types.is_boolean(data_type):
@@ -213,18 +213,6 @@ def _dictionary_entry_widths(dictionary: Any, data_type: pa.DataType) -> Any:
     else:
         texts = format_array(dictionary, MAX_COLUMN_CELLS)
     return pa.array([cell_width(text) for text in texts], pa.int64())
-
-
-def _dictionary_cells(array: Any) -> int:
-    dictionary = array.dictionary
-    if len(dictionary) == 0:
-        return 1
-    widths = _dictionary_entry_widths(dictionary, array.type)
-    used = pc.take(widths, array.indices)
-    cells = _max_or_zero(used)
-    if array.null_count:
-        cells = max(cells, 1)
-    return cells
 
 
 def _level_cells(array: Any) -> int:
