@@ -149,8 +149,9 @@ def string_max_cells(array: Any, known_cells: int = 0, cap: int | None = None) -
     `array` may be a ChunkedArray. Returns `known_cells` instead when no value is wider, and 0
     for an empty or all-null array when `known_cells` is 0. The result is that of
     `string_cell_widths`, which runs only on values longer than `known_cells` in UTF-8 bytes, or
-    on every value when the array contains escaped characters. With `cap`, a result of `cap` or
-    more may be returned as `cap`: an ASCII value of `cap` bytes or more ends the measuring.
+    on every value when the array contains escaped characters. With `cap`, a width of `cap` or
+    more may be returned as `cap`, because an ASCII value of `cap` bytes or more ends the
+    measuring.
     """
     if len(array) == 0:
         return known_cells
@@ -159,7 +160,8 @@ def string_max_cells(array: Any, known_cells: int = 0, cap: int | None = None) -
     max_bytes = _max_or_zero(byte_lengths)
     if cap is not None and known_cells < cap <= max_bytes:
         # An ASCII value takes one cell per byte. On log messages this settles the column in
-        # three Arrow calls: measuring every value of a first batch took about 3 ms (2-core VM).
+        # three Arrow calls, where measuring every value of a first batch took about 3 ms
+        # (2-core VM).
         long_values = pc.greater_equal(byte_lengths, cap)
         if pc.any(pc.and_(long_values, pc.string_is_ascii(array))).as_py():
             return cap

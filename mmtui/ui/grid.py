@@ -454,7 +454,7 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         if size == self.virtual_size:
             return
         if not self.container_size:
-            # Before the first layout: the layout pass to come sizes the scrollbars.
+            # Before the first layout, the layout pass to come sizes the scrollbars.
             self.virtual_size = size
             return
         # Assigning `virtual_size` costs a layout pass of the whole screen (about 10 ms at

@@ -55,9 +55,9 @@ RELEASE_IDLE_S = 30.0
 """Seconds without a running query before the memory of closed results goes back to the system.
 
 The next query's batches reuse freed result memory. Handed back after every query, it came
-back as new pages that the kernel zeroed on gRPC's threads: 40 to 55 ms of CPU in a query of
-5.3 M rows, a sixth of its CPU time (2-core VM, `perf`). Triage runs queries back to back, so
-the memory stays while they do."""
+back as new pages that the kernel zeroed on gRPC's threads. That took 40 to 55 ms of CPU in a
+query of 5.3 M rows, a sixth of its CPU time (2-core VM, `perf`). Triage runs queries back to
+back, so the memory stays while they do."""
 
 # C1 controls, DEL, and bidi overrides/isolates: JSON allows them raw, a terminal would act on them.
 UNSAFE_JSON_CHARS = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -555,9 +555,9 @@ class ResultsPane(Widget, can_focus=False):
         self._release_memory_when_idle()
 
     def _release_memory_when_idle(self) -> None:
-        """Hand the memory of closed stores back to the system once no query ran for a while.
+        """Start the countdown after which the memory of closed stores goes back to the system.
 
-        This is the one place freed result memory goes back: while queries run, the memory of
+        This is the one place freed result memory goes back. While queries run, the memory of
         the results they replace stays for their batches to reuse. Each call restarts the
         `release_idle_s` countdown, and a query that starts stops it.
         """

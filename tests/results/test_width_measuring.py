@@ -79,7 +79,7 @@ def test_capped_max_cells_exact_below_cap(escapes: bool) -> None:
 
 
 def test_capped_max_cells_long_ascii() -> None:
-    # The first value alone settles it: the CJK text (120 cells) is never measured.
+    # The first value alone settles it, so the CJK text (120 cells) is never measured.
     array = pa.array(["a" * 80, "日本語" * 20, None])
     assert string_max_cells(array, cap=80) == 80
     assert string_max_cells(array) == 120
@@ -290,7 +290,7 @@ def test_dictionary_runs_match_batches(seed: int, jsonb: bool) -> None:
 
 def test_dictionary_runs_skip_unused_wide_entry() -> None:
     dictionary = ["api", "payments-worker-eu"]
-    # Three copies of one dictionary: only the last copy's rows use the wide entry.
+    # Three copies of one dictionary, and only the last copy's rows use the wide entry.
     narrow = [dictionary_chunk(["api", None], list(dictionary)) for _ in range(2)]
     wide = dictionary_chunk(["payments-worker-eu"], list(dictionary))
     assert column_cells(pa.chunked_array(narrow), known_cells=3) == 3
@@ -311,7 +311,7 @@ def test_chunked_timestamps_beyond_year_9999() -> None:
 
 @pytest.mark.parametrize("zone", [None, "+00:00", "-05:00"])
 def test_nanosecond_timestamps_at_int64_limits_fit(zone: str | None) -> None:
-    # Nanosecond columns are not scanned: every int64 value lies in years 1677-2262.
+    # Nanosecond columns are not scanned, because every int64 value lies in years 1677-2262.
     values = pa.array([-(2**63), 0, 2**63 - 1, None], pa.timestamp("ns", tz=zone))
     widest = max(cell_len(text) for text in format_array(values, MAX_COLUMN_CELLS))
     for column in (values, pa.chunked_array([values, values])):

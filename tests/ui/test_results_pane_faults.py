@@ -88,7 +88,7 @@ async def test_pane_freed_memory_kept_between_queries(fault_client: FlightSQLCli
 
         app.run_sql("fault:trickle:400")
         await wait_for_rows(pilot, app)
-        # A running query stops the countdown: its batches may reuse that memory.
+        # A running query stops the countdown, so its batches may reuse that memory.
         assert app.pane.state == "running"
         assert not app.pane.memory_release_pending
 
@@ -103,8 +103,8 @@ async def test_pane_scrollbars_follow_new_results(fault_client: FlightSQLClient)
     app = PaneApp(fault_client)
     async with app.run_test(size=SCREEN_SIZE) as pilot:
         grid = app.grid
-        # A result without a scrollbar between two with one: the thumb must not come back
-        # where the older result was scrolled to.
+        # A result without a scrollbar sits between two with one. The thumb must not come
+        # back where the older result was scrolled to.
         for rows in [100_000, 300, 5, 200]:
             await run_to_end(pilot, app, f"fault:rows:{rows}")
             overflows = rows + 1 > grid.container_size.height

@@ -1,5 +1,5 @@
 """Results pane memory: a large result replaced by a small one goes back to the system once
-no query ran for `release_idle_s`, and stays for the next query until then.
+no query has run for `release_idle_s`, and stays for the next query until then.
 
 The pane runs in a child process, so that its resident size is not mixed with the fault server
 or with other tests, which share the process-wide malloc options.
