@@ -18,11 +18,22 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import pandas as pd
-from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
-
 PRESETS: tuple[str, ...] = ("5m", "15m", "1h", "6h", "24h", "7d", "all")
 """Presets bound to the number keys 1..7, in that order."""
+
+_PRESET_DURATIONS = {
+    "5m": timedelta(minutes=5),
+    "15m": timedelta(minutes=15),
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+"""The look-back presets, parsed without pandas.
+
+Importing pandas took about 0.4 s (2-core VM), and the default range is parsed at start-up.
+So pandas is imported on the first duration that is not a preset, by then usually in memory
+already: the results pane imports it on a background thread after start-up."""
 
 DEFAULT_RANGE = "1h"
 """Range used when the settings name none."""
@@ -135,6 +146,13 @@ def parse_duration(text: str) -> timedelta:
     cleaned = text.strip()
     if not cleaned:
         raise TimeRangeError("missing duration: use a value such as 15m, 1h30m or 7d")
+    preset = _PRESET_DURATIONS.get(cleaned)
+    if preset is not None:
+        return preset
+
+    import pandas as pd
+    from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
+
     try:
         value = pd.Timedelta(cleaned)
     except (OutOfBoundsTimedelta, OutOfBoundsDatetime, OverflowError) as error:
