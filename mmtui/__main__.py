@@ -13,7 +13,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mmtui import __version__, paths
@@ -117,6 +117,22 @@ def _run_subcommand(name: str, argv: list[str]) -> int:
 
 
 def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) -> int:
+    demo = None
+    if args.demo:
+        # Started first, so that the server's imports and data run beside the app's start.
+        from mmtui.demo.startup import DemoStartup
+
+        demo = DemoStartup(host="127.0.0.1", port=0)
+    try:
+        return _run_explorer(args, range_text, log_path, demo)
+    finally:
+        if demo is not None:
+            demo.stop()
+
+
+def _run_explorer(
+    args: argparse.Namespace, range_text: str | None, log_path: Any, demo: Any
+) -> int:
     from mmtui.auth import (
         ConnectionSettings,
         SettingsError,
@@ -134,14 +150,18 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
         print(f"mmtui: {error}", file=sys.stderr)
         return 2
 
-    demo_handle = None
     provider = None
-    if args.demo:
-        from mmtui.demo import start_demo_server
+    client_factory: Callable[[], Any]
+    if demo is not None:
+        # The URI is known once the server serves, and the app's connection worker waits
+        # for that before it calls this factory.
+        settings: Any = ConnectionSettings(uri="", auth_mode="none")
 
-        demo_handle = start_demo_server(host="127.0.0.1", port=0)
-        settings: Any = ConnectionSettings(uri=demo_handle.uri, auth_mode="none")
-        logger.info("demo server started on %s", demo_handle.uri)
+        def client_factory() -> Any:
+            handle = demo.result()
+            logger.info("demo server started on %s", handle.uri)
+            return app_client_factory(handle.uri, app_settings)()
+
     else:
         try:
             settings = resolve_settings(profile=args.profile, uri=args.uri)
@@ -149,31 +169,29 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
         except SettingsError as error:
             print(f"mmtui: {error}", file=sys.stderr)
             return 2
-    logger.info(
-        "connecting to %s (profile %s, auth %s)", settings.uri, settings.profile, settings.auth_mode
-    )
+        logger.info(
+            "connecting to %s (profile %s, auth %s)",
+            settings.uri,
+            settings.profile,
+            settings.auth_mode,
+        )
+        client_factory = app_client_factory(settings.uri, app_settings, provider)
 
-    client_factory = app_client_factory(settings.uri, app_settings, provider)
-
-    try:
-        with stderr_to_log(log_path):
-            app = MmtuiApp(
-                client_factory,
-                settings,
-                app_settings,
-                demo_handle,
-                token_provider=provider,
-                time_range=range_text,
-            )
-            result = app.run()
-    finally:
-        if demo_handle is not None:
-            demo_handle.stop()
+    with stderr_to_log(log_path):
+        app = MmtuiApp(
+            client_factory,
+            settings,
+            app_settings,
+            demo,
+            token_provider=provider,
+            time_range=range_text,
+        )
+        result = app.run()
     if app.crash_error is not None:
         report = write_crash_report(
             app.crash_error,
             {
-                "uri": str(settings.uri),
+                "uri": str(app.settings.uri),
                 "profile": str(settings.profile),
                 "auth_mode": str(settings.auth_mode),
                 "log_file": str(log_path),

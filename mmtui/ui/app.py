@@ -12,6 +12,7 @@ Every binding has an id, so `[keys]` in the settings file can remap it (`App.set
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -199,7 +200,7 @@ class MmtuiApp(App[int]):
         client_factory: Callable[[], Any],
         settings: Any,
         app_settings: Any = None,
-        demo_handle: Any = None,
+        demo: Any = None,
         *,
         token_provider: Any = None,
         paths: AppPaths | None = None,
@@ -208,7 +209,9 @@ class MmtuiApp(App[int]):
     ) -> None:
         """Create the app.
 
-        `client_factory` returns the FlightSQLClient to use (called once, on mount).
+        `client_factory` returns the FlightSQLClient to use. The connection worker calls it
+        after mount, and again when F9 replaces a client that failed to connect.
+        `demo` is the `DemoStartup` of `mmtui --demo`, whose server the worker waits for.
         `token_provider` is asked for a token at start-up to detect a needed login.
         `time_range` is the initial range text (else the settings' default, else 1h).
         """
@@ -216,12 +219,16 @@ class MmtuiApp(App[int]):
         self.client_factory = client_factory
         self.settings = settings
         self.app_settings = app_settings
-        self.demo_handle = demo_handle
+        self.demo = demo
+        self.demo_handle: Any = None
+        """The demo server's handle once `demo` has started it."""
         self.token_provider = token_provider
         self.paths = paths or AppPaths.default()
         self.login_screen_factory = login_screen_factory
         self.client: Any = None
         self.connected = False
+        self.connecting = False
+        """A connection worker runs: it waits for the demo server, a token or the table list."""
         self.connection_lost = False
         """A query failed with UNAVAILABLE after the schema loaded (until F9 reconnects)."""
         self.local_time = False
@@ -367,14 +374,7 @@ class MmtuiApp(App[int]):
         self._remove_stale_spill_dirs()
         self._update_header()
         self.set_interval(HEADER_REFRESH, self._update_header)
-        self.show_schema_message(f"Connecting to {getattr(self.settings, 'uri', 'the server')}…")
-        try:
-            self.client = self.client_factory()
-        except Exception as error:
-            logger.exception("creating the client failed")
-            self._connection_failed(error)
-            return
-        self._connect()
+        self._start_connecting()
 
     def _install_exit_handling(self) -> None:
         """Make Ctrl+Q, SIGTERM and SIGHUP end the process at once, even with workers blocked.
@@ -476,8 +476,40 @@ class MmtuiApp(App[int]):
             return data.decode("utf-8", errors="replace")
 
     @work(thread=True, group="connect", exclusive=True, exit_on_error=False)
+    def _start_connecting(self) -> None:
+        """Show that a connection starts, and start the worker that makes it."""
+        self.connecting = True
+        if self.demo is not None and not self.demo.done:
+            self.show_schema_message("Starting the demo server…")
+        else:
+            self.show_schema_message(
+                f"Connecting to {getattr(self.settings, 'uri', 'the server')}…"
+            )
+        self._update_header()
+        self._connect()
+
+    def _demo_started(self, handle: Any) -> None:
+        self.demo_handle = handle
+        self.settings = dataclasses.replace(self.settings, uri=handle.uri)
+        if self.connecting:
+            self.show_schema_message(f"Connecting to {handle.uri}…")
+        self._update_header()
+
     def _connect(self) -> None:
-        """Get a token when the server needs one, then list the tables (worker thread)."""
+        """Make the client, get a token when the server needs one, then list the tables.
+
+        Runs on a worker thread, because the demo server may still be starting.
+        """
+        if self.client is None:
+            try:
+                if self.demo is not None:
+                    handle = self.demo.result()
+                    call_later_from_thread(self, self._demo_started, handle)
+                self.client = self.client_factory()
+            except Exception as error:
+                logger.exception("creating the client failed")
+                call_later_from_thread(self, self._connection_failed, error)
+                return
         if self.token_provider is not None:
             try:
                 self.token_provider.get_token()
@@ -504,6 +536,7 @@ class MmtuiApp(App[int]):
 
     def _schema_loaded(self, tables: list[Any]) -> None:
         self.connected = True
+        self.connecting = False
         self.connection_lost = False
         self.show_schema_message("")
         browser = self.schema_browser
@@ -515,6 +548,7 @@ class MmtuiApp(App[int]):
 
     def _connection_failed(self, error: BaseException) -> None:
         self.connected = False
+        self.connecting = False
         uri = getattr(self.settings, "uri", "the server")
         message = str(getattr(error, "message", "") or error).strip().splitlines()
         first = message[0] if message else type(error).__name__
@@ -532,23 +566,19 @@ class MmtuiApp(App[int]):
 
     def action_reconnect(self) -> None:
         """Retry the token and the table listing (after an outage or a login)."""
-        self.show_schema_message(f"Connecting to {getattr(self.settings, 'uri', 'the server')}…")
-        if not self.connected or self.client is None:
+        if not self.connected and self.client is not None:
             # A gRPC channel that failed to connect waits out a growing back-off before it
-            # tries again; a new client retries at once.
-            if self.client is not None:
-                self.client.close()
-            try:
-                self.client = self.client_factory()
-            except Exception as error:
-                self._connection_failed(error)
-                return
-        self._connect()
+            # tries again; a new client, made by the worker, retries at once.
+            self.client.close()
+            self.client = None
+        self._start_connecting()
 
     # ------------------------------------------------------------------ login
 
     def request_login(self) -> None:
         """Open the login screen on top of the explorer (once); reconnect when it succeeds."""
+        self.connecting = False
+        self._update_header()
         if self._login_open:
             return
         factory = self.login_screen_factory
@@ -586,6 +616,8 @@ class MmtuiApp(App[int]):
         # A green dot alone means "connected", which leaves room for the URI at 80 columns.
         if self.connected:
             server.append("● ", style="green")
+        elif self.connecting:
+            server.append("◌ connecting  ", style="yellow")
         elif self.connection_lost:
             server.append("○ connection lost · F9  ", style="red")
         else:
@@ -593,7 +625,7 @@ class MmtuiApp(App[int]):
         uri = getattr(self.settings, "uri", "") or ""
         profile = getattr(self.settings, "profile", None)
         server.append(safe_text(str(uri)))
-        if self.demo_handle is not None:
+        if self.demo is not None:
             server.append(" (demo)", style="italic")
         elif profile:
             server.append(safe_text(f" [{profile}]"))
@@ -672,7 +704,10 @@ class MmtuiApp(App[int]):
             self.notify("Nothing to run: type a statement first.", severity="warning")
             return
         if self.client is None:
-            self.notify("Not connected: F9 retries.", severity="error")
+            if self.connecting:
+                self.notify("Still connecting: run the query once the header shows ●.")
+            else:
+                self.notify("Not connected: F9 retries.", severity="error")
             return
         range_bounds = self._resolve_range()
         if range_bounds is None:

@@ -53,7 +53,7 @@ def make_app(
     *,
     time_range: str = "all",
     app_settings: AppSettings | None = None,
-    demo_handle: Any = None,
+    demo: Any = None,
     app_class: type[MmtuiApp] = MmtuiApp,
     **kwargs: Any,
 ) -> MmtuiApp:
@@ -64,7 +64,7 @@ def make_app(
         app_client_factory(uri, app_settings),
         settings,
         app_settings,
-        demo_handle,
+        demo,
         paths=AppPaths.under(state_dir),
         time_range=time_range,
         **kwargs,

@@ -1,0 +1,98 @@
+"""`mmtui --demo` start-up: the explorer opens while the demo server starts, then connects."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from mmtui.auth import AppSettings, ConnectionSettings
+from mmtui.client_factory import app_client_factory
+from mmtui.demo.server import DemoServerHandle
+from mmtui.demo.startup import DemoStartup
+from mmtui.paths import AppPaths
+from mmtui.ui.app import MmtuiApp
+from tests.ui.test_app_support import SIZE, run_and_wait, wait_for
+
+WAIT_S = 60.0
+
+
+class GatedStartup:
+    """A `DemoStartup` that begins only once `gate` is set, so a test can check the wait."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self._startup: DemoStartup | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def done(self) -> bool:
+        return self._startup is not None and self._startup.done
+
+    def result(self, timeout: float | None = None) -> DemoServerHandle:
+        assert self.gate.wait(WAIT_S), "the test never opened the gate"
+        with self._lock:
+            if self._startup is None:
+                self._startup = DemoStartup(host="127.0.0.1", port=0, scale=0.05)
+        return self._startup.result(timeout)
+
+    def stop(self) -> None:
+        if self._startup is not None:
+            self._startup.stop()
+
+
+def make_demo_app(startup: GatedStartup, state_dir: Path) -> MmtuiApp:
+    app_settings = AppSettings()
+
+    # As `mmtui --demo` builds it: the factory needs the server's URI, known once it serves.
+    def client_factory() -> Any:
+        return app_client_factory(startup.result().uri, app_settings)()
+
+    return MmtuiApp(
+        client_factory,
+        ConnectionSettings(uri="", auth_mode="none"),
+        app_settings,
+        startup,
+        paths=AppPaths.under(state_dir),
+        time_range="all",
+    )
+
+
+def still_connecting_notices(app: MmtuiApp) -> list[str]:
+    messages = [notification.message for notification in app._notifications]
+    return [message for message in messages if message.startswith("Still connecting")]
+
+
+async def test_explorer_opens_before_demo_server(tmp_path: Path) -> None:
+    startup = GatedStartup()
+    app = make_demo_app(startup, tmp_path)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: "(demo)" in app.header_text, "the header")
+            assert app.schema_message == "Starting the demo server…"
+            assert "◌ connecting" in app.header_text
+            assert not app.connected
+
+            # The editor works, and F5 explains why nothing runs yet.
+            app.editor.load_text("")
+            app.editor.focus()
+            await pilot.press(*"SELECT 1")
+            assert app.editor.text == "SELECT 1"
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: still_connecting_notices(app), "the notice")
+            assert app.results.state != "running"
+
+            startup.gate.set()
+            await wait_for(pilot, lambda: app.connected, "the schema to load", timeout=WAIT_S)
+            assert "log_entries" in app.schema_browser.table_names
+            assert "● grpc://127.0.0.1:" in app.header_text
+            assert "(demo)" in app.header_text
+            assert app.settings.uri.startswith("grpc://127.0.0.1:")
+
+            await run_and_wait(pilot, "SELECT count(*) AS n FROM log_entries")
+            store = app.results.store
+            assert store is not None
+            assert store.window(0, 1).column("n").to_pylist()[0] > 0
+    finally:
+        startup.gate.set()
+        startup.stop()
