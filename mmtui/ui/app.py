@@ -228,7 +228,9 @@ class MmtuiApp(App[int]):
         self.client: Any = None
         self.connected = False
         self.connecting = False
-        """A connection worker runs: it waits for the demo server, a token or the table list."""
+        """True while a connection worker waits for the demo server, a token or the table list."""
+        self._connect_attempt = 0
+        """The number of connection workers started, so that an older one can tell it is stale."""
         self.connection_lost = False
         """A query failed with UNAVAILABLE after the schema loaded (until F9 reconnects)."""
         self.local_time = False
@@ -475,9 +477,9 @@ class MmtuiApp(App[int]):
             )
             return data.decode("utf-8", errors="replace")
 
-    @work(thread=True, group="connect", exclusive=True, exit_on_error=False)
     def _start_connecting(self) -> None:
         """Show that a connection starts, and start the worker that makes it."""
+        self._connect_attempt += 1
         self.connecting = True
         if self.demo is not None and not self.demo.done:
             self.show_schema_message("Starting the demo server…")
@@ -486,7 +488,7 @@ class MmtuiApp(App[int]):
                 f"Connecting to {getattr(self.settings, 'uri', 'the server')}…"
             )
         self._update_header()
-        self._connect()
+        self._connect(self._connect_attempt)
 
     def _demo_started(self, handle: Any) -> None:
         self.demo_handle = handle
@@ -495,21 +497,29 @@ class MmtuiApp(App[int]):
             self.show_schema_message(f"Connecting to {handle.uri}…")
         self._update_header()
 
-    def _connect(self) -> None:
+    @work(thread=True, group="connect", exclusive=True, exit_on_error=False)
+    def _connect(self, attempt: int) -> None:
         """Make the client, get a token when the server needs one, then list the tables.
 
-        Runs on a worker thread, because the demo server may still be starting.
+        Runs on a worker thread, because the demo server may still be starting. `attempt`
+        is the `_connect_attempt` that started it.
         """
         if self.client is None:
             try:
                 if self.demo is not None:
                     handle = self.demo.result()
                     call_later_from_thread(self, self._demo_started, handle)
-                self.client = self.client_factory()
+                client = self.client_factory()
             except Exception as error:
                 logger.exception("creating the client failed")
                 call_later_from_thread(self, self._connection_failed, error)
                 return
+            # F9 may have started a newer attempt while this one waited. Only the newest
+            # keeps its client, so no channel is left open and unused.
+            if attempt != self._connect_attempt:
+                client.close()
+                return
+            self.client = client
         if self.token_provider is not None:
             try:
                 self.token_provider.get_token()

@@ -41,12 +41,32 @@ class GatedStartup:
             self._startup.stop()
 
 
-def make_demo_app(startup: GatedStartup, state_dir: Path) -> MmtuiApp:
+def make_demo_app(
+    startup: GatedStartup,
+    state_dir: Path,
+    created: list[Any] | None = None,
+    closed: list[Any] | None = None,
+) -> MmtuiApp:
+    """Return the explorer as `mmtui --demo` builds it.
+
+    `created` collects each client made, and `closed` each one closed.
+    """
     app_settings = AppSettings()
 
-    # As `mmtui --demo` builds it: the factory needs the server's URI, known once it serves.
+    # The factory needs the server's URI, known once it serves.
     def client_factory() -> Any:
-        return app_client_factory(startup.result().uri, app_settings)()
+        client = app_client_factory(startup.result().uri, app_settings)()
+        if created is not None:
+            created.append(client)
+        if closed is not None:
+            original_close = client.close
+
+            def record_close() -> None:
+                closed.append(client)
+                original_close()
+
+            client.close = record_close
+        return client
 
     return MmtuiApp(
         client_factory,
@@ -93,6 +113,32 @@ async def test_explorer_opens_before_demo_server(tmp_path: Path) -> None:
             store = app.results.store
             assert store is not None
             assert store.window(0, 1).column("n").to_pylist()[0] > 0
+    finally:
+        startup.gate.set()
+        startup.stop()
+
+
+async def test_retries_while_starting_keep_one_client(tmp_path: Path) -> None:
+    startup = GatedStartup()
+    created: list[Any] = []
+    closed: list[Any] = []
+    app = make_demo_app(startup, tmp_path, created, closed)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: app.connecting, "the first connection attempt")
+            # F9 twice while the demo server starts: three workers wait for it.
+            await pilot.press("f9")
+            await pilot.press("f9")
+
+            startup.gate.set()
+            await wait_for(pilot, lambda: app.connected, "the schema to load", timeout=WAIT_S)
+            await wait_for(pilot, lambda: len(closed) == 2, "the older attempts to close theirs")
+
+            # Only the newest attempt keeps its client, and the others closed theirs.
+            assert len(created) == 3
+            assert app.client in created
+            assert [client for client in created if client not in closed] == [app.client]
+            assert "log_entries" in app.schema_browser.table_names
     finally:
         startup.gate.set()
         startup.stop()
