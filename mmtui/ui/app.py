@@ -102,11 +102,13 @@ class MmtuiApp(App[int]):
     # The description is the footer's label. The tooltip describes in plain words what the key
     # does (footer hover and the help screen).
     BINDINGS: ClassVar[list[BindingType]] = [
+        # Not a priority binding: those run as soon as the app receives the key, while keys
+        # that came just before in the same burst (pasted, or typed over SSH) may still wait
+        # in the editor's queue. F5 would then run the text and cursor from before them.
         Binding(
             "f5,ctrl+j,ctrl+enter",
             "run_query",
             "Run",
-            priority=True,
             id="app.run_query",
             tooltip="Run the statement under the cursor, or the selected text",
         ),

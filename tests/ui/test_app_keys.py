@@ -241,3 +241,47 @@ async def test_paste_into_dialog_cleaned(demo_server: DemoServerHandle, tmp_path
         screen = screen_text(app)
         assert "2h x\u240e\u240f\u2401" in screen
         assert not any(ord(character) < 0x20 and character != "\n" for character in screen)
+
+
+async def run_burst(pilot: Pilot[Any], *keys: events.Key) -> None:
+    """Post `keys` to the app at once, as a terminal burst arrives, and wait for the query."""
+    app = pilot.app
+    assert isinstance(app, MmtuiApp)
+    for key in keys:
+        app.post_message(key)
+    await wait_for(pilot, lambda: app.results.state == "done", "the query of the burst")
+
+
+async def test_f5_after_typed_key_in_burst(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT 4 AS n")
+        app.editor.focus()
+        await pilot.pause()
+
+        # "SELECT 4 AS n" becomes "SELECT 42 AS n" only if the 2 lands before the run.
+        app.editor.move_cursor((0, len("SELECT 4")))
+        await run_burst(pilot, events.Key("2", "2"), events.Key("f5", None))
+
+        assert app.editor.text == "SELECT 42 AS n"
+        store = app.results.store
+        assert store is not None
+        assert store.window(0, 1).column("n").to_pylist() == [42]
+
+
+async def test_f5_after_cursor_key_in_burst(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT 1 AS first;\nSELECT 2 AS second;")
+        app.editor.focus()
+        await pilot.pause()
+        assert app.editor.cursor_location[0] == 1
+
+        await run_burst(pilot, events.Key("up", None), events.Key("f5", None))
+
+        store = app.results.store
+        assert store is not None
+        assert store.schema.names == ["first"]
+        assert store.window(0, 1).column("first").to_pylist() == [1]

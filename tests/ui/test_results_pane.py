@@ -162,13 +162,13 @@ def test_status_line_texts() -> None:
     assert format_status("running", 420, 1, 1.0, estimate=1000).startswith("running 42% · ")
     # The estimate can be lower than the rows that arrive; the percentage stays below 100.
     assert format_status("running", 2000, 1, 1.0, estimate=1000).startswith("running 99% · ")
-    assert format_status("done", 10, 1, 0.5, estimate=10) == (
-        "done · 10 rows · 1 batch · 20 rows/s · 0.5 s"
+    assert format_status("done", 10, 1, 0.5, estimate=10) == ("done · 10 rows · 1 batch · 0.5 s")
+    assert format_status("failed", 1, 1, 1.0) == "failed after 1 row · 1 batch · 1.0 s"
+    # From the second batch on, the rate shows.
+    assert format_status("running", 8192, 2, 0.5) == (
+        "running · 8,192 rows · 2 batches · 16,384 rows/s · 0.5 s"
     )
-    assert format_status("failed", 1, 1, 1.0).startswith("failed after 1 row · 1 batch · ")
-    assert format_status("cancelled", 0, 0, 0.0) == (
-        "cancelled · 0 rows · 0 batches · 0 rows/s · 0.0 s"
-    )
+    assert format_status("cancelled", 0, 0, 0.0) == ("cancelled · 0 rows · 0 batches · 0.0 s")
     assert format_status("failed", 30, 3, 1.0) == (
         "failed after 30 rows · 3 batches · 30 rows/s · 1.0 s"
     )
@@ -189,13 +189,13 @@ def test_status_line_fits_width() -> None:
 
 async def test_pane_status_fits_narrow_pane(demo_client: FlightSQLClient) -> None:
     app = PaneApp(demo_client)
-    async with app.run_test(size=(44, 12)) as pilot:
+    async with app.run_test(size=(32, 12)) as pilot:
         await run_to_end(pilot, app, SERIES_SQL)
         status = app.pane.query_one("#results-status", Static)
         status_line = "".join(segment.text for segment in status.render_line(0)).strip()
 
-        # The full text, "done · 1,000 rows · 1 batch · N rows/s · T s", is about 50 cells
-        # wide, and the status line has 42.
+        # The full text, "done · 1,000 rows · 1 batch · 0.1 s", is 35 cells wide, and the
+        # status line has 30.
         assert status_line == app.pane.status_text
         assert status_line.startswith("done · 1,000 rows · ")
         assert status_line.endswith(" s")
