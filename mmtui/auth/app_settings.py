@@ -44,6 +44,9 @@ class AppSettings:
     #: Whether queries request dictionary-encoded columns as the server stores them (less data,
     #: faster queries).
     preserve_dictionary: bool = True
+    #: Whether each query also sends `SELECT COUNT(*)` over the same statement, for the
+    #: progress percentage. False spares a busy server that second query.
+    count_estimate: bool = True
     #: Key overrides: binding id to keys, e.g. {"app.run_query": "f5,ctrl+j"}.
     keys: Mapping[str, str] = field(default_factory=dict)
     #: The file these settings were read from; None when no file exists.
@@ -82,6 +85,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         "memory_budget_mb",
         "first_batch_timeout",
         "preserve_dictionary",
+        "count_estimate",
         "keys",
     }
     for key in data:
@@ -120,6 +124,12 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
             f"invalid 'preserve_dictionary' {preserve!r} in {path}: expected true or false"
         )
 
+    count_estimate = data.get("count_estimate", defaults.count_estimate)
+    if not isinstance(count_estimate, bool):
+        raise SettingsError(
+            f"invalid 'count_estimate' {count_estimate!r} in {path}: expected true or false"
+        )
+
     keys = data.get("keys", {})
     if not isinstance(keys, dict):
         raise SettingsError(f"invalid [keys] in {path}: expected a table of binding id = key")
@@ -133,6 +143,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         memory_budget_mb=budget,
         first_batch_timeout=float(timeout),
         preserve_dictionary=preserve,
+        count_estimate=count_estimate,
         keys=dict(keys),
         path=path,
     )

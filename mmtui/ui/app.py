@@ -274,6 +274,7 @@ class MmtuiApp(App[int]):
                 yield ResultsPane(
                     id="results",
                     memory_budget_bytes=budget * 1024 * 1024 if budget else None,
+                    estimate_count=getattr(self.app_settings, "count_estimate", True),
                 )
         yield KeyFooter()
 

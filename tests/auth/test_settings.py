@@ -263,6 +263,7 @@ def test_app_settings_defaults_when_absent(tmp_path: Path) -> None:
     assert settings.default_time_range == "1h"
     assert settings.memory_budget_mb > 0
     assert settings.preserve_dictionary is True
+    assert settings.count_estimate is True
     assert dict(settings.keys) == {}
 
 
@@ -272,7 +273,8 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
     assert path == tmp_path / "config.toml"
     path.write_text(
         'theme = "nord"\ndefault_time_range = "15m"\nmemory_budget_mb = 256\n'
-        'first_batch_timeout = 5\npreserve_dictionary = false\n[keys]\nrun_query = "ctrl+r"\n',
+        'first_batch_timeout = 5\npreserve_dictionary = false\ncount_estimate = false\n'
+        '[keys]\nrun_query = "ctrl+r"\n',
         encoding="utf-8",
     )
     settings = load_app_settings(env=env)
@@ -281,6 +283,7 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
     assert settings.memory_budget_mb == 256
     assert settings.first_batch_timeout == 5.0
     assert settings.preserve_dictionary is False
+    assert settings.count_estimate is False
     assert dict(settings.keys) == {"run_query": "ctrl+r"}
     assert settings.path == path
 
@@ -293,6 +296,7 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
         ("memory_budget_mb = -1\n", "memory_budget_mb"),
         ('first_batch_timeout = "soon"\n', "first_batch_timeout"),
         ('preserve_dictionary = "yes"\n', "preserve_dictionary"),
+        ("count_estimate = 0\n", "count_estimate"),
         ("[keys]\nrun_query = 3\n", "keys.run_query"),
         ("theme = \n", "invalid TOML"),
     ],

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
@@ -13,6 +15,7 @@ from mmtui.ui.hints import HINT_DELAY
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
+    run_and_wait,
     screen_text,
     set_editor_text,
     wait_for,
@@ -122,3 +125,32 @@ async def test_dictionary_columns_stay_encoded(
     encoded = await run_dictionary_query(demo_server.uri, tmp_path / "encoded", True)
     decoded = await run_dictionary_query(demo_server.uri, tmp_path / "decoded", False)
     assert encoded == decoded
+
+
+COUNT_SQL_START = "SELECT COUNT(*) AS row_count FROM ("
+
+
+async def test_count_estimate_setting(
+    demo_server: DemoServerHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mmtui.demo.server")
+
+    def counts_sent() -> int:
+        return sum(COUNT_SQL_START in record.getMessage() for record in caplog.records)
+
+    for enabled in (True, False):
+        caplog.clear()
+        settings = AppSettings(count_estimate=enabled)
+        app = make_app(demo_server.uri, tmp_path / str(enabled), app_settings=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            assert app.results.estimate_count is enabled
+            await run_and_wait(pilot, "SELECT msg FROM log_entries LIMIT 5")
+
+            if enabled:
+                await wait_for(pilot, lambda: counts_sent() >= 1, "the COUNT(*) estimate")
+            else:
+                # The estimate is sent as the query starts, so by the end of a second query
+                # it would have been logged.
+                await run_and_wait(pilot, "SELECT 1")
+                assert counts_sent() == 0
