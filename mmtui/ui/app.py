@@ -38,7 +38,7 @@ from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
 from mmtui.flightsql import ConnectionFailed
-from mmtui.paths import AppPaths
+from mmtui.paths import AppPaths, log_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
@@ -565,6 +565,20 @@ class MmtuiApp(App[int]):
         uri = getattr(self.settings, "uri", "the server")
         message = str(getattr(error, "message", "") or error).strip().splitlines()
         first = message[0] if message else type(error).__name__
+        if self.demo is not None and self.demo_handle is None:
+            # The start failed, and a retry would raise the same error.
+            log_hint = f"The log file {log_file()} has the details."
+            self.show_schema_message(
+                f"The demo server did not start:\n{first}\n\n{log_hint}", style="red"
+            )
+            self._update_header()
+            self.notify(
+                safe_text(f"The demo server did not start: {first}"),
+                title="Not connected",
+                severity="error",
+                markup=False,
+            )
+            return
         self.show_schema_message(
             f"Cannot reach {uri}:\n{first}\n\nF9 retries. The editor still works.",
             style="red",

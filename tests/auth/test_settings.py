@@ -273,7 +273,7 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
     assert path == tmp_path / "config.toml"
     path.write_text(
         'theme = "nord"\ndefault_time_range = "15m"\nmemory_budget_mb = 256\n'
-        'first_batch_timeout = 5\npreserve_dictionary = false\ncount_estimate = false\n'
+        "first_batch_timeout = 5\npreserve_dictionary = false\ncount_estimate = false\n"
         '[keys]\nrun_query = "ctrl+r"\n',
         encoding="utf-8",
     )

@@ -142,3 +142,35 @@ async def test_retries_while_starting_keep_one_client(tmp_path: Path) -> None:
     finally:
         startup.gate.set()
         startup.stop()
+
+
+async def test_failed_demo_start_is_explained(tmp_path: Path) -> None:
+    # An issuer without an audience makes the real start fail at once.
+    startup = DemoStartup(host="127.0.0.1", port=0, issuer="http://127.0.0.1:1")
+    app_settings = AppSettings()
+
+    def client_factory() -> Any:
+        return app_client_factory(startup.result().uri, app_settings)()
+
+    app = MmtuiApp(
+        client_factory,
+        ConnectionSettings(uri="", auth_mode="none"),
+        app_settings,
+        startup,
+        paths=AppPaths.under(tmp_path),
+        time_range="all",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.schema_message.startswith("The demo server did not start:\n"),
+            "the failed start",
+            timeout=WAIT_S,
+        )
+
+        assert not app.connecting
+        assert "issuer and audience" in app.schema_message
+        assert "has the details" in app.schema_message
+        assert "Cannot reach" not in app.schema_message
+        assert not app.connected
+    startup.stop()
