@@ -426,7 +426,9 @@ class MmtuiApp(App[int]):
 
     def _restore_buffer(self) -> None:
         saved = self._read_autosave()
-        if saved.strip():
+        # The welcome text, saved unchanged at the last exit, comes back with its example
+        # selected, as its comment says.
+        if saved.strip() and saved != WELCOME_SQL:
             self.editor.load_text(saved)
             self.editor.move_cursor(self.editor.document.end)
         else:

@@ -101,6 +101,26 @@ class SqlEditor(TextArea):
         """The selection `goto_error` made, while the user has not changed it."""
         """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
 
+    # Keys
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Run the bindings of a key that the TextArea does not insert, here and now.
+
+        Textual runs a focused widget's bindings when its key event has bubbled up to the
+        app, through the queue of each ancestor, while the TextArea inserts a typed character
+        from its own queue at once. So in one burst of input (a paste, keys typed over SSH,
+        tmux `send-keys`), "Left 3" inserted the 3 before the cursor moved. Running the
+        bindings from this queue keeps the keys in the order they arrived.
+        """
+        inserted = event.is_printable or event.key == "enter"
+        # NOTE: `_check_bindings` is Textual's private entry to bindings (8.x). It walks the
+        # same chain, from this widget up to the app, as it would for the bubbled event.
+        if not inserted and await self.app._check_bindings(event.key):
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
     # Completion
 
     def set_vocabulary(self, tables: Iterable[str], columns: Iterable[str]) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual import events
 from textual.command import CommandPalette
 from textual.pilot import Pilot
@@ -285,3 +286,29 @@ async def test_f5_after_cursor_key_in_burst(demo_server: DemoServerHandle, tmp_p
         assert store is not None
         assert store.schema.names == ["first"]
         assert store.window(0, 1).column("first").to_pylist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("text", "burst", "expected"),
+    [
+        ("SELECT 1 AS n", ["left", "left", "left", "left", "left", "left", "3"], 31),
+        ("SELECT 12 AS n", ["left", "left", "left", "left", "left", "backspace", "5"], 15),
+        ("SELECT 7 AS n", ["f7", "delete", *"SELECT 61 AS n"], 61),
+    ],
+)
+async def test_editor_keys_keep_burst_order(
+    demo_server: DemoServerHandle, tmp_path: Path, text: str, burst: list[str], expected: int
+) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, text)
+        app.editor.focus()
+        await pilot.pause()
+
+        keys = [events.Key(key, key if len(key) == 1 else None) for key in burst]
+        await run_burst(pilot, *keys, events.Key("f5", None))
+
+        store = app.results.store
+        assert store is not None
+        assert store.window(0, 1).column("n").to_pylist() == [expected]

@@ -160,3 +160,25 @@ async def test_keys_at_startup_follow_restored_buffer(
         assert app.focused is app.editor
         assert app.screen is app.screen_stack[0], "a key opened a dialog"
         assert app.time_range.text == "1h"
+
+
+async def test_unchanged_welcome_comes_back_selected(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    first = make_app(demo_server.uri, tmp_path)
+    async with first.run_test(size=SIZE) as pilot:
+        welcome = first.editor.text
+        assert "selected: type to replace it" in welcome
+        await pilot.press("ctrl+q")
+    assert (tmp_path / "autosave.sql").read_text(encoding="utf-8") == welcome
+
+    restarted = make_app(demo_server.uri, tmp_path)
+    async with restarted.run_test(size=SIZE) as pilot:
+        assert restarted.editor.text == welcome
+        restarted.editor.focus()
+        await pilot.press(*"SELECT 42")
+
+        # Typing replaced the selected example, below the comment lines.
+        lines = restarted.editor.text.splitlines()
+        assert lines[-1] == "SELECT 42"
+        assert all(line.startswith("--") for line in lines[:-1])
