@@ -544,6 +544,10 @@ class MmtuiApp(App[int]):
             if getattr(error, "code", None) == "UNAUTHENTICATED":
                 call_later_from_thread(self, self.request_login)
                 return
+            if not self.is_running:
+                # The app quit while the listing waited, and the demo server it used is gone.
+                logger.debug("listing tables ended after exit: %s", error)
+                return
             logger.warning("listing tables failed: %s", error)
             call_later_from_thread(self, self._connection_failed, error)
             return

@@ -128,7 +128,7 @@ def _never_started_coroutines(name: str) -> list[str]:
 
 
 def test_late_listing_result_dropped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level("INFO", logger="mmtui")
+    caplog.set_level("DEBUG", logger="mmtui")
     listener = SilentListener()
     # App.call_from_thread wraps the callback in this coroutine. Python warns when one is
     # collected without having been awaited.
@@ -151,8 +151,10 @@ def test_late_listing_result_dropped(tmp_path: Path, caplog: pytest.LogCaptureFi
         thread.join(timeout=20.0)
         assert not thread.is_alive(), f"{thread.name} still runs 20 s after the listener closed"
 
-    # The worker got its error and handed it to the app, which had exited by then.
-    assert "listing tables failed" in caplog.text
+    # The worker got its error after the app had exited, so it logged it quietly instead of
+    # warning about a connection that nobody waits for.
+    assert "listing tables ended after exit" in caplog.text
+    assert "listing tables failed" not in caplog.text
     assert len(_never_started_coroutines(handoff)) == leaked_before
 
 
