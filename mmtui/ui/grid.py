@@ -375,10 +375,15 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
                 for i, field in enumerate(schema)
                 if is_right_aligned(field) and i not in self._level_columns
             }
+            # Dictionary-encoded timestamps show their values, so they are narrowed the same way.
+            value_types = [
+                field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+                for field in schema
+            ]
             self._timestamp_columns = {
-                i: (field.type.unit, field.type.tz)
-                for i, field in enumerate(schema)
-                if pa.types.is_timestamp(field.type)
+                i: (value_type.unit, value_type.tz)
+                for i, value_type in enumerate(value_types)
+                if pa.types.is_timestamp(value_type)
             }
         self._widths = []
         self._cells_cache.clear()

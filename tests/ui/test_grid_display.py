@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from mmtui.demo import DemoServerHandle
 from mmtui.flightsql import FlightSQLClient
 from mmtui.results import decode_jsonb
 from mmtui.ui.detail_screen import DetailScreen
@@ -71,6 +72,30 @@ async def test_grid_time_compact_utc(demo_client: FlightSQLClient) -> None:
         assert isinstance(screen, DetailScreen)
         await wait_until(pilot, lambda: screen.text != "", "the cell value")
         assert screen.text == "2023-11-14 22:13:20.123456789+00:00"
+
+
+DICTIONARY_TIMES_SQL = (
+    f"SELECT arrow_cast(arrow_cast(to_timestamp_nanos({NANOS}), "
+    "'Timestamp(Nanosecond, Some(\"+00:00\"))'), "
+    "'Dictionary(Int32, Timestamp(Nanosecond, Some(\"+00:00\")))') AS utc, 'x' AS w"
+)
+
+
+async def test_grid_dictionary_time_compact_utc(demo_server: DemoServerHandle) -> None:
+    # The server keeps the column dictionary-encoded only with preserve_dictionary, as mmtui sets.
+    client = FlightSQLClient(demo_server.uri, preserve_dictionary=True)
+    app = PaneApp(client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, DICTIONARY_TIMES_SQL)
+        store = app.pane.store
+        assert store is not None
+        assert str(store.schema.field("utc").type).startswith("dictionary<values=timestamp")
+
+        # As wide as a plain UTC timestamp column (30 cells), and written with Z.
+        lines = grid_lines(app.grid)
+        assert lines[0].startswith(" utc" + " " * 29 + "w")
+        assert lines[1].startswith(" 2023-11-14 22:13:20.123456789Z  x")
+    client.close()
 
 
 async def test_grid_display_tz_switch(demo_client: FlightSQLClient) -> None:
