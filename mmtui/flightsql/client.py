@@ -159,6 +159,8 @@ class FlightSQLClient:
             static_headers=dict(headers) if headers is not None else None,
             preserve_dictionary=preserve_dictionary,
         )
+        self.preserve_dictionary = preserve_dictionary
+        """Whether queries ask the server to keep dictionary-encoded columns encoded."""
 
         root_certs = None
         if self.uri.startswith("grpc+tls://"):
@@ -220,7 +222,9 @@ class FlightSQLClient:
     ) -> PreparedStatement:
         """Have the server plan `sql` without running it, and return the result schema.
 
-        Raises `QueryError` when the server rejects the SQL (with its line and column).
+        Without `preserve_dictionary`, dictionary-encoded columns are given as their value
+        type, because that is how a query's stream sends them. Raises `QueryError` when the
+        server rejects the SQL (with its line and column).
         """
         options = self._options(begin, end, timeout=self.call_timeout)
         try:
@@ -233,6 +237,8 @@ class FlightSQLClient:
             _handle, schema = parse_prepared_result(results[0].body.to_pybytes())
         except ValueError as exc:
             raise QueryError("INTERNAL", str(exc)) from exc
+        if not self.preserve_dictionary:
+            schema = decoded_schema(schema)
         return PreparedStatement(query=sql, dataset_schema=schema)
 
     def list_tables(self) -> list[TableInfo]:
@@ -333,6 +339,18 @@ class FlightSQLClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def decoded_schema(schema: pa.Schema) -> pa.Schema:
+    """Return `schema` with each dictionary-encoded column as its value type.
+
+    NOTE: only top-level columns change. A dictionary inside a list or struct keeps its type.
+    """
+    fields = [
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def _decode_table_schema(name: str, data: bytes | None) -> pa.Schema | None:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from mmtui.flightsql import ConnectionFailed, FlightSQLClient, TableInfo
-from mmtui.flightsql.client import normalize_uri
+from mmtui.flightsql.client import decoded_schema, normalize_uri
 from tests.fault_server import FAULTS_SCHEMA, FaultServerHandle, start_fault_server, types_batches
 
 
@@ -45,8 +45,15 @@ def test_prepare_returns_schema_only(
     prepared = fault_client.prepare_statement("SELECT * FROM t -- fault:types")
 
     assert prepared.query == "SELECT * FROM t -- fault:types"
-    assert prepared.dataset_schema == types_batches()[0].schema
+    # Without preserve_dictionary, a server sends dictionary columns decoded, and the
+    # prepared schema gives them decoded too.
+    assert prepared.dataset_schema == decoded_schema(types_batches()[0].schema)
     assert fault_server.calls[-1].method == "do_action"
+
+    with FlightSQLClient(fault_server.uri, preserve_dictionary=True) as client:
+        encoded = client.prepare_statement("SELECT * FROM t -- fault:types")
+    assert encoded.dataset_schema == types_batches()[0].schema
+    assert encoded.dataset_schema != prepared.dataset_schema
 
 
 def test_list_tables_with_get_tables(fault_client: FlightSQLClient) -> None:

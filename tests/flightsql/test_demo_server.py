@@ -89,6 +89,18 @@ def test_prepare_on_demo(demo_client: FlightSQLClient) -> None:
     assert pa.types.is_timestamp(prepared.dataset_schema.field("time").type)
 
 
+@pytest.mark.parametrize("preserve", [True, False])
+def test_prepare_types_match_stream(demo_server: DemoServerHandle, preserve: bool) -> None:
+    sql = "SELECT exe, msg FROM log_entries LIMIT 3"
+    with FlightSQLClient(demo_server.uri, preserve_dictionary=preserve) as client:
+        prepared = client.prepare_statement(sql)
+        streamed = client.query(sql)
+
+    # The hint describes the columns as the query's stream sends them.
+    assert prepared.dataset_schema.types == streamed.schema.types
+    assert pa.types.is_dictionary(prepared.dataset_schema.field("exe").type) is preserve
+
+
 def test_count_estimate_matches_count(
     demo_client: FlightSQLClient, demo_server: DemoServerHandle
 ) -> None:
