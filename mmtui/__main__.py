@@ -158,9 +158,8 @@ def _run_explorer(
         settings: Any = ConnectionSettings(uri="", auth_mode="none")
 
         def client_factory() -> Any:
-            handle = demo.result()
-            logger.info("demo server started on %s", handle.uri)
-            return app_client_factory(handle.uri, app_settings)()
+            # The server logs its URI once it serves.
+            return app_client_factory(demo.result().uri, app_settings)()
 
     else:
         try:

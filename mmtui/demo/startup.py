@@ -1,9 +1,9 @@
 """`DemoStartup`: the embedded demo server started on a background thread.
 
-`mmtui --demo` used to import the server, generate the telemetry and wait for the server to
-respond before the app started: about 1.1 s of a 1.4-1.8 s start on a 2-core VM, with a blank
-terminal. With `DemoStartup`, the app starts meanwhile, and its connection worker waits for
-`result()`. This module imports nothing heavy, so creating one costs a thread start.
+Starting the demo server imports DataFusion, generates the telemetry and waits until the
+server responds: about 1.1 s on a 2-core VM. `mmtui --demo` runs that on this thread, so the
+app starts meanwhile and its connection worker waits for `result()`. This module imports
+nothing heavy, so creating a `DemoStartup` costs a thread start.
 """
 
 from __future__ import annotations

@@ -222,8 +222,6 @@ class MmtuiApp(App[int]):
         self.settings = settings
         self.app_settings = app_settings
         self.demo = demo
-        self.demo_handle: Any = None
-        """The demo server's handle once `demo` has started it."""
         self.token_provider = token_provider
         self.paths = paths or AppPaths.default()
         self.login_screen_factory = login_screen_factory
@@ -426,8 +424,8 @@ class MmtuiApp(App[int]):
 
     def _restore_buffer(self) -> None:
         saved = self._read_autosave()
-        # The welcome text, saved unchanged at the last exit, comes back with its example
-        # selected, as its comment says.
+        # The welcome text, saved unchanged at the last exit, is restored like a first start,
+        # with its example selected as its second comment line states.
         if saved.strip() and saved != WELCOME_SQL:
             self.editor.load_text(saved)
             self.editor.move_cursor(self.editor.document.end)
@@ -496,7 +494,6 @@ class MmtuiApp(App[int]):
         self._connect(self._connect_attempt)
 
     def _demo_started(self, handle: Any) -> None:
-        self.demo_handle = handle
         self.settings = dataclasses.replace(self.settings, uri=handle.uri)
         if self.connecting:
             self.show_schema_message(f"Connecting to {handle.uri}…")
@@ -510,10 +507,16 @@ class MmtuiApp(App[int]):
         is the `_connect_attempt` that started it.
         """
         if self.client is None:
-            try:
-                if self.demo is not None:
+            if self.demo is not None:
+                try:
                     handle = self.demo.result()
-                    call_later_from_thread(self, self._demo_started, handle)
+                except Exception as error:
+                    # `DemoStartup` logged the traceback.
+                    logger.warning("the demo server did not start: %s", error)
+                    call_later_from_thread(self, self._demo_failed, error)
+                    return
+                call_later_from_thread(self, self._demo_started, handle)
+            try:
                 client = self.client_factory()
             except Exception as error:
                 logger.exception("creating the client failed")
@@ -566,36 +569,28 @@ class MmtuiApp(App[int]):
         self._schedule_hint()
 
     def _connection_failed(self, error: BaseException) -> None:
+        uri = getattr(self.settings, "uri", "the server")
+        self._show_not_connected(
+            f"Cannot reach {uri}:\n{_first_line(error)}\n\nF9 retries. The editor still works.",
+            f"Cannot reach {uri}. F9 retries.",
+        )
+
+    def _demo_failed(self, error: BaseException) -> None:
+        # A retry would raise the same error, so the message offers the log instead of F9.
+        first = _first_line(error)
+        self._show_not_connected(
+            f"The demo server did not start:\n{first}\n\nThe log file {log_file()} has the "
+            "details.",
+            f"The demo server did not start: {first}",
+        )
+
+    def _show_not_connected(self, schema_message: str, notice: str) -> None:
+        """Show why the app is not connected, in the schema pane and in a notification."""
         self.connected = False
         self.connecting = False
-        uri = getattr(self.settings, "uri", "the server")
-        message = str(getattr(error, "message", "") or error).strip().splitlines()
-        first = message[0] if message else type(error).__name__
-        if self.demo is not None and self.demo_handle is None:
-            # The start failed, and a retry would raise the same error.
-            log_hint = f"The log file {log_file()} has the details."
-            self.show_schema_message(
-                f"The demo server did not start:\n{first}\n\n{log_hint}", style="red"
-            )
-            self._update_header()
-            self.notify(
-                safe_text(f"The demo server did not start: {first}"),
-                title="Not connected",
-                severity="error",
-                markup=False,
-            )
-            return
-        self.show_schema_message(
-            f"Cannot reach {uri}:\n{first}\n\nF9 retries. The editor still works.",
-            style="red",
-        )
+        self.show_schema_message(schema_message, style="red")
         self._update_header()
-        self.notify(
-            safe_text(f"Cannot reach {uri}. F9 retries."),
-            title="Not connected",
-            severity="error",
-            markup=False,
-        )
+        self.notify(safe_text(notice), title="Not connected", severity="error", markup=False)
 
     def action_reconnect(self) -> None:
         """Retry the token and the table listing (after an outage or a login)."""
@@ -1078,3 +1073,9 @@ def _write_private_file(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
+
+
+def _first_line(error: BaseException) -> str:
+    """Return the first line of an error's message, or its type name when it has none."""
+    lines = str(getattr(error, "message", "") or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -5,8 +5,8 @@ result store when the first batch arrives, or when the query ends with no batch.
 that fails or is cancelled before any row leaves the previous results on screen. The status line
 reads "state · rows · batches · rows/s · elapsed" (the rate from the second batch on), where
 the state is running (with a percentage once the COUNT estimate is known), done, cancelled or
-"failed after N rows". The pane posts
-`QueryFinished`, `QueryFailed` and `QueryCancelled` for the app once it has updated itself.
+"failed after N rows". The pane posts `QueryFinished`, `QueryFailed` and `QueryCancelled` for
+the app once it has updated itself.
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def format_status(
     """Build the status line text, e.g. "running 42% · 1,234 rows · 3 batches · ...".
 
     The rate is rows divided by the elapsed time since the query was sent. It is left out
-    until a second batch arrives: with one batch, the time is the server's latency, and a
-    one-row result read "28 rows/s". With `max_cells`,
+    until a second batch arrives: with one batch, the time is mostly the server's latency, and
+    a one-row result would show a meaningless "28 rows/s". With `max_cells`,
     the batch count, then the rate, then the elapsed time are left out until the text fits, so
     no field is cut. A state and row count that alone do not fit end with an ellipsis.
     """
@@ -120,15 +120,14 @@ def format_status(
     if state != "failed":
         parts.append(count_text(rows, "row", "rows"))
     batch_part = count_text(batches, "batch", "batches")
-    rate_part = f"{rate:,.0f} rows/s" if batches > 1 else ""
+    rate_part = [f"{rate:,.0f} rows/s"] if batches > 1 else []
     elapsed_part = f"{elapsed:.1f} s"
-    parts += [part for part in (batch_part, rate_part, elapsed_part) if part]
+    optional = [batch_part, *rate_part, elapsed_part]
+    parts += optional
     text = " · ".join(parts)
     if max_cells is None:
         return text
-    for dropped in (batch_part, rate_part, elapsed_part):
-        if not dropped:
-            continue
+    for dropped in optional:
         if cell_width(text) <= max_cells:
             return text
         parts.remove(dropped)

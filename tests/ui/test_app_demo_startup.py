@@ -42,7 +42,7 @@ class GatedStartup:
 
 
 def make_demo_app(
-    startup: GatedStartup,
+    startup: GatedStartup | DemoStartup,
     state_dir: Path,
     created: list[Any] | None = None,
     closed: list[Any] | None = None,
@@ -147,19 +147,7 @@ async def test_retries_while_starting_keep_one_client(tmp_path: Path) -> None:
 async def test_failed_demo_start_is_explained(tmp_path: Path) -> None:
     # An issuer without an audience makes the real start fail at once.
     startup = DemoStartup(host="127.0.0.1", port=0, issuer="http://127.0.0.1:1")
-    app_settings = AppSettings()
-
-    def client_factory() -> Any:
-        return app_client_factory(startup.result().uri, app_settings)()
-
-    app = MmtuiApp(
-        client_factory,
-        ConnectionSettings(uri="", auth_mode="none"),
-        app_settings,
-        startup,
-        paths=AppPaths.under(tmp_path),
-        time_range="all",
-    )
+    app = make_demo_app(startup, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(
             pilot,

@@ -244,26 +244,34 @@ async def test_paste_into_dialog_cleaned(demo_server: DemoServerHandle, tmp_path
         assert not any(ord(character) < 0x20 and character != "\n" for character in screen)
 
 
-async def run_burst(pilot: Pilot[Any], *keys: events.Key) -> None:
-    """Post `keys` to the app at once, as a terminal burst arrives, and wait for the query."""
+async def open_editor(pilot: Pilot[Any], text: str) -> None:
+    """Wait for the schema, then put `text` in the focused editor with the cursor at its end."""
+    app = pilot.app
+    assert isinstance(app, MmtuiApp)
+    await wait_schema(pilot)
+    await set_editor_text(pilot, text)
+    app.editor.focus()
+    await pilot.pause()
+
+
+async def run_burst(pilot: Pilot[Any], *keys: str) -> None:
+    """Post the keys named `keys` to the app at once, as a terminal burst arrives, and wait
+    for the query they run."""
     app = pilot.app
     assert isinstance(app, MmtuiApp)
     for key in keys:
-        app.post_message(key)
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
     await wait_for(pilot, lambda: app.results.state == "done", "the query of the burst")
 
 
 async def test_f5_after_typed_key_in_burst(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await set_editor_text(pilot, "SELECT 4 AS n")
-        app.editor.focus()
-        await pilot.pause()
+        await open_editor(pilot, "SELECT 4 AS n")
 
         # "SELECT 4 AS n" becomes "SELECT 42 AS n" only if the 2 lands before the run.
         app.editor.move_cursor((0, len("SELECT 4")))
-        await run_burst(pilot, events.Key("2", "2"), events.Key("f5", None))
+        await run_burst(pilot, "2", "f5")
 
         assert app.editor.text == "SELECT 42 AS n"
         store = app.results.store
@@ -274,13 +282,10 @@ async def test_f5_after_typed_key_in_burst(demo_server: DemoServerHandle, tmp_pa
 async def test_f5_after_cursor_key_in_burst(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await set_editor_text(pilot, "SELECT 1 AS first;\nSELECT 2 AS second;")
-        app.editor.focus()
-        await pilot.pause()
+        await open_editor(pilot, "SELECT 1 AS first;\nSELECT 2 AS second;")
         assert app.editor.cursor_location[0] == 1
 
-        await run_burst(pilot, events.Key("up", None), events.Key("f5", None))
+        await run_burst(pilot, "up", "f5")
 
         store = app.results.store
         assert store is not None
@@ -301,13 +306,9 @@ async def test_editor_keys_keep_burst_order(
 ) -> None:
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await set_editor_text(pilot, text)
-        app.editor.focus()
-        await pilot.pause()
+        await open_editor(pilot, text)
 
-        keys = [events.Key(key, key if len(key) == 1 else None) for key in burst]
-        await run_burst(pilot, *keys, events.Key("f5", None))
+        await run_burst(pilot, *burst, "f5")
 
         store = app.results.store
         assert store is not None

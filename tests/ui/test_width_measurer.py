@@ -45,10 +45,10 @@ def make_worker(recorder: Recorder) -> QueryWorker:
     return QueryWorker(recorder, None, "SELECT 1", run_id=7)  # type: ignore[arg-type]
 
 
-def wait_until(condition: Any, what: str) -> None:
+def wait_until(condition: Any, description: str) -> None:
     deadline = time.monotonic() + WAIT_S
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {description}"
         time.sleep(0.005)
 
 
