@@ -221,37 +221,56 @@ class WidthMeasurer:
     time. Rows reach the screen once measured (`ResultStore.measured_row_count`), so the
     widths cover the rows shown. The thread measures every `MEASURE_INTERVAL` seconds and
     posts at most every `NOTIFY_INTERVAL` seconds.
+
+    The worker starts the thread before it opens the call, and hands it the store with
+    `begin` once the first batch is posted. `Thread.start` waits until the new thread takes
+    the GIL. After the first batch, the UI thread holds the GIL while it shows the rows, so
+    that wait stalled the reading thread by up to 4 ms (2-core VM). Before the call opens,
+    the server is planning the query and the reading thread has nothing to read.
     """
 
     def __init__(
         self,
         worker: QueryWorker,
-        store: ResultStore,
         measure_interval: float = MEASURE_INTERVAL,
         notify_interval: float = NOTIFY_INTERVAL,
     ) -> None:
         self.worker = worker
-        self.store = store
         self.measure_interval = measure_interval
         self.notify_interval = notify_interval
-        self.started = False
+        self.store: ResultStore | None = None
+        """The store being measured, once `begin` gave it."""
+        self._started = False
         self._stop = threading.Event()
+        self._ready = threading.Event()
+        """Set by `begin` or `stop`: the thread waits for it before measuring."""
         self._thread = threading.Thread(
             target=self._run, name=f"mmtui-measure-{worker.run_id}", daemon=True
         )
 
     def start(self) -> None:
-        self.started = True
+        """Start the thread, which measures nothing until `begin`."""
+        self._started = True
         self._thread.start()
 
+    def begin(self, store: ResultStore) -> None:
+        """Measure the new rows of `store` from now on. Call it once, after `start`."""
+        self.store = store
+        self._ready.set()
+
     def stop(self) -> None:
-        """Stop the thread and wait for it, so that no measurement runs after this returns."""
+        """Stop the thread and wait for it, so that no measurement runs after this returns.
+        Idempotent."""
         self._stop.set()
-        if self.started:
+        self._ready.set()
+        if self._started:
             self._thread.join()
 
     def _run(self) -> None:
+        self._ready.wait()
         store = self.store
+        if store is None or self._stop.is_set():
+            return
         reported_rows = store.measured_row_count
         reported_at = time.monotonic()
         try:
@@ -346,6 +365,8 @@ class QueryWorker:
     def _run(self) -> None:
         store: ResultStore | None = None
         final: Message | None = None
+        measurer = WidthMeasurer(self)
+        measurer.start()
         try:
             stream = self.client.query_stream(
                 self.sql, begin=self.begin, end=self.end, limit=self.limit
@@ -359,15 +380,14 @@ class QueryWorker:
                 schema = stream.schema
                 store = self._make_store(schema)
                 self.store = store
-                measurer = WidthMeasurer(self, store)
                 try:
                     for batch in stream:
                         store.append(batch)
-                        if not measurer.started:
+                        if measurer.store is None:
                             # The store measured the first batch in `append`: show it at once.
                             self.progress = (store.row_count, store.batch_count)
                             self._post(BatchesArrived(self.run_id, store, *self.progress))
-                            measurer.start()
+                            measurer.begin(store)
                 finally:
                     # Rows kept after an error or a cancel get their widths too.
                     measurer.stop()
@@ -399,6 +419,8 @@ class QueryWorker:
             logger.exception("query %d failed unexpectedly", self.run_id)
             final = QueryFailed(self.run_id, store, *self.progress, error=error)
         finally:
+            # The measurer never got a store when the query failed before its first batch.
+            measurer.stop()
             if final is None:
                 final = QueryFailed(
                     self.run_id, store, *self.progress, error=RuntimeError("worker stopped")

@@ -63,10 +63,9 @@ def test_measures_before_notify_is_due() -> None:
     assert store.unmeasured_row_count == 1900
     assert store.column_widths[1] == len("short")
 
-    measurer = WidthMeasurer(
-        make_worker(recorder), store, measure_interval=0.01, notify_interval=3600.0
-    )
+    measurer = WidthMeasurer(make_worker(recorder), measure_interval=0.01, notify_interval=3600.0)
     measurer.start()
+    measurer.begin(store)
     try:
         wait_until(lambda: store.unmeasured_row_count == 0, "the measurer to measure")
     finally:
@@ -84,10 +83,11 @@ def test_notify_interval_is_kept() -> None:
     store.append(make_batch(0, 10, "first"))
     notify_interval = 0.15
     measurer = WidthMeasurer(
-        make_worker(recorder), store, measure_interval=0.005, notify_interval=notify_interval
+        make_worker(recorder), measure_interval=0.005, notify_interval=notify_interval
     )
-    started = time.monotonic()
     measurer.start()
+    started = time.monotonic()
+    measurer.begin(store)
 
     def produce() -> None:
         for index in range(1, 80):
@@ -112,3 +112,19 @@ def test_notify_interval_is_kept() -> None:
     assert rows == sorted(set(rows))
     assert all(isinstance(message, BatchesArrived) for _, message in recorder.messages)
     assert all(message.run_id == 7 for _, message in recorder.messages)
+
+
+def measure_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "mmtui-measure-7"]
+
+
+def test_stop_before_begin_ends_the_thread() -> None:
+    # A query that fails before its first batch stops a measurer that never got a store.
+    recorder = Recorder()
+    measurer = WidthMeasurer(make_worker(recorder), measure_interval=0.005)
+    measurer.start()
+    assert len(measure_threads()) == 1
+    measurer.stop()
+    assert measure_threads() == []
+    assert measurer.store is None
+    assert recorder.messages == []
