@@ -2,11 +2,10 @@
 
 import json
 import pkgutil
-import subprocess
-import sys
 from pathlib import Path
 
 import mmtui
+from tests.fresh_interpreter import run_python
 
 LAYERS = ("flightsql", "auth", "results", "demo")
 PURE_MODULES = ("mmtui.timerange", "mmtui.sqlhints", "mmtui.paths", "mmtui.logging_setup")
@@ -31,9 +30,5 @@ def test_lower_layers_do_not_import_textual() -> None:
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m == 'textual' or m.startswith(('textual.', 'mmtui.ui')))))\n"
     )
-    completed = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-    )
-    assert completed.returncode == 0, completed.stderr
-    leaked = json.loads(completed.stdout.strip().splitlines()[-1])
+    leaked = json.loads(run_python(script))
     assert leaked == []

@@ -1,0 +1,189 @@
+"""Token providers that talk to an OIDC identity provider: a user login's ID token, refreshed
+under the cache lock, and a client credentials access token.
+
+They import requests and authlib, about a tenth of a second at start-up, so
+`make_token_provider` imports this module only for the modes that need it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Literal
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+
+from mmtui.auth.cache import TokenCache
+from mmtui.auth.errors import AuthError, LoginRequired
+from mmtui.auth.oidc import (
+    HTTP_TIMEOUT,
+    audience_params,
+    create_session,
+    fetch_discovery,
+    id_token_expiry,
+    unverified_claims,
+)
+from mmtui.auth.settings import ConnectionSettings
+
+logger = logging.getLogger(__name__)
+
+#: Refresh a token this many seconds before it expires.
+REFRESH_MARGIN = 300.0
+
+TokenState = Literal["valid", "refresh", "login"]
+
+
+class OidcUserProvider:
+    """Bearer = the cached ID token of a user login, refreshed when it expires within 5 min.
+
+    Raises LoginRequired from get_token() when there is no cached token, the refresh token
+    is missing or rejected, or the IdP returns no new ID token.
+    """
+
+    def __init__(self, settings: ConnectionSettings, cache: TokenCache | None = None) -> None:
+        if settings.issuer is None or settings.client_id is None:
+            raise AuthError("OIDC login needs an issuer and a client id")
+        self.settings = settings
+        self.cache = cache if cache is not None else TokenCache.for_settings(settings)
+        self._token: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OidcUserProvider(issuer={self.settings.issuer!r}, cache={self.cache.path})"
+
+    def token_state(self) -> TokenState:
+        """Return whether the cache contains a valid token, one to refresh, or none (no network)."""
+        with self.cache.locked():
+            token = self.cache.load()
+        if token is None:
+            return "login"
+        try:
+            fresh = _is_fresh(token)
+        except LoginRequired:
+            return "login"
+        if fresh:
+            return "valid"
+        return "refresh" if token.get("refresh_token") else "login"
+
+    def invalidate(self) -> None:
+        """Forget the in-memory token so the next get_token() reads the cache again."""
+        with self._lock:
+            self._token = None
+
+    def get_token(self) -> str:
+        with self._lock:
+            if self._token is not None and _is_fresh(self._token):
+                return str(self._token["id_token"])
+            with self.cache.locked():
+                # Another process may have refreshed while we waited for the lock, so the
+                # cache is read again here; refreshing with a rotated token would fail.
+                token = self.cache.load()
+                if token is None:
+                    raise LoginRequired(f"no cached tokens in {self.cache.path}; log in")
+                if not _is_fresh(token):
+                    token = self._refresh(token)
+                    self.cache.store(token)
+                self._token = token
+                return str(token["id_token"])
+
+    def _refresh(self, token: dict[str, Any]) -> dict[str, Any]:
+        refresh_token = token.get("refresh_token")
+        if not refresh_token:
+            raise LoginRequired("the ID token expired and there is no refresh token; log in")
+        assert self.settings.issuer is not None
+        discovery = fetch_discovery(self.settings.issuer)
+        session = create_session(self.settings)
+        logger.info("refreshing the ID token at %s", discovery["token_endpoint"])
+        try:
+            new_token = dict(
+                session.refresh_token(
+                    discovery["token_endpoint"],
+                    refresh_token=refresh_token,
+                    timeout=HTTP_TIMEOUT,
+                    **audience_params(self.settings),
+                )
+            )
+        except OAuthError as exc:
+            logger.warning("token refresh rejected by the IdP: %s", exc.error)
+            raise LoginRequired(
+                f"the IdP rejected the token refresh ({exc.error}); log in"
+            ) from exc
+        except requests.RequestException as exc:
+            raise AuthError(f"token refresh failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            session.close()
+
+        if not new_token.get("id_token"):
+            raise LoginRequired("the refresh response has no ID token; log in again")
+        unverified_claims(str(new_token["id_token"]))
+        if not new_token.get("refresh_token"):
+            new_token["refresh_token"] = refresh_token
+        logger.info("refreshed the ID token")
+        return new_token
+
+
+def _is_fresh(token: dict[str, Any]) -> bool:
+    return id_token_expiry(token) > time.time() + REFRESH_MARGIN
+
+
+class ClientCredentialsProvider:
+    """Bearer = an access token from the client credentials grant, reused until 5 min before
+    it expires (service accounts, CI)."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        if settings.issuer is None or settings.client_id is None or not settings.client_secret:
+            raise AuthError("client credentials need an issuer, a client id and a client secret")
+        self.settings = settings
+        self._token: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ClientCredentialsProvider(client_id={self.settings.client_id!r})"
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def get_token(self) -> str:
+        with self._lock:
+            if self._token is not None and self._usable(self._token):
+                return str(self._token["access_token"])
+            self._token = self._fetch()
+            return str(self._token["access_token"])
+
+    @staticmethod
+    def _usable(token: dict[str, Any]) -> bool:
+        expires_at = token.get("expires_at")
+        # NOTE: a token without expires_in is reused until invalidate() is called.
+        return expires_at is None or float(expires_at) > time.time() + REFRESH_MARGIN
+
+    def _fetch(self) -> dict[str, Any]:
+        assert self.settings.issuer is not None
+        discovery = fetch_discovery(self.settings.issuer)
+        session = create_session(self.settings, with_secret=True)
+        try:
+            token = dict(
+                session.fetch_token(
+                    discovery["token_endpoint"],
+                    grant_type="client_credentials",
+                    timeout=HTTP_TIMEOUT,
+                    **audience_params(self.settings),
+                )
+            )
+        except OAuthError as exc:
+            raise AuthError(
+                f"the IdP rejected the client credentials of {self.settings.client_id!r} "
+                f"({exc.error}); check {self.settings.sources.get('client_secret', 'the secret')}"
+            ) from exc
+        except requests.RequestException as exc:
+            raise AuthError(f"client credentials request failed: {exc}") from exc
+        finally:
+            session.close()
+        if not token.get("access_token"):
+            raise AuthError("the IdP's client credentials response has no access token")
+        if "expires_at" not in token and "expires_in" in token:
+            token["expires_at"] = time.time() + float(token["expires_in"])
+        logger.info("fetched a client credentials token for %s", self.settings.client_id)
+        return token
