@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mmtui import __version__, paths
+from mmtui.auth.settings import AUTH_MODES
 
 logger = logging.getLogger("mmtui")
 
@@ -47,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--uri", help="server URI, e.g. grpc://localhost:50051 (else MICROMEGAS_ANALYTICS_URI)"
+    )
+    parser.add_argument(
+        "--auth-mode",
+        choices=AUTH_MODES,
+        help="how to authenticate (else MMTUI_AUTH_MODE, else from the settings found)",
     )
     parser.add_argument(
         "--begin", metavar="T", help="start of the time range: 1h, now-2h or RFC 3339"
@@ -134,6 +140,7 @@ def _run_explorer(
     args: argparse.Namespace, range_text: str | None, log_path: Any, demo: Any
 ) -> int:
     from mmtui.auth import (
+        AuthError,
         ConnectionSettings,
         SettingsError,
         load_app_settings,
@@ -163,9 +170,11 @@ def _run_explorer(
 
     else:
         try:
-            settings = resolve_settings(profile=args.profile, uri=args.uri)
+            settings = resolve_settings(
+                profile=args.profile, uri=args.uri, auth_mode=args.auth_mode
+            )
             provider = make_token_provider(settings)
-        except SettingsError as error:
+        except AuthError as error:
             print(f"mmtui: {error}", file=sys.stderr)
             return 2
         logger.info(

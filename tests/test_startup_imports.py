@@ -39,14 +39,17 @@ def test_startup_without_oidc_skips_oidc_libraries() -> None:
         "    return sorted(m for m in libraries if m in sys.modules)\n"
         "make_token_provider(ConnectionSettings(auth_mode='none'))\n"
         "make_token_provider(ConnectionSettings(auth_mode='api-key', api_key='k'))\n"
+        "import mmtui.auth\n"
+        "listed = 'OidcUserProvider' in dir(mmtui.auth)\n"
         "before = loaded()\n"
         "oidc = ConnectionSettings(auth_mode='oidc', issuer='http://127.0.0.1:1', client_id='c')\n"
         "provider = make_token_provider(oidc)\n"
-        "print(json.dumps([before, loaded(), type(provider).__name__]))\n"
+        "print(json.dumps([listed, before, loaded(), type(provider).__name__]))\n"
     )
 
-    before, after, provider = json.loads(run_python(script))
+    listed, before, after, provider = json.loads(run_python(script))
 
+    assert listed is True
     assert before == []
     assert after == sorted(OIDC_LIBRARIES)
     assert provider == "OidcUserProvider"

@@ -96,3 +96,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    """List the module's names with the ones `__getattr__` imports on first use."""
+    return sorted({*globals(), *__all__})

@@ -29,7 +29,7 @@ from mmtui.auth.login import (
     open_browser,
 )
 from mmtui.auth.oidc import HTTP_TIMEOUT, create_session, fetch_discovery, unverified_claims
-from mmtui.auth.settings import ConnectionSettings, data_dir, resolve_settings
+from mmtui.auth.settings import AUTH_MODES, ConnectionSettings, data_dir, resolve_settings
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ def _login_parser() -> argparse.ArgumentParser:
         description="Log in to the OIDC identity provider of a profile and cache the tokens.",
     )
     parser.add_argument("--profile", help="profile of ~/.micromegas/config.json to log in with")
+    parser.add_argument(
+        "--auth-mode", choices=AUTH_MODES, help="how to authenticate (else MMTUI_AUTH_MODE)"
+    )
     method = parser.add_mutually_exclusive_group()
     method.add_argument(
         "--device",
@@ -75,15 +78,27 @@ def login_main(
     out = stdout if stdout is not None else sys.stdout
     args = _login_parser().parse_args(argv)
     try:
-        settings = resolve_settings(profile=args.profile)
+        settings = resolve_settings(profile=args.profile, auth_mode=args.auth_mode)
     except SettingsError as exc:
         print(f"mmtui login: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if settings.auth_mode != "oidc":
+        if settings.auth_mode == "client-credentials":
+            # The issuer and client id are set, and a client secret makes them a service
+            # account, which fetches its own tokens.
+            source = settings.sources.get("client_secret", "the settings")
+            advice = (
+                f"a client secret is set (from {source}), so mmtui fetches service tokens "
+                "itself; unset it or pass --auth-mode oidc to log in as a user"
+            )
+        else:
+            advice = (
+                "set MICROMEGAS_OIDC_ISSUER and MICROMEGAS_OIDC_CLIENT_ID or use a profile "
+                "with 'client_id' and 'issuers'"
+            )
         print(
             f"mmtui login: the auth mode is {settings.auth_mode!r}, and login applies only to "
-            "OIDC: set MICROMEGAS_OIDC_ISSUER and MICROMEGAS_OIDC_CLIENT_ID or use a profile "
-            "with 'client_id' and 'issuers'",
+            f"OIDC: {advice}",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -171,6 +186,9 @@ def _logout_parser() -> argparse.ArgumentParser:
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--profile", help="profile whose tokens to delete (default: active one)")
     target.add_argument("--all", action="store_true", help="delete the tokens of every profile")
+    parser.add_argument(
+        "--auth-mode", choices=AUTH_MODES, help="how to authenticate (else MMTUI_AUTH_MODE)"
+    )
     return parser
 
 
@@ -187,7 +205,7 @@ def logout_main(argv: list[str], *, stdout: TextIO | None = None) -> int:
             return EXIT_OK
     else:
         try:
-            settings = resolve_settings(profile=args.profile)
+            settings = resolve_settings(profile=args.profile, auth_mode=args.auth_mode)
         except SettingsError as exc:
             print(f"mmtui logout: {exc}", file=sys.stderr)
             return EXIT_USAGE

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mmtui.auth.cache import TokenCache
 from mmtui.auth.errors import AuthError
-from mmtui.auth.settings import ConnectionSettings
+from mmtui.auth.settings import ENV_API_KEY, ConnectionSettings
 
 if TYPE_CHECKING:
     from mmtui.auth.oidc_providers import ClientCredentialsProvider, OidcUserProvider
@@ -77,7 +77,11 @@ def make_token_provider(
             return OidcUserProvider(settings, cache)
         return ClientCredentialsProvider(settings)
     if settings.auth_mode == "api-key":
+        source = settings.sources.get("api_key", "the settings")
         if settings.api_key is None:
-            raise AuthError("auth mode api-key without an API key")
-        return ApiKeyProvider(settings.api_key)
+            raise AuthError(f"auth mode api-key, but no API key is set: set {ENV_API_KEY}")
+        try:
+            return ApiKeyProvider(settings.api_key)
+        except AuthError as error:
+            raise AuthError(f"{error} (from {source})") from None
     return None

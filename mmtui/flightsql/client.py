@@ -314,6 +314,11 @@ class FlightSQLClient:
         count_sql = f"SELECT COUNT(*) AS row_count FROM (\n{body}\n) AS counted"
         try:
             options = self._options(begin, end, timeout=self.call_timeout)
+        except Exception as exc:
+            # The token provider raised (a login is needed, say), and the query reports it.
+            logger.info("count estimate skipped, no token: %s: %s", type(exc).__name__, exc)
+            return None
+        try:
             table = self._flight.do_get(statement_ticket(count_sql), options).read_all()
             value = table.column(0)[0].as_py() if table.num_rows else None
         except pa.ArrowException as exc:

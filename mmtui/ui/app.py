@@ -37,6 +37,7 @@ from textual.widgets import Static, TextArea
 from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
+from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
 from mmtui.flightsql import ConnectionFailed
 from mmtui.paths import AppPaths, log_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
@@ -604,9 +605,16 @@ class MmtuiApp(App[int]):
     # ------------------------------------------------------------------ login
 
     def request_login(self) -> None:
-        """Open the login screen on top of the explorer (once); reconnect when it succeeds."""
+        """Open the login screen on top of the explorer (once), and reconnect when it succeeds.
+
+        Only an OIDC user login can get a new token. In the other auth modes, the server
+        rejected the credentials or requires some, so the app shows that message instead.
+        """
         self.connecting = False
         self._update_header()
+        if getattr(self.settings, "auth_mode", "none") != "oidc":
+            self._authentication_rejected()
+            return
         if self._login_open:
             return
         factory = self.login_screen_factory
@@ -616,6 +624,25 @@ class MmtuiApp(App[int]):
             factory = LoginScreen
         self._login_open = True
         self.push_screen(factory(self.settings), callback=self._login_done)
+
+    def _authentication_rejected(self) -> None:
+        uri = getattr(self.settings, "uri", "the server")
+        mode = getattr(self.settings, "auth_mode", "none")
+        sources = getattr(self.settings, "sources", {})
+        if mode == "api-key":
+            reason = f"it rejected the API key (from {sources.get('api_key', 'the settings')})"
+        elif mode == "client-credentials":
+            reason = "it rejected the client credentials token"
+        else:
+            reason = (
+                f"it requires authentication: set {ENV_API_KEY}, or {ENV_ISSUER} and "
+                f"{ENV_CLIENT_ID} for an OIDC login, or choose a --profile that has them"
+            )
+        logger.warning("not authenticated on %s (auth mode %s)", uri, mode)
+        self._show_not_connected(
+            f"Not authenticated on {uri}:\n{reason}.\n\nF9 retries.",
+            f"Not authenticated on {uri}: {reason}.",
+        )
 
     def _login_done(self, logged_in: bool | None) -> None:
         self._login_open = False

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from mmtui import flightsql
+from mmtui.auth.errors import AuthError
 from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
 from mmtui.results import ResultStore, StoreClosedError
 from mmtui.results.allocator import keep_freed_memory
@@ -413,6 +414,11 @@ class QueryWorker:
             else:
                 final = QueryFailed(self.run_id, store, *self.progress, error=error)
             logger.info("query %d failed after %d rows: %s", self.run_id, self.progress[0], error)
+        except AuthError as error:
+            # The token provider raised (a login is needed, say). The pane shows the error,
+            # and the app opens the login screen when a login can help.
+            final = QueryFailed(self.run_id, store, *self.progress, error=error)
+            logger.info("query %d needs a token: %s", self.run_id, error)
         except Exception as error:
             # Anything else (a store or decoding error) still ends the run with a final
             # message, so the pane does not show "running" for a thread that died.

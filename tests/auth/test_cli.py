@@ -92,6 +92,39 @@ def test_login_without_oidc_settings(
     assert "login applies only to OIDC" in capsys.readouterr().err
 
 
+def test_login_auth_mode_option(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # With an API key and OIDC settings both set, --auth-mode picks one, as errors advise.
+    monkeypatch.setenv("MMTUI_API_KEY", "key-1")
+    assert login_main([]) == 2
+    assert "choose with --auth-mode" in capsys.readouterr().err
+
+    assert login_main(["--auth-mode", "api-key"]) == 2
+    assert "the auth mode is 'api-key'" in capsys.readouterr().err
+
+
+def test_login_client_credentials_advice(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MICROMEGAS_OIDC_CLIENT_SECRET", "service-secret")
+    assert login_main([]) == 2
+    error = capsys.readouterr().err
+    assert "the auth mode is 'client-credentials'" in error
+    assert "a client secret is set (from env MICROMEGAS_OIDC_CLIENT_SECRET)" in error
+    assert "service-secret" not in error
+
+
+def test_logout_auth_mode_option(
+    cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MICROMEGAS_OIDC_ISSUER")
+    assert logout_main([]) == 2
+    assert "or pass --auth-mode none" in capsys.readouterr().err
+
+    assert logout_main(["--auth-mode", "none"]) == 0
+
+
 def test_login_invalid_profile(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
     assert login_main(["--profile", "../x"]) == 2
     assert "invalid profile name" in capsys.readouterr().err

@@ -15,14 +15,21 @@ from tests.ui.test_app_support import SIZE, make_app
 FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"
 
 
-def _run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+def _run_cli(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m mmtui` with `args`, its settings from `env` over this process's."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("MICROMEGAS_", "MMTUI_"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "mmtui", *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=env,
+        env={**inherited, "XDG_STATE_HOME": str(tmp_path / "state"), **(env or {})},
     )
 
 
@@ -38,7 +45,7 @@ def test_help_mentions_log_and_subcommands(tmp_path: Path) -> None:
     completed = _run_cli(tmp_path, "--help")
     assert completed.returncode == 0
     text = completed.stdout
-    for option in ("--profile", "--uri", "--begin", "--end", "--demo", "--version"):
+    for option in ("--profile", "--uri", "--auth-mode", "--begin", "--end", "--demo", "--version"):
         assert option in text
     assert "mmtui demo-server" in text
     assert "mmtui login" in text
@@ -50,6 +57,26 @@ def test_invalid_begin_rejected(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert "invalid time range: invalid duration 'yesterday'" in completed.stderr
     assert completed.stdout == ""
+
+
+def test_invalid_api_key_rejected(tmp_path: Path) -> None:
+    env = {"MMTUI_API_KEY": "two words", "HOME": str(tmp_path / "home")}
+    completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", env=env)
+
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "mmtui: invalid API key: expected printable ASCII without whitespace "
+        "(from env MMTUI_API_KEY)\n"
+    )
+    assert completed.stdout == ""
+
+
+def test_auth_mode_option_applies(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path / "home")}
+    completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", "--auth-mode", "api-key", env=env)
+
+    assert completed.returncode == 2
+    assert "auth mode 'api-key' (from command line) needs the api key" in completed.stderr
 
 
 def test_redact_masks_secrets() -> None:

@@ -5,20 +5,21 @@ Real HTTP to the test IdP and real gRPC to a demo server that checks the IdP's t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mmtui.auth import AppSettings, OidcUserProvider, resolve_settings
+from mmtui.auth import AppSettings, OidcUserProvider, make_token_provider, resolve_settings
 from mmtui.demo import DemoServerHandle, start_demo_server
 from mmtui.flightsql import FlightSQLClient
 from mmtui.paths import AppPaths
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.login_screen import LoginScreen
 from tests.auth.idp import PUBLIC_CLIENT_ID, TestIdPHandle, start_test_idp
-from tests.ui.test_app_support import SIZE, run_and_wait, wait_for, wait_schema
+from tests.ui.test_app_support import SIZE, run_and_wait, screen_text, wait_for, wait_schema
 
 WORK = "SELECT count(*) AS n FROM processes -- my unsaved work"
 
@@ -95,8 +96,12 @@ async def test_login_at_start_then_explore(
 
 
 async def test_rejected_query_reopens_login(
-    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+    idp: TestIdPHandle,
+    secured_server: DemoServerHandle,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="mmtui")
     app, provider = _make_app(idp, secured_server, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
@@ -113,9 +118,65 @@ async def test_rejected_query_reopens_login(
         assert app.results.state == "failed"
         assert app.editor.text == WORK
         assert app.results.store is store, "the previous results stay on screen"
+        # A login that is needed is expected, so the query and the count log no traceback.
+        assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+        assert any("needs a token" in r.getMessage() for r in caplog.records)
 
         await _approve_device_login(pilot, idp)
         await pilot.press("f5")
         await wait_for(pilot, lambda: app.results.state == "done", "the query after login")
         assert app.results.store is not None
         assert app.results.store.row_count == 1
+
+
+def _make_app_without_login(
+    server: DemoServerHandle, tmp_path: Path, env: dict[str, str]
+) -> MmtuiApp:
+    """Return an app in an auth mode without login, with mmtui's own login screen."""
+    settings = resolve_settings(
+        env={"HOME": str(tmp_path / "home"), "MICROMEGAS_ANALYTICS_URI": server.uri, **env}
+    )
+    provider = make_token_provider(settings)
+    return MmtuiApp(
+        lambda: FlightSQLClient(server.uri, auth_provider=provider),
+        settings,
+        AppSettings(),
+        token_provider=provider,
+        paths=AppPaths.under(tmp_path / "state"),
+        time_range="all",
+    )
+
+
+async def _wait_not_authenticated(pilot: Any, app: MmtuiApp) -> None:
+    await wait_for(
+        pilot,
+        lambda: app.schema_message.startswith("Not authenticated"),
+        "the not authenticated message",
+    )
+
+
+async def test_rejected_api_key_message(secured_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = _make_app_without_login(secured_server, tmp_path, {"MMTUI_API_KEY": "wrong-key"})
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_not_authenticated(pilot, app)
+
+        assert f"Not authenticated on {secured_server.uri}" in app.schema_message
+        assert "rejected the API key (from env MMTUI_API_KEY)" in app.schema_message
+        assert not isinstance(app.screen, LoginScreen)
+        assert "wrong-key" not in screen_text(app)
+
+        # A query fails the same way and leaves the app running.
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
+        assert not isinstance(app.screen, LoginScreen)
+        assert app.is_running
+
+
+async def test_required_auth_message(secured_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = _make_app_without_login(secured_server, tmp_path, {})
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_not_authenticated(pilot, app)
+
+        assert "requires authentication: set MMTUI_API_KEY" in app.schema_message
+        assert not isinstance(app.screen, LoginScreen)
+        assert not app.connected
