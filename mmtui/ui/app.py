@@ -537,7 +537,7 @@ class MmtuiApp(App[int]):
                 return
             except Exception as error:
                 logger.warning("getting a token failed: %s", error)
-                call_later_from_thread(self, self._connection_failed, error)
+                call_later_from_thread(self, self._token_failed, error)
                 return
         try:
             tables = self.client.list_tables()
@@ -574,6 +574,15 @@ class MmtuiApp(App[int]):
         self._show_not_connected(
             f"Cannot reach {uri}:\n{_first_line(error)}\n\nF9 retries. The editor still works.",
             f"Cannot reach {uri}. F9 retries.",
+        )
+
+    def _token_failed(self, error: BaseException) -> None:
+        # The identity provider failed, not the server, so the message names the issuer.
+        issuer = getattr(self.settings, "issuer", None) or "the identity provider"
+        self._show_not_connected(
+            f"Cannot get a token from {issuer}:\n{_first_line(error)}\n\nF9 retries. The "
+            "editor still works.",
+            f"Cannot get a token from {issuer}. F9 retries.",
         )
 
     def _demo_failed(self, error: BaseException) -> None:

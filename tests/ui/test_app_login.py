@@ -18,6 +18,7 @@ from mmtui.flightsql import FlightSQLClient
 from mmtui.paths import AppPaths
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.login_screen import LoginScreen
+from tests.auth.conftest import log_in
 from tests.auth.idp import PUBLIC_CLIENT_ID, TestIdPHandle, start_test_idp
 from tests.ui.test_app_support import SIZE, run_and_wait, screen_text, wait_for, wait_schema
 
@@ -180,3 +181,25 @@ async def test_required_auth_message(secured_server: DemoServerHandle, tmp_path:
         assert "requires authentication: set MMTUI_API_KEY" in app.schema_message
         assert not isinstance(app.screen, LoginScreen)
         assert not app.connected
+
+
+async def test_idp_down_names_issuer(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # The cached ID token is due for a refresh, and the IdP is gone when the app starts.
+    idp.id_token_lifetime = 60
+    app, provider = _make_app(idp, secured_server, tmp_path)
+    log_in(provider.settings)
+    idp.stop()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.schema_message.startswith("Cannot get a token"),
+            "the token failure message",
+        )
+
+        assert f"Cannot get a token from {idp.issuer}:" in app.schema_message
+        assert "token refresh failed" in app.schema_message
+        assert secured_server.uri not in app.schema_message
+        assert not isinstance(app.screen, LoginScreen)
