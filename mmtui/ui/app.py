@@ -120,10 +120,14 @@ class MmtuiApp(App[int]):
             id="app.cancel_query",
             tooltip="Cancel the running query and keep the rows received so far",
         ),
+        # Priority bindings, so the app moves the focus before it forwards the next key of a
+        # burst: "F4 End" moves the grid's cursor. Keys that came before still reach the
+        # widget they were sent to.
         Binding(
             "f2",
             "focus_schema",
             "Schema",
+            priority=True,
             id="app.focus_schema",
             tooltip="Move focus to the schema browser",
         ),
@@ -132,6 +136,7 @@ class MmtuiApp(App[int]):
             "focus_editor",
             "Editor",
             show=False,
+            priority=True,
             id="app.focus_editor",
             tooltip="Move focus to the SQL editor",
         ),
@@ -139,6 +144,7 @@ class MmtuiApp(App[int]):
             "f4,ctrl+r",
             "focus_results",
             "Results",
+            priority=True,
             id="app.focus_results",
             tooltip="Move focus to the result grid",
         ),
@@ -746,10 +752,27 @@ class MmtuiApp(App[int]):
             if isinstance(screen, DetailScreen):
                 screen.display_tz = display_tz
 
+    @property
+    def escape_to_minimize(self) -> bool:
+        """Tell whether Esc restores a maximized pane. While a query runs, Esc cancels it first,
+        as the footer shows, and the next Esc restores the pane."""
+        on_explorer = self._main_screen_ready() and self.screen is self.screen_stack[0]
+        if on_explorer and self.results.is_running:
+            return False
+        return super().escape_to_minimize
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Plain letter and digit keys are text while the editor has focus. The TextArea
         # consumes them first, so this only keeps them out of the footer there.
-        if action in ("run_query", "edit_time_range", "history", "help"):
+        if action in (
+            "run_query",
+            "edit_time_range",
+            "history",
+            "help",
+            "focus_schema",
+            "focus_editor",
+            "focus_results",
+        ):
             # Priority keys reach the app under dialogs too; they act on the explorer only.
             return self.screen is self.screen_stack[0]
         if action == "cancel_query":
@@ -852,17 +875,25 @@ class MmtuiApp(App[int]):
 
     # ------------------------------------------------------------------ focus
 
+    def _focus_now(self, widget: Widget) -> None:
+        """Give `widget` the focus before the next key is handled.
+
+        `Widget.focus` moves the focus later (`call_later`, behind the keys already queued),
+        so the keys after F4 in one burst, say, went to the pane that had the focus before.
+        """
+        widget.screen.set_focus(widget)
+
     def action_focus_schema(self) -> None:
         if self.schema_browser.display:
-            self.schema_browser.focus()
+            self._focus_now(self.schema_browser)
         else:
             self.notify(self.schema_message or "The schema is not loaded.", markup=False)
 
     def action_focus_editor(self) -> None:
-        self.editor.focus()
+        self._focus_now(self.editor)
 
     def action_focus_results(self) -> None:
-        self.results.grid.focus()
+        self._focus_now(self.results.grid)
 
     # ------------------------------------------------------------------ editor events
 
@@ -887,7 +918,7 @@ class MmtuiApp(App[int]):
 
     def on_schema_browser_insert_requested(self, event: SchemaBrowser.InsertRequested) -> None:
         self.editor.insert_at_cursor(event.text, event.placeholder)
-        self.editor.focus()
+        self._focus_now(self.editor)
 
     def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
         self.editor.mark_error(event.location)
@@ -897,7 +928,7 @@ class MmtuiApp(App[int]):
 
     def action_goto_error(self) -> None:
         if self.editor.goto_error():
-            self.editor.focus()
+            self._focus_now(self.editor)
         else:
             self.notify("No error is marked.")
 
@@ -953,7 +984,7 @@ class MmtuiApp(App[int]):
             if sql is not None:
                 self.history.reset_navigation()
                 self.editor.replace_buffer(sql)
-                self.editor.focus()
+                self._focus_now(self.editor)
 
         self.push_screen(HistoryScreen(self.history.entries), callback=load)
 

@@ -115,6 +115,36 @@ async def test_escape_in_editor_cancels(demo_server: DemoServerHandle, tmp_path:
         assert app.editor.text == ENDLESS_SQL
 
 
+async def test_escape_cancels_in_maximized_pane(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text(ENDLESS_SQL)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(
+            pilot,
+            lambda: app.results.is_running and app.results.grid.store is not None,
+            "rows to stream",
+        )
+        # Ctrl+P → Maximize, with the result grid focused.
+        await pilot.press("f4")
+        app.screen.action_maximize()
+        await pilot.pause()
+        maximized = app.screen.maximized
+        assert maximized is not None
+        assert maximized in (app.results, app.results.grid)
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results.state == "cancelled", "the cancellation")
+        assert app.screen.maximized is maximized
+
+        await pilot.press("escape")
+        assert app.screen.maximized is None
+
+
 def _never_started_coroutines(name: str) -> list[str]:
     """Return the coroutines named `name` that were created and never awaited."""
     gc.collect()

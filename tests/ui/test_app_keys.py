@@ -254,13 +254,18 @@ async def open_editor(pilot: Pilot[Any], text: str) -> None:
     await pilot.pause()
 
 
+async def post_keys(pilot: Pilot[Any], *keys: str) -> None:
+    """Post the keys named `keys` to the app at once, as a terminal burst arrives."""
+    for key in keys:
+        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+    await pilot.pause()
+
+
 async def run_burst(pilot: Pilot[Any], *keys: str) -> None:
-    """Post the keys named `keys` to the app at once, as a terminal burst arrives, and wait
-    for the query they run."""
+    """Post the keys named `keys` as one burst (`post_keys`) and wait for the query they run."""
     app = pilot.app
     assert isinstance(app, MmtuiApp)
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))
+    await post_keys(pilot, *keys)
     await wait_for(pilot, lambda: app.results.state == "done", "the query of the burst")
 
 
@@ -313,3 +318,32 @@ async def test_editor_keys_keep_burst_order(
         store = app.results.store
         assert store is not None
         assert store.window(0, 1).column("n").to_pylist() == [expected]
+
+
+async def test_focus_key_then_keys_in_burst(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(pilot, "SELECT * FROM generate_series(1, 50) AS t(n)")
+        await run_burst(pilot, "f5")
+        await post_keys(pilot, "f3", "home")
+        assert app.editor.cursor_location == (0, 0)
+
+        # End after F4 in one burst moves the grid's cursor, not the editor's.
+        await post_keys(pilot, "f4", "end")
+        assert app.focused is app.results.grid
+        assert app.results.grid.cursor_row == 49
+        assert app.editor.cursor_location == (0, 0)
+
+        # Text after F3 in one burst goes to the editor, not to the grid's keys (e exports).
+        await post_keys(pilot, "f3", "x", "e")
+        assert app.focused is app.editor
+        assert app.editor.text.startswith("xeSELECT")
+        assert app.screen is app.screen_stack[0]
+
+        # Under a dialog, the focus keys leave the explorer alone.
+        await pilot.press("f1")
+        dialog = app.screen
+        assert dialog is not app.screen_stack[0]
+        await pilot.press("f4")
+        assert app.screen is dialog
+        assert app.screen_stack[0].focused is app.editor
