@@ -300,6 +300,11 @@ class BrowserLogin:
     def complete_with_redirect(self, url: str) -> dict[str, Any]:
         """Finish the login with the redirect URL the user pasted from the browser."""
         query = parse_qs(urlparse(url.strip()).query)
+        if not query.keys() & {"state", "code", "error"}:
+            raise LoginFailed(
+                "not a redirect URL: paste the whole address that the browser shows after the "
+                "login, with its code= and state= parameters"
+            )
         if query.get("state", [None])[0] != self._state:
             raise LoginFailed("state mismatch: this redirect URL is not from this login; retry")
         self._complete(query)

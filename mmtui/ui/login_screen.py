@@ -116,9 +116,11 @@ class LoginScreen(ModalScreen[bool]):
     class Failed(Message):
         """A login step failed; the text explains why."""
 
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, ended: bool = True) -> None:
             super().__init__()
             self.text = text
+            self.ended = ended
+            """False when the flow still waits, as after a pasted address that is wrong."""
 
     def __init__(
         self,
@@ -264,6 +266,14 @@ class LoginScreen(ModalScreen[bool]):
         self.dismiss(True)
 
     def on_login_screen_failed(self, message: Failed) -> None:
+        if not message.ended:
+            self._set_status(f"{message.text}\nPaste the address again, or press Esc.")
+            return
+        # The code or URL of a flow that ended is no longer valid, so it leaves the screen.
+        self.url = ""
+        self.query_one("#login-url", Static).update("")
+        self.query_one("#login-code", Static).update("")
+        self.query_one("#login-copy", Button).disabled = True
         self._set_status(f"{message.text}\nChoose a method to try again, or press Esc.")
 
     # ---- workers (threads: post messages only) ------------------------------------------------
@@ -335,4 +345,4 @@ class LoginScreen(ModalScreen[bool]):
         try:
             login.complete_with_redirect(url)
         except AuthError as exc:
-            self.post_message(self.Failed(str(exc)))
+            self.post_message(self.Failed(str(exc), ended=False))

@@ -150,14 +150,15 @@ def with_state(url: str, state: str) -> str:
     return urlunparse(parts._replace(query=urlencode(query)))
 
 
-def test_state_mismatch_in_pasted_url(
-    oidc_settings: ConnectionSettings, idp: TestIdPHandle
-) -> None:
+def test_pasted_url_checked(oidc_settings: ConnectionSettings, idp: TestIdPHandle) -> None:
     login = BrowserLogin(oidc_settings, callback_port=0)
     try:
         location = browser_redirect(login.start())
         with pytest.raises(LoginFailed, match="state mismatch"):
             login.complete_with_redirect(with_state(location, "forged-state"))
+        for pasted in ["clear", "http://localhost:48080/callback", ""]:
+            with pytest.raises(LoginFailed, match="not a redirect URL"):
+                login.complete_with_redirect(pasted)
         assert not login.done
         assert not oidc_settings.token_cache_path.exists()
         assert login.complete_with_redirect(location)["id_token"]

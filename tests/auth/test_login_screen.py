@@ -81,10 +81,15 @@ async def test_device_denied_keeps_dialog_open(
     app = HostApp(oidc_settings, "device", {})
     async with app.run_test(size=(120, 40)) as pilot:
         await pause_until(pilot, idp.pending_user_codes)
-        idp.deny_device(idp.pending_user_codes()[0])
+        user_code = idp.pending_user_codes()[0]
+        await pause_until(pilot, lambda: user_code in screen_text(app))
+        idp.deny_device(user_code)
         await pause_until(pilot, lambda: "denied" in screen_text(app))
         assert app.results == []
         assert isinstance(app.screen, LoginScreen)
+        # The code of the ended login is no longer shown.
+        assert user_code not in screen_text(app)
+        assert "enter this code" not in screen_text(app)
 
 
 async def test_browser_login_with_pasted_url(
@@ -105,6 +110,9 @@ async def test_browser_login_with_pasted_url(
         await paste.action_submit()
         await pause_until(pilot, lambda: "state mismatch" in screen_text(app))
         assert app.results == []
+        # The login still waits, so its URL stays on screen.
+        assert "Paste the address again" in screen_text(app)
+        assert screen.url == url
 
         paste.value = location
         await paste.action_submit()
