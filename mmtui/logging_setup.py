@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from mmtui import __version__, paths
 
@@ -52,15 +53,37 @@ def redact(text: str) -> str:
     return text
 
 
+def _escapes(keep_newline: bool) -> dict[int, str]:
+    table = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+    del table[ord("\t")]
+    table[ord("\n")] = "\n" if keep_newline else "\\n"
+    table[ord("\r")] = "\\r"
+    return table
+
+
+_MESSAGE_ESCAPES = _escapes(keep_newline=False)
+_TRACEBACK_ESCAPES = _escapes(keep_newline=True)
+
+
 class RedactingFormatter(logging.Formatter):
     """A formatter whose output, tracebacks included, goes through `redact`.
 
-    Times are UTC in RFC 3339 form with a `Z`, so lines from a machine in another zone, or
-    from before a daylight saving change, sort and compare as they are.
+    Control characters are written as `\\xNN` escapes, and line breaks inside a message as
+    `\\n`. Server errors and names reach the log, and `tail -f` in a terminal would otherwise
+    run their escape sequences, or show a forged line. Times are UTC in RFC 3339 form with a
+    `Z`, so lines from a machine in another zone, or from before a daylight saving change,
+    sort and compare as they are.
     """
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = record.message.translate(_MESSAGE_ESCAPES)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return super().formatException(ei).translate(_TRACEBACK_ESCAPES)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         moment = datetime.fromtimestamp(record.created, UTC)

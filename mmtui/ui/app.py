@@ -122,7 +122,8 @@ class MmtuiApp(App[int]):
         ),
         # Priority bindings, so the app moves the focus before it forwards the next key of a
         # burst: "F4 End" moves the grid's cursor. Keys that came before still reach the
-        # widget they were sent to.
+        # widget they were sent to. Under a dialog they choose the explorer's focus for when
+        # the dialog closes, so "Esc F3" closes it and leaves the editor focused.
         Binding(
             "f2",
             "focus_schema",
@@ -653,11 +654,12 @@ class MmtuiApp(App[int]):
                 f"it requires authentication: set {ENV_API_KEY}, or {ENV_ISSUER} and "
                 f"{ENV_CLIENT_ID} for an OIDC login, or choose a --profile that has them"
             )
+        schema_message = f"Not authenticated on {uri}:\n{reason}.\n\nF9 retries."
+        if self.schema_message == safe_lines(schema_message):
+            # The listing and the validation of the same start were both refused.
+            return
         logger.warning("not authenticated on %s (auth mode %s)", uri, mode)
-        self._show_not_connected(
-            f"Not authenticated on {uri}:\n{reason}.\n\nF9 retries.",
-            f"Not authenticated on {uri}: {reason}.",
-        )
+        self._show_not_connected(schema_message, f"Not authenticated on {uri}: {reason}.")
 
     def _login_done(self, logged_in: bool | None) -> None:
         self._login_open = False
@@ -764,15 +766,7 @@ class MmtuiApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Plain letter and digit keys are text while the editor has focus. The TextArea
         # consumes them first, so this only keeps them out of the footer there.
-        if action in (
-            "run_query",
-            "edit_time_range",
-            "history",
-            "help",
-            "focus_schema",
-            "focus_editor",
-            "focus_results",
-        ):
+        if action in ("run_query", "edit_time_range", "history", "help"):
             # Priority keys reach the app under dialogs too; they act on the explorer only.
             return self.screen is self.screen_stack[0]
         if action == "cancel_query":

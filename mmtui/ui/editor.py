@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
-from textual.widgets.text_area import Selection
+from textual.widgets.text_area import Edit, EditResult, Selection
 
 from mmtui import sqlhints
 from mmtui.results import safe_text
@@ -100,6 +100,8 @@ class SqlEditor(TextArea):
         self._error_selection: Selection | None = None
         """The selection `goto_error` made, while the user has not changed it."""
         """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
+        self._placeholder_selection: Selection | None = None
+        """The placeholder that `insert_at_cursor` selected, while the user has not changed it."""
 
     # Keys
 
@@ -168,12 +170,13 @@ class SqlEditor(TextArea):
     def statement_under_cursor(self) -> sqlhints.Statement | None:
         """Return the selection as a statement when text is selected, else the one at the cursor.
 
-        The word Ctrl+G selects (`goto_error`) is only there to be typed over: while it is
-        the selection, the statement around it counts, so validation and F5 keep seeing the
-        whole query.
+        The word Ctrl+G selects (`goto_error`) and the placeholder of an inserted template
+        (`insert_at_cursor`) are only there to be typed over: while one is the selection, the
+        statement around it counts, so validation and F5 keep seeing the whole query.
         """
         text = self.text
-        if not self.selection.is_empty and self.selection != self._error_selection:
+        typed_over = (self._error_selection, self._placeholder_selection)
+        if not self.selection.is_empty and self.selection not in typed_over:
             start, end = sorted((self.selection.start, self.selection.end))
             start_offset = sqlhints.location_to_offset(text, *start)
             end_offset = sqlhints.location_to_offset(text, *end)
@@ -197,12 +200,32 @@ class SqlEditor(TextArea):
         )
         self.move_cursor(result.end_location)
 
+    # Every change of the buffer
+
+    def edit(self, edit: Edit) -> EditResult:
+        """Apply `edit` with its text made safe for the terminal (`editor_text`).
+
+        Keys, pastes, completions, names inserted from the schema and history entries all
+        change the buffer through here or `load_text`. A server's table or column name, or a
+        hand-edited history file, may contain an ESC sequence that the terminal would run
+        when the editor draws it.
+        """
+        edit.text = editor_text(edit.text)
+        return super().edit(edit)
+
+    def load_text(self, text: str) -> None:
+        """Replace the buffer with `text`, made safe for the terminal (`editor_text`)."""
+        super().load_text(editor_text(text))
+
     def insert_at_cursor(self, text: str, select: str | None = None) -> None:
         """Insert `text` at the cursor, replacing the selection, as an undoable edit.
 
         With `select`, its first occurrence in `text` is selected afterwards, so typing replaces
         it. A `select` that `text` does not contain raises ValueError before any edit.
         """
+        # Made safe here too, so the selection offsets match the inserted text.
+        text = editor_text(text)
+        select = None if select is None else editor_text(select)
         offset = None if select is None else text.index(select)
         start, end = sorted(self.selection)
         self.replace(text, start, end)
@@ -212,6 +235,7 @@ class SqlEditor(TextArea):
             _location_after(start, text[:offset]),
             _location_after(start, text[: offset + len(select)]),
         )
+        self._placeholder_selection = self.selection
 
     def replace_buffer(self, text: str) -> None:
         """Replace the whole buffer with `text` as one undoable edit (Ctrl+Z brings it back)."""
@@ -300,6 +324,18 @@ class SqlEditor(TextArea):
         return spans
 
 
+def editor_text(text: str) -> str:
+    """Return `text` with every control character but line breaks and tabs made visible.
+
+    CR LF and CR become LF. `safe_text` shows the other controls as visible symbols (ESC as
+    U+241B), so the terminal never receives them from the editor.
+    """
+    if text.isprintable():
+        return text
+    lines = _LINE_BREAK_RE.split(text)
+    return "\n".join("\t".join(safe_text(part) for part in line.split("\t")) for line in lines)
+
+
 def clean_pasted_text(text: str) -> str:
     """Return pasted text fit for the SQL buffer: colour codes removed, other controls visible.
 
@@ -307,12 +343,7 @@ def clean_pasted_text(text: str) -> str:
     removed. CR LF and CR become LF and tabs stay. `safe_text` shows every other control
     character as a visible symbol (ESC as U+241B), so none reaches the document or the terminal.
     """
-    lines = _LINE_BREAK_RE.split(_CSI_RE.sub("", text))
-    cleaned_lines = []
-    for line in lines:
-        parts = [safe_text(part) for part in line.split("\t")]
-        cleaned_lines.append("\t".join(parts))
-    return "\n".join(cleaned_lines)
+    return editor_text(_CSI_RE.sub("", text))
 
 
 def _word_end(line: str, column: int) -> int:

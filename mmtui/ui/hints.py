@@ -164,7 +164,8 @@ class HintsPanel(Vertical):
         if self._is_stale(request):
             return
         if _needs_login(error):
-            self._show(Text("Login required to validate: log in again.", style="yellow"), request)
+            # The app then opens the login screen, or says why the server refused.
+            self._show(Text("Not authenticated: no validation.", style="yellow"), request)
             self.post_message(self.LoginNeeded())
             return
         logger.info("validation failed: %s", error)

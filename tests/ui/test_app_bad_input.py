@@ -16,8 +16,16 @@ from mmtui.demo import DemoServerHandle, start_demo_server
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.history import MAX_ENTRIES, TRIM_SLACK, QueryHistory
+from mmtui.ui.schema_browser import SchemaBrowser
 from mmtui.ui.time_range_screen import TimeRangeScreen
-from tests.ui.test_app_support import SIZE, make_app, wait_for, wait_hint, wait_schema
+from tests.ui.test_app_support import (
+    SIZE,
+    make_app,
+    screen_text,
+    wait_for,
+    wait_hint,
+    wait_schema,
+)
 
 
 def _notifications(app: MmtuiApp) -> list[str]:
@@ -84,6 +92,52 @@ async def test_autosave_not_utf8(demo_server: DemoServerHandle, tmp_path: Path) 
         assert copies[0].stat().st_mode & 0o777 == 0o600
         warnings = _notifications(app)
         assert any("not valid UTF-8" in message for message in warnings), warnings
+
+
+TITLE_ESCAPE = "\x1b]2;HIJACKED\x07"
+"""An OSC sequence that sets the terminal's title when a terminal receives it."""
+
+
+async def test_control_characters_never_reach_editor(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # A hand-edited autosave file, a view name from a hostile server, and a history entry.
+    (tmp_path / "autosave.sql").write_text(f"SELECT 1 -- {TITLE_ESCAPE}\r\nFROM t\tx\n")
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        assert app.editor.text == "SELECT 1 -- \u241b]2;HIJACKED\u2407\nFROM t\tx\n"
+
+        app.editor.load_text("SELECT * FROM ")
+        app.editor.move_cursor(app.editor.document.end)
+        name = f'"evil{TITLE_ESCAPE}v"'
+        app.post_message(SchemaBrowser.InsertRequested(f"{name}(<id>)", "<id>"))
+        await pilot.pause()
+        assert app.editor.text == 'SELECT * FROM "evil\u241b]2;HIJACKED\u2407v"(<id>)'
+        assert app.editor.selected_text == "<id>", "the placeholder stays selected"
+
+        app._load_from_history(f"SELECT '{TITLE_ESCAPE}'")
+        assert "\x1b" not in app.editor.text
+        assert "\x07" not in app.editor.text
+        assert "\x1b" not in screen_text(app)
+
+
+async def test_template_placeholder_not_run_alone(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text("SELECT * FROM ")
+        app.editor.move_cursor(app.editor.document.end)
+        app.post_message(SchemaBrowser.InsertRequested("log_entries(<process_id>)", "<process_id>"))
+        await pilot.pause()
+        assert app.editor.selected_text == "<process_id>"
+
+        # Validation and F5 see the whole statement, not the selected placeholder alone.
+        statement = app.editor.statement_under_cursor()
+        assert statement is not None
+        assert statement.text == "SELECT * FROM log_entries(<process_id>)"
 
 
 def test_history_skips_bad_lines(tmp_path: Path) -> None:

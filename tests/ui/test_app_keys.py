@@ -340,10 +340,19 @@ async def test_focus_key_then_keys_in_burst(demo_server: DemoServerHandle, tmp_p
         assert app.editor.text.startswith("xeSELECT")
         assert app.screen is app.screen_stack[0]
 
-        # Under a dialog, the focus keys leave the explorer alone.
+        # Under a dialog, a focus key chooses the pane that has the focus once it closes.
         await pilot.press("f1")
         dialog = app.screen
         assert dialog is not app.screen_stack[0]
         await pilot.press("f4")
         assert app.screen is dialog
-        assert app.screen_stack[0].focused is app.editor
+        await pilot.press("escape")
+        assert app.screen is app.screen_stack[0]
+        assert app.focused is app.results.grid
+
+        # Esc and F3 in one burst close the dialog and focus the editor.
+        await pilot.press("f1")
+        assert app.screen is not app.screen_stack[0]
+        await post_keys(pilot, "escape", "f3")
+        assert app.screen is app.screen_stack[0]
+        assert app.focused is app.editor

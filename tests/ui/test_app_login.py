@@ -182,6 +182,15 @@ async def test_required_auth_message(secured_server: DemoServerHandle, tmp_path:
         assert not isinstance(app.screen, LoginScreen)
         assert not app.connected
 
+        # The validation of the editor's text is refused too, with one notice in all.
+        await wait_for(
+            pilot,
+            lambda: app.hints.last_text.startswith("Not authenticated"),
+            "the validation hint",
+        )
+        notices = [n.message for n in app._notifications if "Not authenticated" in n.message]
+        assert len(notices) == 1, notices
+
 
 async def test_idp_down_names_issuer(
     idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
