@@ -15,7 +15,7 @@ from mmtui.timerange import PRESETS, TimeRange, TimeRangeError, parse_time_range
 
 HELP_TEXT = (
     "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
-    "2026-12-04T10:00:00Z (until now) · A..B between two times · all (no range).\n"
+    "2026-12-04T10:00:00Z (until now) · A..B between two times · all or empty (no range).\n"
     "Times without an offset are UTC. Keys 1-7 outside the editor pick " + ", ".join(PRESETS) + "."
 )
 
