@@ -50,6 +50,7 @@ from mmtui.ui.footer import KeyFooter
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel
 from mmtui.ui.history import HistoryScreen, QueryHistory
+from mmtui.ui.key_names import invalid_keys
 from mmtui.ui.results_pane import ResultsPane
 from mmtui.ui.schema_browser import SchemaBrowser
 from mmtui.ui.thread_calls import call_later_from_thread
@@ -354,6 +355,20 @@ class MmtuiApp(App[int]):
             self.notify(
                 f"Unknown theme {theme!r} in the settings file. Ctrl+P, then 'theme', lists "
                 "the available themes.",
+                title="Settings",
+                severity="warning",
+                markup=False,
+            )
+        invalid = invalid_keys(self.keymap_overrides)
+        if invalid:
+            # Textual would bind these strings anyway, and the command would lose its key.
+            for binding in invalid:
+                del self.keymap_overrides[binding]
+            entries = ", ".join(f"{binding} = {keys!r}" for binding, keys in invalid.items())
+            logger.warning("invalid keys in [keys], defaults kept: %s", entries)
+            self.notify(
+                f"Invalid keys in [keys]: {entries}. These commands keep their default keys. "
+                "Keys are written like f5, ctrl+j or escape.",
                 title="Settings",
                 severity="warning",
                 markup=False,

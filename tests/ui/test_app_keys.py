@@ -77,7 +77,9 @@ async def test_help_rows_say_what_keys_do(demo_server: DemoServerHandle, tmp_pat
 
 
 async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path) -> None:
-    settings = AppSettings(keys={"app.run_query": "f12", "app.no_such_action": "f11"})
+    settings = AppSettings(
+        keys={"app.run_query": "f12", "app.no_such_action": "f11", "app.focus_schema": "Ctrl+F2"}
+    )
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_schema(pilot)
@@ -91,6 +93,12 @@ async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path
         assert everywhere["app.run_query"][0] == "f12"
         warnings = [notification.message for notification in app._notifications]
         assert any("app.no_such_action" in message for message in warnings)
+        # A misspelt key is reported, and its command keeps the default key.
+        assert any("app.focus_schema = 'Ctrl+F2'" in message for message in warnings)
+        assert everywhere["app.focus_schema"][0] == "f2"
+        await pilot.press("escape")
+        await pilot.press("f2")
+        assert app.focused is app.schema_browser
 
 
 async def test_focus_keys_and_tab(demo_server: DemoServerHandle, tmp_path: Path) -> None:

@@ -1,0 +1,55 @@
+"""Key names as Textual bindings spell them, to check the keys of `[keys]` in the settings.
+
+Textual accepts any string as a binding's key, so a misspelt key ("Ctrl+F2", "f99") would
+silently take a command's key away. NOTE: every Unicode character name is a key name, so a
+word such as "banana" (U+1F34C) passes although no keyboard sends it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from itertools import product
+
+from textual.keys import KEY_NAME_REPLACEMENTS, Keys
+
+MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
+
+_NAMED_KEYS = frozenset(
+    key.value for key in Keys if "+" not in key.value and not key.value.startswith("<")
+)
+"""Keys with a name of their own: f1-f24, escape, enter, tab, space, home, pageup and so on."""
+
+_UNICODE_NAMES = {short: unicode for unicode, short in KEY_NAME_REPLACEMENTS.items()}
+"""The Unicode names of the characters whose key names Textual shortens ("slash", "minus")."""
+
+
+def is_key_name(key: str) -> bool:
+    """Tell whether `key` ("f5", "ctrl+j", "shift+exclamation_mark") names a key."""
+    *modifiers, base = key.strip().split("+")
+    if not base or any(modifier not in MODIFIERS for modifier in modifiers):
+        return False
+    if len(base) == 1 or base in _NAMED_KEYS:
+        return True
+
+    # Textual names other characters after their Unicode name, with "_" for its spaces and
+    # hyphens ("exclamation_mark", "hyphen_minus"), some shortened ("minus", "slash").
+    words = _UNICODE_NAMES.get(base, base).split("_")
+    return any(_is_unicode_name(words, joins) for joins in product(" -", repeat=len(words) - 1))
+
+
+def _is_unicode_name(words: list[str], joins: tuple[str, ...]) -> bool:
+    name = words[0] + "".join(join + word for join, word in zip(joins, words[1:], strict=True))
+    try:
+        unicodedata.lookup(name)
+    except KeyError:
+        return False
+    return True
+
+
+def invalid_keys(keymap: dict[str, str]) -> dict[str, str]:
+    """Return the entries of `keymap` (binding id to comma-separated keys) with a bad key."""
+    return {
+        binding: keys
+        for binding, keys in keymap.items()
+        if not all(is_key_name(key) for key in keys.split(","))
+    }

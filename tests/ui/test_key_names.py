@@ -1,0 +1,42 @@
+"""`is_key_name`: the key names of `[keys]` checked against how Textual spells keys."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from textual.keys import Keys, _character_to_key
+
+from mmtui.ui.app import MmtuiApp
+from mmtui.ui.key_names import invalid_keys, is_key_name
+
+
+def test_textual_character_names_accepted() -> None:
+    # NOTE: `_character_to_key` is Textual's private naming of character keys (8.x).
+    for character in string.printable.strip():
+        assert is_key_name(_character_to_key(character)), repr(character)
+
+
+def test_textual_named_keys_accepted() -> None:
+    names = [key.value for key in Keys if not key.value.startswith("<")]
+    assert "f24" in names
+    for name in names:
+        assert is_key_name(name), name
+
+
+def test_app_default_keys_accepted() -> None:
+    keys = [key for binding in MmtuiApp.BINDINGS for key in binding.key.split(",")]
+    assert "f5" in keys
+    for key in keys:
+        assert is_key_name(key), key
+
+
+@pytest.mark.parametrize("key", ["f99", "Ctrl+j", "ctrl+shfit+x", "ctrl+", "", "enterr"])
+def test_misspelt_keys_rejected(key: str) -> None:
+    assert not is_key_name(key)
+
+
+def test_invalid_keys_lists_bad_entries() -> None:
+    keymap = {"app.run_query": "f12,ctrl+j", "app.focus_schema": "f2,Ctrl+F2"}
+
+    assert invalid_keys(keymap) == {"app.focus_schema": "f2,Ctrl+F2"}
