@@ -68,11 +68,11 @@ _TRACEBACK_ESCAPES = _escapes(keep_newline=True)
 class RedactingFormatter(logging.Formatter):
     """A formatter whose output, tracebacks included, goes through `redact`.
 
-    Control characters are written as `\\xNN` escapes, and line breaks inside a message as
-    `\\n`. Server errors and names reach the log, and `tail -f` in a terminal would otherwise
-    run their escape sequences, or show a forged line. Times are UTC in RFC 3339 form with a
-    `Z`, so lines from a machine in another zone, or from before a daylight saving change,
-    sort and compare as they are.
+    Control characters are written as `\\xNN` escapes, line breaks inside a message as `\\n`,
+    and traceback lines are indented. Server errors and names reach the log, and `tail -f`
+    in a terminal would otherwise run their escape sequences, or show a forged line. Times
+    are UTC in RFC 3339 form with a `Z`, so lines from a machine in another zone, or from
+    before a daylight saving change, sort and compare as they are.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -83,7 +83,10 @@ class RedactingFormatter(logging.Formatter):
         return super().formatMessage(record)
 
     def formatException(self, ei: Any) -> str:
-        return super().formatException(ei).translate(_TRACEBACK_ESCAPES)
+        text = super().formatException(ei).translate(_TRACEBACK_ESCAPES)
+        # An exception's message may contain line breaks, so every traceback line is indented
+        # and none reads as a record of its own.
+        return "\n".join("  " + line for line in text.split("\n"))
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         moment = datetime.fromtimestamp(record.created, UTC)

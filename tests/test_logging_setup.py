@@ -41,7 +41,7 @@ def test_controls_in_message_escaped() -> None:
 def test_controls_in_traceback_escaped() -> None:
     formatter = RedactingFormatter("%(message)s")
     try:
-        raise ValueError("bad \x1b[2J value")
+        raise ValueError("bad \x1b[2J value\n2026-12-04T16:00:00.000Z INFO mmtui forged")
     except ValueError:
         record = logging.LogRecord(
             "mmtui.test", logging.ERROR, __file__, 1, "caught", None, sys.exc_info()
@@ -52,3 +52,7 @@ def test_controls_in_traceback_escaped() -> None:
     assert "ValueError: bad \\x1b[2J value" in text
     assert "\x1b" not in text
     assert text.count("\n") >= 3, "a traceback keeps its lines"
+    record_line, *traceback_lines = text.split("\n")
+    assert record_line == "caught"
+    assert all(line.startswith("  ") for line in traceback_lines)
+    assert "  2026-12-04T16:00:00.000Z INFO mmtui forged" in traceback_lines

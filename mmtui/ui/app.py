@@ -364,7 +364,9 @@ class MmtuiApp(App[int]):
             # Textual would bind these strings anyway, and the command would lose its key.
             for binding in invalid:
                 del self.keymap_overrides[binding]
-            entries = ", ".join(f"{binding} = {keys!r}" for binding, keys in invalid.items())
+            entries = safe_text(
+                ", ".join(f"{binding} = {keys!r}" for binding, keys in invalid.items())
+            )
             logger.warning("invalid keys in [keys], defaults kept: %s", entries)
             self.notify(
                 f"Invalid keys in [keys]: {entries}. These commands keep their default keys. "
@@ -378,9 +380,10 @@ class MmtuiApp(App[int]):
             known = {row[2] for _title, rows in self.help_sections() for row in rows}
             unknown = sorted(set(self.keymap_overrides) - known)
             if unknown:
-                logger.warning("unknown binding ids in [keys]: %s", ", ".join(unknown))
+                listed = safe_text(", ".join(unknown))
+                logger.warning("unknown binding ids in [keys]: %s", listed)
                 self.notify(
-                    f"Unknown binding ids in [keys]: {', '.join(unknown)}. F1 lists the ids.",
+                    f"Unknown binding ids in [keys]: {listed}. F1 lists the ids.",
                     title="Settings",
                     severity="warning",
                     markup=False,
@@ -890,7 +893,12 @@ class MmtuiApp(App[int]):
         `Widget.focus` moves the focus later (`call_later`, behind the keys already queued),
         so the keys after F4 in one burst, say, went to the pane that had the focus before.
         """
-        widget.screen.set_focus(widget)
+        screen = widget.screen
+        maximized = screen.maximized
+        if maximized is not None and widget is not maximized and maximized not in widget.ancestors:
+            # The layout comes back, so the focused pane and what is typed there show.
+            screen.minimize()
+        screen.set_focus(widget)
 
     def action_focus_schema(self) -> None:
         if self.schema_browser.display:

@@ -211,6 +211,10 @@ class SqlEditor(TextArea):
         when the editor draws it.
         """
         edit.text = editor_text(edit.text)
+        # A placeholder or error selection ends with any edit, so the same range selected
+        # later is the user's own selection.
+        self._placeholder_selection = None
+        self._error_selection = None
         return super().edit(edit)
 
     def load_text(self, text: str) -> None:

@@ -34,6 +34,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from mmtui.results import safe_text
+
 logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 1000
@@ -216,9 +218,10 @@ class HistoryScreen(ModalScreen[str | None]):
             options = [
                 Option(
                     Text.assemble(
-                        (entry.run_at.replace("T", " ")[:19], "dim"),
+                        (safe_text(entry.run_at.replace("T", " ")[:19]), "dim"),
                         ("  ", ""),
-                        (" ".join(entry.sql.split())[:200], ""),
+                        # History files can be edited by hand, so nothing in them is drawn raw.
+                        (safe_text(" ".join(entry.sql.split())[:200]), ""),
                     )
                 )
                 for entry in self._entries

@@ -24,7 +24,7 @@ _UNICODE_NAMES = {short: unicode for unicode, short in KEY_NAME_REPLACEMENTS.ite
 
 
 def is_key_name(key: str) -> bool:
-    """Tell whether `key` ("f5", "ctrl+j", "shift+exclamation_mark") names a key."""
+    """Tell whether `key` ("f5", "ctrl+j", "exclamation_mark") names a key."""
     *modifiers, base = key.strip().split("+")
     if not base or any(modifier not in MODIFIERS for modifier in modifiers):
         return False
@@ -40,10 +40,12 @@ def is_key_name(key: str) -> bool:
 def _is_unicode_name(words: list[str], joins: tuple[str, ...]) -> bool:
     name = words[0] + "".join(join + word for join, word in zip(joins, words[1:], strict=True))
     try:
-        unicodedata.lookup(name)
+        character = unicodedata.lookup(name)
     except KeyError:
         return False
-    return True
+    # `lookup` also takes aliases ("esc" is U+001B), which Textual never uses as key names,
+    # so only the official name of a printable character counts.
+    return character.isprintable() and unicodedata.name(character, "") == name.upper()
 
 
 def invalid_keys(keymap: dict[str, str]) -> dict[str, str]:

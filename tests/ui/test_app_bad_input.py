@@ -122,6 +122,22 @@ async def test_control_characters_never_reach_editor(
         assert "\x1b" not in screen_text(app)
 
 
+async def test_history_picker_shows_controls(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # A hand-edited history file: the picker draws its entries, not the terminal.
+    entry = {"sql": f"SELECT 7 AS {TITLE_ESCAPE}x", "run_at": "2026-12-05T09:02:00+00:00"}
+    (tmp_path / "history.jsonl").write_text(json.dumps(entry) + "\n")
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: "SELECT 7 AS" in screen_text(app), "the history picker")
+
+        text = screen_text(app)
+        assert "SELECT 7 AS \u241b]2;HIJACKED\u2407x" in text
+        assert "\x1b" not in text
+        assert "\x07" not in text
+
+
 async def test_template_placeholder_not_run_alone(
     demo_server: DemoServerHandle, tmp_path: Path
 ) -> None:
@@ -138,6 +154,14 @@ async def test_template_placeholder_not_run_alone(
         statement = app.editor.statement_under_cursor()
         assert statement is not None
         assert statement.text == "SELECT * FROM log_entries(<process_id>)"
+
+        # Once the text changes, the same range selected again is the user's own selection.
+        placeholder = app.editor.selection
+        app.editor.insert_at_cursor("<process_id>")
+        app.editor.selection = placeholder
+        statement = app.editor.statement_under_cursor()
+        assert statement is not None
+        assert statement.text == "<process_id>"
 
 
 def test_history_skips_bad_lines(tmp_path: Path) -> None:

@@ -144,6 +144,14 @@ async def test_escape_cancels_in_maximized_pane(
         await pilot.press("escape")
         assert app.screen.maximized is None
 
+        # F3 from the maximized pane brings the layout back, so the editor shows.
+        app.screen.action_maximize()
+        await pilot.pause()
+        assert app.screen.maximized is not None
+        await pilot.press("f3")
+        assert app.screen.maximized is None
+        assert app.focused is app.editor
+
 
 def _never_started_coroutines(name: str) -> list[str]:
     """Return the coroutines named `name` that were created and never awaited."""

@@ -78,7 +78,12 @@ async def test_help_rows_say_what_keys_do(demo_server: DemoServerHandle, tmp_pat
 
 async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     settings = AppSettings(
-        keys={"app.run_query": "f12", "app.no_such_action": "f11", "app.focus_schema": "Ctrl+F2"}
+        keys={
+            "app.run_query": "f12",
+            "app.no_such_action": "f11",
+            "app.focus_schema": "Ctrl+F2",
+            "app.history\x1b]2;HIJACKED\x07": "esc",
+        }
     )
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)
     async with app.run_test(size=SIZE) as pilot:
@@ -95,6 +100,8 @@ async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path
         assert any("app.no_such_action" in message for message in warnings)
         # A misspelt key is reported, and its command keeps the default key.
         assert any("app.focus_schema = 'Ctrl+F2'" in message for message in warnings)
+        assert any("app.history\u241b]2;HIJACKED\u2407" in message for message in warnings)
+        assert not any("\x1b" in message for message in warnings)
         assert everywhere["app.focus_schema"][0] == "f2"
         await pilot.press("escape")
         await pilot.press("f2")
