@@ -1,4 +1,4 @@
-"""What a start-up imports: slow libraries that most start-ups never use stay out.
+"""What a start-up imports. Slow libraries that most start-ups never use stay out.
 
 Each test runs in a new interpreter, so modules that other tests imported do not count.
 """

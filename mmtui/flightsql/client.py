@@ -309,7 +309,7 @@ class FlightSQLClient:
         Raises no Exception: a failure (rejected SQL, timeout, bad arguments) is logged and
         gives None.
 
-        NOTE: nothing can cancel the call before the server answers, because pyarrow's
+        NOTE: nothing can cancel the call before the server sends its response, because pyarrow's
         `do_get` cannot be interrupted (see `QueryStream`). A cancelled query's count runs on
         the server until it ends or `call_timeout` passes.
         """

@@ -345,20 +345,11 @@ class MmtuiApp(App[int]):
             return PasteSafeLinuxDriver
         return driver_class
 
-    def on_mount(self) -> None:
-        self._install_exit_handling()
-        theme = getattr(self.app_settings, "theme", None)
-        if theme and theme in self.available_themes:
-            self.theme = theme
-        elif theme:
-            logger.warning("unknown theme %r in the settings file", theme)
-            self.notify(
-                f"Unknown theme {theme!r} in the settings file. Ctrl+P, then 'theme', lists "
-                "the available themes.",
-                title="Settings",
-                severity="warning",
-                markup=False,
-            )
+    def _settings_warning(self, message: str) -> None:
+        self.notify(message, title="Settings", severity="warning", markup=False)
+
+    def _apply_keymap(self) -> None:
+        """Bind the keys of `[keys]`, and warn of misspelt keys and unknown binding ids."""
         invalid = invalid_keys(self.keymap_overrides)
         if invalid:
             # Textual would bind these strings anyway, and the command would lose its key.
@@ -368,26 +359,33 @@ class MmtuiApp(App[int]):
                 ", ".join(f"{binding} = {keys!r}" for binding, keys in invalid.items())
             )
             logger.warning("invalid keys in [keys], defaults kept: %s", entries)
-            self.notify(
+            self._settings_warning(
                 f"Invalid keys in [keys]: {entries}. These commands keep their default keys. "
-                "Keys are written like f5, ctrl+j or escape.",
-                title="Settings",
-                severity="warning",
-                markup=False,
+                "Keys are written like f5, ctrl+j or escape."
             )
-        if self.keymap_overrides:
-            self.set_keymap(self.keymap_overrides)
-            known = {row[2] for _title, rows in self.help_sections() for row in rows}
-            unknown = sorted(set(self.keymap_overrides) - known)
-            if unknown:
-                listed = safe_text(", ".join(unknown))
-                logger.warning("unknown binding ids in [keys]: %s", listed)
-                self.notify(
-                    f"Unknown binding ids in [keys]: {listed}. F1 lists the ids.",
-                    title="Settings",
-                    severity="warning",
-                    markup=False,
-                )
+        if not self.keymap_overrides:
+            return
+
+        self.set_keymap(self.keymap_overrides)
+        known = {row[2] for _title, rows in self.help_sections() for row in rows}
+        unknown = sorted(set(self.keymap_overrides) - known)
+        if unknown:
+            listed = safe_text(", ".join(unknown))
+            logger.warning("unknown binding ids in [keys]: %s", listed)
+            self._settings_warning(f"Unknown binding ids in [keys]: {listed}. F1 lists the ids.")
+
+    def on_mount(self) -> None:
+        self._install_exit_handling()
+        theme = getattr(self.app_settings, "theme", None)
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        elif theme:
+            logger.warning("unknown theme %r in the settings file", theme)
+            self._settings_warning(
+                f"Unknown theme {theme!r} in the settings file. Ctrl+P, then 'theme', lists "
+                "the available themes."
+            )
+        self._apply_keymap()
         self._main_widget("#schema-pane", Vertical).border_title = "Schema"
         self.editor.border_title = "SQL"
         self._restore_buffer()
@@ -674,7 +672,7 @@ class MmtuiApp(App[int]):
             )
         schema_message = f"Not authenticated on {uri}:\n{reason}.\n\nF9 retries."
         if self.schema_message == safe_lines(schema_message):
-            # The listing and the validation of the same start were both refused.
+            # The listing and the validation of the same start were both rejected.
             return
         logger.warning("not authenticated on %s (auth mode %s)", uri, mode)
         self._show_not_connected(schema_message, f"Not authenticated on {uri}: {reason}.")

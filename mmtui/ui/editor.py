@@ -200,15 +200,14 @@ class SqlEditor(TextArea):
         )
         self.move_cursor(result.end_location)
 
-    # Every change of the buffer
+    # Buffer changes
 
     def edit(self, edit: Edit) -> EditResult:
         """Apply `edit` with its text made safe for the terminal (`editor_text`).
 
-        Keys, pastes, completions, names inserted from the schema and history entries all
-        change the buffer through here or `load_text`. A server's table or column name, or a
-        hand-edited history file, may contain an ESC sequence that the terminal would run
-        when the editor draws it.
+        Every change of the buffer but `load_text` comes through here: keys, pastes,
+        completions, inserted names and history entries. A server's table name or a
+        hand-edited history file may contain an ESC sequence that the terminal would run.
         """
         edit.text = editor_text(edit.text)
         # A placeholder or error selection ends with any edit, so the same range selected

@@ -164,7 +164,7 @@ class HintsPanel(Vertical):
         if self._is_stale(request):
             return
         if _needs_login(error):
-            # The app then opens the login screen, or says why the server refused.
+            # The app then opens the login screen, or shows why the server rejected the call.
             self._show(Text("Not authenticated: no validation.", style="yellow"), request)
             self.post_message(self.LoginNeeded())
             return

@@ -244,7 +244,7 @@ class WidthMeasurer:
         self._started = False
         self._stop = threading.Event()
         self._ready = threading.Event()
-        """Set by `begin` or `stop`: the thread waits for it before measuring."""
+        """Set by `begin` or `stop`. The thread waits for it before it measures."""
         self._thread = threading.Thread(
             target=self._run, name=f"mmtui-measure-{worker.run_id}", daemon=True
         )

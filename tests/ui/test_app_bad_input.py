@@ -123,7 +123,7 @@ async def test_control_characters_never_reach_editor(
 
 
 async def test_history_picker_shows_controls(demo_server: DemoServerHandle, tmp_path: Path) -> None:
-    # A hand-edited history file: the picker draws its entries, not the terminal.
+    # The picker shows the control characters of a hand-edited history file as symbols.
     entry = {"sql": f"SELECT 7 AS {TITLE_ESCAPE}x", "run_at": "2026-12-05T09:02:00+00:00"}
     (tmp_path / "history.jsonl").write_text(json.dumps(entry) + "\n")
     app = make_app(demo_server.uri, tmp_path)

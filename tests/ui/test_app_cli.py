@@ -18,7 +18,8 @@ FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"
 def _run_cli(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m mmtui` with `args`, its settings from `env` over this process's."""
+    """Run `python -m mmtui` with `args`, in this process's environment without its
+    MICROMEGAS_ and MMTUI_ variables, plus `env`."""
     inherited = {
         name: value
         for name, value in os.environ.items()

@@ -11,11 +11,13 @@ import threading
 import time
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual import events
 
 from mmtui.demo import DemoServerHandle, start_demo_server
+from mmtui.ui.app import MmtuiApp
 from tests.fault_server import FaultServerHandle
 from tests.ui.test_app_support import (
     SIZE,
@@ -72,17 +74,23 @@ async def test_unreachable_then_retry(tmp_path: Path) -> None:
             server.stop()
 
 
+async def start_endless_query(pilot: Any, app: MmtuiApp) -> None:
+    """Run `ENDLESS_SQL` from the editor and wait until its rows stream into the grid."""
+    await wait_schema(pilot)
+    app.editor.load_text(ENDLESS_SQL)
+    app.editor.focus()
+    await pilot.press("f5")
+    await wait_for(
+        pilot,
+        lambda: app.results.is_running and app.results.grid.store is not None,
+        "rows to stream",
+    )
+
+
 async def test_quit_during_query_is_quick(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text(ENDLESS_SQL)
-        await pilot.press("f5")
-        await wait_for(
-            pilot,
-            lambda: app.results.is_running and app.results.grid.store is not None,
-            "rows to stream",
-        )
+        await start_endless_query(pilot, app)
         worker = app.results._worker
         assert worker is not None
         pressed = time.monotonic()
@@ -97,15 +105,7 @@ async def test_quit_during_query_is_quick(demo_server: DemoServerHandle, tmp_pat
 async def test_escape_in_editor_cancels(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text(ENDLESS_SQL)
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(
-            pilot,
-            lambda: app.results.is_running and app.results.grid.store is not None,
-            "rows to stream",
-        )
+        await start_endless_query(pilot, app)
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.results.state == "cancelled", "the cancellation")
         store = app.results.store
@@ -120,15 +120,7 @@ async def test_escape_cancels_in_maximized_pane(
 ) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text(ENDLESS_SQL)
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(
-            pilot,
-            lambda: app.results.is_running and app.results.grid.store is not None,
-            "rows to stream",
-        )
+        await start_endless_query(pilot, app)
         # Ctrl+P → Maximize, with the result grid focused.
         await pilot.press("f4")
         app.screen.action_maximize()

@@ -60,16 +60,23 @@ def _make_app(
 
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "autosave.sql").write_text(WORK)
-    app = MmtuiApp(
+    app = _explorer(server, settings, provider, tmp_path, login_screen_factory=login_screen)
+    return app, provider
+
+
+def _explorer(
+    server: DemoServerHandle, settings: Any, provider: Any, tmp_path: Path, **options: Any
+) -> MmtuiApp:
+    """Return the explorer on `server` with `provider`'s tokens and its state in `tmp_path`."""
+    return MmtuiApp(
         lambda: FlightSQLClient(server.uri, auth_provider=provider),
         settings,
         AppSettings(),
         token_provider=provider,
         paths=AppPaths.under(tmp_path / "state"),
         time_range="all",
-        login_screen_factory=login_screen,
+        **options,
     )
-    return app, provider
 
 
 async def _approve_device_login(pilot: Any, idp: TestIdPHandle) -> None:
@@ -137,15 +144,7 @@ def _make_app_without_login(
     settings = resolve_settings(
         env={"HOME": str(tmp_path / "home"), "MICROMEGAS_ANALYTICS_URI": server.uri, **env}
     )
-    provider = make_token_provider(settings)
-    return MmtuiApp(
-        lambda: FlightSQLClient(server.uri, auth_provider=provider),
-        settings,
-        AppSettings(),
-        token_provider=provider,
-        paths=AppPaths.under(tmp_path / "state"),
-        time_range="all",
-    )
+    return _explorer(server, settings, make_token_provider(settings), tmp_path)
 
 
 async def _wait_not_authenticated(pilot: Any, app: MmtuiApp) -> None:
@@ -182,7 +181,7 @@ async def test_required_auth_message(secured_server: DemoServerHandle, tmp_path:
         assert not isinstance(app.screen, LoginScreen)
         assert not app.connected
 
-        # The validation of the editor's text is refused too, with one notice in all.
+        # The validation of the editor's text is rejected too, with one notice in all.
         await wait_for(
             pilot,
             lambda: app.hints.last_text.startswith("Not authenticated"),
