@@ -38,6 +38,7 @@ from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
 from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
+from mmtui.autosave import AutosaveSlot, claim_slot, unclaimed_buffers
 from mmtui.flightsql import ConnectionFailed
 from mmtui.paths import AppPaths, log_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
@@ -260,6 +261,8 @@ class MmtuiApp(App[int]):
         self._escape_time: float | None = None
         self._hinted_statement_start: int | None = None
         self._autosave_generation = 0
+        self.autosave_slot: AutosaveSlot | None = None
+        """The autosave file this instance owns, claimed at mount."""
         self._login_open = False
         self._signal_handlers: list[int] = []
         self.crash_error: BaseException | None = None
@@ -388,7 +391,9 @@ class MmtuiApp(App[int]):
         self._apply_keymap()
         self._main_widget("#schema-pane", Vertical).border_title = "Schema"
         self.editor.border_title = "SQL"
+        self.autosave_slot = claim_slot(self.paths.autosave)
         self._restore_buffer()
+        self._mention_unclaimed_buffers()
 
         # Keys typed during start-up wait in the app's queue, which Textual 8 reads only after
         # on_mount. Auto-focus has given the focus to the schema tree, and `Widget.focus` would
@@ -424,6 +429,8 @@ class MmtuiApp(App[int]):
                 self._signal_handlers.append(signal_number)
 
     def on_unmount(self) -> None:
+        if self.autosave_slot is not None:
+            self.autosave_slot.release()
         # The loop can outlive the app (Pilot tests), so the signal handlers go with the app.
         loop = asyncio.get_running_loop()
         for signal_number in self._signal_handlers:
@@ -462,13 +469,38 @@ class MmtuiApp(App[int]):
             # so the scroll to the top waits until after that.
             self.editor.call_after_refresh(self.editor.scroll_home, animate=False)
 
+    @property
+    def autosave_path(self) -> Path:
+        """The file of this instance's autosave slot (`autosave.sql` before mount)."""
+        return self.autosave_slot.path if self.autosave_slot is not None else self.paths.autosave
+
+    def _mention_unclaimed_buffers(self) -> None:
+        """Notify the user of autosave files that other instances left and no instance owns now."""
+        assert self.autosave_slot is not None
+        others = [
+            path
+            for path in unclaimed_buffers(self.paths.autosave, self.autosave_slot)
+            if _read_text_or_empty(path) != WELCOME_SQL
+        ]
+        if not others:
+            return
+        listed = ", ".join(str(path) for path in others)
+        logger.info("unclaimed autosaved buffers: %s", listed)
+        self.notify(
+            f"An editor buffer from another mmtui instance is in {listed}. This instance "
+            "shows its own buffer and leaves that file unchanged.",
+            title="Autosave",
+            markup=False,
+            timeout=15,
+        )
+
     def _read_autosave(self) -> str:
         """Return the autosaved buffer; "" when it is missing or unreadable.
 
         A file that is not valid UTF-8 is decoded with U+FFFD for the bad bytes, and its
         original bytes are copied to `autosave.sql.invalid-<UTC time>` first.
         """
-        path = self.paths.autosave
+        path = self.autosave_path
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -1015,7 +1047,7 @@ class MmtuiApp(App[int]):
 
     def _write_autosave(self) -> None:
         """Write the buffer atomically (temporary file, then rename) to the autosave file."""
-        path = self.paths.autosave
+        path = self.autosave_path
         if not self._main_screen_ready():
             return
         data = self.editor.text.encode("utf-8")
@@ -1148,6 +1180,13 @@ class MmtuiApp(App[int]):
         if self.crash_error is None:
             self.crash_error = error
         super()._handle_exception(error)
+
+
+def _read_text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text("utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _write_private_file(path: Path, data: bytes) -> None:

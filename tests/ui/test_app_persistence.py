@@ -9,6 +9,7 @@ from pathlib import Path
 
 from textual import events
 
+from mmtui.autosave import claim_slot
 from mmtui.demo import DemoServerHandle
 from mmtui.ui import app as app_module
 from mmtui.ui.app import MmtuiApp
@@ -182,3 +183,37 @@ async def test_unchanged_welcome_comes_back_selected(
         lines = restarted.editor.text.splitlines()
         assert lines[-1] == "SELECT 42"
         assert all(line.startswith("--") for line in lines[:-1])
+
+
+OWN_BUFFER = "SELECT 1 -- the first instance's work"
+SECOND_BUFFER = "SELECT 2 -- the second instance's work"
+
+
+async def test_instances_side_by_side_keep_both_buffers(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    first_file = tmp_path / "autosave.sql"
+    first_file.write_text(OWN_BUFFER, encoding="utf-8")
+    # Another mmtui owns slot 1, as `claim_slot` in its on_mount would.
+    other_instance = claim_slot(first_file)
+    try:
+        second = make_app(demo_server.uri, tmp_path)
+        async with second.run_test(size=SIZE) as pilot:
+            assert second.autosave_path == tmp_path / "autosave-2.sql"
+            assert OWN_BUFFER not in second.editor.text
+            second.editor.load_text("")
+            second.editor.focus()
+            await pilot.press(*SECOND_BUFFER)
+            await pilot.press("ctrl+q")
+    finally:
+        other_instance.release()
+    assert first_file.read_text(encoding="utf-8") == OWN_BUFFER
+    assert (tmp_path / "autosave-2.sql").read_text(encoding="utf-8") == SECOND_BUFFER
+
+    # Alone again, an instance takes slot 1 and says where the other buffer waits.
+    restarted = make_app(demo_server.uri, tmp_path)
+    async with restarted.run_test(size=SIZE) as pilot:
+        assert restarted.editor.text == OWN_BUFFER
+        notes = [notification.message for notification in restarted._notifications]
+        other_file = tmp_path / "autosave-2.sql"
+        assert any(f"another mmtui instance is in {other_file}." in note for note in notes), notes
