@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from mmtui.results.text import safe_text
+
 MAX_COLUMNS_ADVICE = 50
 """More result columns than this earns advice to select fewer."""
 
@@ -205,13 +207,20 @@ def estimate_row_bytes(schema: pa.Schema | Sequence[pa.Field]) -> int:
 
 
 def describe_type(data_type: pa.DataType) -> str:
-    """Return a short type name: `dict<string>` for a dictionary of strings, else Arrow's name."""
+    """Return a short type name, safe to show: `dict<string>` for a dictionary of strings, else
+    Arrow's name.
+
+    Struct field names and time zones come from the server, so control characters in them
+    become visible symbols (`safe_text`), as in column names.
+    """
     if pa.types.is_dictionary(data_type):
-        return f"dict<{data_type.value_type}>"
-    if pa.types.is_timestamp(data_type):
+        name = f"dict<{data_type.value_type}>"
+    elif pa.types.is_timestamp(data_type):
         zone = f", {data_type.tz}" if data_type.tz else ""
-        return f"ts[{data_type.unit}{zone}]"
-    return str(data_type)
+        name = f"ts[{data_type.unit}{zone}]"
+    else:
+        name = str(data_type)
+    return safe_text(name)
 
 
 def has_time_predicate(sql: str) -> bool:

@@ -25,7 +25,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   DEADLINE_EXCEEDED, CANCELLED (a pyarrow server cannot send the other codes).
 - `fault:hostile`: strings with ESC sequences (OSC 0 window title, OSC 52 clipboard write,
   clear screen, colours), C1 controls, DEL, NUL, Rich markup, a bidi override (U+202E),
-  emoji, CJK, combining marks, tabs and newlines. One column name is hostile too.
+  emoji, CJK, combining marks, tabs and newlines. One column name, a struct field name and a
+  time zone are hostile too.
 - `fault:types`: 3 rows in each of 2 batches covering many Arrow types. They are every integer
   width with its extremes, floats with NaN/inf/-0.0, decimal128/256, dates, times, and
   timestamps of every unit without a time zone and with `+00:00`, `-05:00`, `UTC` and
@@ -33,13 +34,17 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   JSON bytes, fixed_size_binary, list/large_list/fixed_size_list, struct, map, sparse union,
   the null type and `arrow.uuid`. The `dictionary` column's dictionary differs between the
   batches.
+- `fault:no_columns`: one batch of 3 rows and no column.
+- `fault:bad_utf8`: a string column whose values hold invalid UTF-8 (`BAD_UTF8_VALUES`), which
+  Arrow does not check on the way.
 
 A server that is unreachable at start-up needs no fault: point the client at a closed port.
 
 Other SQL: `SELECT * FROM faults` lists the fault names and `SHOW TABLES` lists `faults`;
 any other text gets INVALID_ARGUMENT.
 A `SELECT COUNT(*)` wrapped around a fault (the client's row-count estimate) gets
-INVALID_ARGUMENT, so the estimate is None and never waits on a silent fault.
+`server.count_answer` when a test sets it, else INVALID_ARGUMENT, so the estimate is None and
+never waits on a silent fault.
 
 The server also handles GetFlightInfo (`CommandStatementQuery`, `CommandGetTables`) and
 DoAction `CreatePreparedStatement` (the fault's schema, or its error, without running it), and
@@ -101,6 +106,8 @@ FAULT_NAMES = (
     "status",
     "hostile",
     "types",
+    "no_columns",
+    "bad_utf8",
 )
 
 STATUS_ERRORS: dict[str, type[Exception]] = {
@@ -114,6 +121,9 @@ STATUS_ERRORS: dict[str, type[Exception]] = {
     "DEADLINE_EXCEEDED": flight.FlightTimedOutError,
     "CANCELLED": flight.FlightCancelledError,
 }
+
+BAD_UTF8_VALUES = [b"ok", b"\xff\xfe bad", b"caf\xc3", None]
+"""`fault:bad_utf8` values: valid, two invalid bytes first, a cut-off sequence last, null."""
 
 LOG_SCHEMA = pa.schema([("id", pa.int64()), ("msg", pa.string())])
 FAULTS_SCHEMA = pa.schema([("name", pa.string())])
@@ -137,6 +147,10 @@ HOSTILE_MESSAGES = [
 ]
 HOSTILE_COLUMN = f"{ESC}[2Jcol[bold]x[/]"
 HOSTILE_TARGET = f"{ESC}]0;target title{BEL}svc::auth"
+HOSTILE_FIELD = f"{ESC}]0;pwned by a struct field{BEL}k"
+"""A struct field name: it reaches the screen inside the column's type name."""
+HOSTILE_ZONE = f"{ESC}]0;pwned by a time zone{BEL}"
+"""A timestamp column's time zone, also shown in its type name."""
 
 
 @dataclass
@@ -194,6 +208,10 @@ class FaultServer(flight.FlightServerBase):
         self.stopping = threading.Event()
         self.allow_process_exit = allow_process_exit
         self.get_tables = get_tables
+        self.count_answer: int | None = None
+        """When set, a `SELECT COUNT(*)` around a fault returns this count."""
+        self.tables_listing: pa.Table | Exception | None = None
+        """When set, DoGet of GetTables sends this table, or GetFlightInfo raises this error."""
         super().__init__(
             location,
             tls_certificates=tls_certificates,
@@ -207,6 +225,8 @@ class FaultServer(flight.FlightServerBase):
         if isinstance(command, flight_sql_pb2.CommandGetTables):
             if not self.get_tables:
                 raise NotImplementedError("GetTables is turned off on this fault server")
+            if isinstance(self.tables_listing, Exception):
+                raise self.tables_listing
             ticket = flight.Ticket(descriptor.command)
             schema = _tables_schema()
         elif isinstance(command, flight_sql_pb2.CommandStatementQuery):
@@ -226,6 +246,8 @@ class FaultServer(flight.FlightServerBase):
     def do_get(self, context: Any, ticket: Any) -> Any:
         command = _unpack_command(ticket.ticket)
         if isinstance(command, flight_sql_pb2.CommandGetTables):
+            if isinstance(self.tables_listing, pa.Table):
+                return flight.RecordBatchStream(self.tables_listing)
             return flight.RecordBatchStream(_tables_table(command.include_schema))
         if isinstance(command, flight_sql_pb2.TicketStatementQuery):
             sql = command.statement_handle.decode("utf-8")
@@ -278,7 +300,10 @@ class FaultServer(flight.FlightServerBase):
                 f"(query_id={uuid.uuid4()})"
             )
         if re.match(r"\s*select\s+count\(\*\)", sql, re.IGNORECASE):
-            raise pa.ArrowInvalid("COUNT(*) over a fault is not supported by the fault server")
+            if self.count_answer is None:
+                raise pa.ArrowInvalid("COUNT(*) over a fault is not supported by the fault server")
+            counted = pa.record_batch([pa.array([self.count_answer], pa.int64())], ["row_count"])
+            return FaultPlan(counted.schema, lambda: iter([counted]))
         name, argument = match.group(1), match.group(2)
         builder = getattr(self, f"_fault_{name}", None)
         if builder is None:
@@ -444,6 +469,15 @@ class FaultServer(flight.FlightServerBase):
         table = hostile_table()
         return FaultPlan(table.schema, lambda: iter(table.to_batches()))
 
+    def _fault_no_columns(self, argument: str | None, context: Any) -> FaultPlan:
+        batch = pa.record_batch([pa.array([1, 2, 3])], names=["x"]).select([])
+        return FaultPlan(batch.schema, lambda: iter([batch]))
+
+    def _fault_bad_utf8(self, argument: str | None, context: Any) -> FaultPlan:
+        values = pa.array(BAD_UTF8_VALUES, pa.binary()).view(pa.string())
+        batch = pa.record_batch([pa.array(range(len(values))), values], names=["id", "s"])
+        return FaultPlan(batch.schema, lambda: iter([batch]))
+
     def _fault_types(self, argument: str | None, context: Any) -> FaultPlan:
         first, second = types_batches()
         return FaultPlan(first.schema, lambda: iter([first, second]))
@@ -464,6 +498,11 @@ def hostile_table() -> pa.Table:
             "target": pa.array([HOSTILE_TARGET] * count, pa.string()),
             "msg": pa.array(HOSTILE_MESSAGES, pa.string()),
             HOSTILE_COLUMN: pa.array(["[bold]markup in a hostile column[/]"] * count),
+            "nested": pa.array(
+                [{HOSTILE_FIELD: index} for index in range(count)],
+                pa.struct([(HOSTILE_FIELD, pa.int64())]),
+            ),
+            "zoned": pa.array(range(count), pa.timestamp("s", tz=HOSTILE_ZONE)),
         }
     )
 

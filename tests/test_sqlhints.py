@@ -137,3 +137,17 @@ def test_completion_order_and_case() -> None:
     assert "SELECT" in sqlhints.complete("sel", [], [])
     assert sqlhints.complete("", ["a"], []) == []
     assert sqlhints.word_before("SELECT l.ms", 11) == "l.ms"
+
+
+def test_describe_type_short_names() -> None:
+    assert sqlhints.describe_type(pa.dictionary(pa.int32(), pa.string())) == "dict<string>"
+    assert sqlhints.describe_type(pa.timestamp("ns", tz="UTC")) == "ts[ns, UTC]"
+    assert sqlhints.describe_type(pa.int64()) == "int64"
+
+
+def test_describe_type_escapes_server_text() -> None:
+    field_type = pa.struct([("\x1b]0;title\x07k", pa.int64())])
+    zoned = pa.timestamp("s", tz="\x1b[2J")
+
+    assert sqlhints.describe_type(field_type) == "struct<\u241b]0;title\u2407k: int64>"
+    assert sqlhints.describe_type(zoned) == "ts[s, \u241b[2J]"

@@ -269,15 +269,12 @@ class FlightSQLClient:
 
         tables: list[TableInfo] = []
         for table in batches:
-            names = table.column("table_name").to_pylist()
-            types = table.column("table_type").to_pylist()
-            schemas: list[Any] = (
-                table.column("table_schema").to_pylist()
-                if "table_schema" in table.column_names
-                else [None] * len(names)
-            )
-            for name, table_type, schema_bytes in zip(names, types, schemas, strict=True):
-                tables.append(TableInfo(name, table_type, _decode_table_schema(name, schema_bytes)))
+            try:
+                tables.extend(_table_infos(table))
+            except (KeyError, TypeError, ValueError, pa.ArrowException) as exc:
+                raise QueryError(
+                    "INVALID_RESPONSE", f"the server's GetTables result is not usable: {exc}"
+                ) from exc
         return tables
 
     def _show_tables(self) -> list[TableInfo]:
@@ -334,7 +331,10 @@ class FlightSQLClient:
         except Exception:
             logger.exception("count estimate failed unexpectedly")
             return None
-        return value if isinstance(value, int) else None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            logger.info("count estimate ignored: the server sent %r", value)
+            return None
+        return value
 
     def close(self) -> None:
         """Close the gRPC channel. Streams still open on it fail."""
@@ -360,6 +360,30 @@ def decoded_schema(schema: pa.Schema) -> pa.Schema:
         for field in schema
     ]
     return pa.schema(fields, metadata=schema.metadata)
+
+
+def _table_infos(table: pa.Table) -> list[TableInfo]:
+    """Read one GetTables result. Rows without a table name are skipped and logged.
+
+    Raises KeyError for a missing column, and TypeError or ValueError for a column of the
+    wrong type.
+    """
+    names = table.column("table_name").to_pylist()
+    types = table.column("table_type").to_pylist()
+    schemas: list[Any] = (
+        table.column("table_schema").to_pylist()
+        if "table_schema" in table.column_names
+        else [None] * len(names)
+    )
+    infos: list[TableInfo] = []
+    for name, table_type, schema_bytes in zip(names, types, schemas, strict=True):
+        if not isinstance(name, str) or not name:
+            logger.warning("the server listed a table without a name (%r); skipped", name)
+            continue
+        if schema_bytes is not None and not isinstance(schema_bytes, bytes):
+            raise TypeError(f"table_schema of {name!r} is {type(schema_bytes).__name__}, not bytes")
+        infos.append(TableInfo(name, table_type, _decode_table_schema(name, schema_bytes)))
+    return infos
 
 
 def _decode_table_schema(name: str, data: bytes | None) -> pa.Schema | None:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mmtui.results.formatting import full_texts, is_jsonb_type, jsonb_text, jsonb_value
 from mmtui.results.text import NULL_TEXT, safe_text
@@ -130,7 +131,7 @@ def _raw_pages(scalar: Any, page_chars: int, tz: str | None) -> Iterator[str]:
         or pa.types.is_large_string(data_type)
         or (pa.types.is_string_view(data_type))
     ):
-        yield from _split(_pretty_json_or_same(scalar.as_py()), page_chars)
+        yield from _split(_pretty_json_or_same(_string_value(scalar)), page_chars)
         return
     if _is_binary(data_type):
         data: bytes = scalar.as_py()
@@ -143,6 +144,19 @@ def _raw_pages(scalar: Any, page_chars: int, tz: str | None) -> Iterator[str]:
             yield from _hex_dump_pages(data, page_chars)
         return
     yield from _split(_pretty_json_or_same(_scalar_text(scalar, tz)), page_chars)
+
+
+def _string_value(scalar: Any) -> str:
+    """Return a string scalar's value; invalid UTF-8 sequences become U+FFFD.
+
+    Arrow does not check the UTF-8 of the strings a server sends, and `as_py` raises on
+    invalid bytes.
+    """
+    try:
+        return str(scalar.as_py())
+    except UnicodeDecodeError:
+        data = pc.cast(pa.repeat(scalar, 1), pa.large_binary())[0].as_py()
+        return bytes(data).decode("utf-8", errors="replace")
 
 
 def _scalar_text(scalar: Any, tz: str | None) -> str:

@@ -39,7 +39,7 @@ from textual.widgets.text_area import Selection
 from mmtui.auth.errors import LoginRequired
 from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
 from mmtui.autosave import AutosaveSlot, claim_slot, unclaimed_buffers
-from mmtui.flightsql import ConnectionFailed
+from mmtui.flightsql import ConnectionFailed, DeadlineExceeded, QueryError
 from mmtui.paths import AppPaths, log_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.stale_spill import remove_stale_spill_dirs
@@ -608,7 +608,14 @@ class MmtuiApp(App[int]):
                 logger.debug("listing tables ended after exit: %s", error)
                 return
             logger.warning("listing tables failed: %s", error)
-            call_later_from_thread(self, self._connection_failed, error)
+            if isinstance(error, QueryError) and not isinstance(
+                error, ConnectionFailed | DeadlineExceeded
+            ):
+                # The server returned an error or an unusable listing, so it is reachable
+                # and queries may still work: the app counts as connected.
+                call_later_from_thread(self, self._listing_failed, error)
+            else:
+                call_later_from_thread(self, self._connection_failed, error)
             return
         call_later_from_thread(self, self._schema_loaded, tables)
 
@@ -630,6 +637,25 @@ class MmtuiApp(App[int]):
             f"Cannot reach {uri}:\n{_first_line(error)}\n\nF9 retries. The editor still works.",
             f"Cannot reach {uri}. F9 retries.",
         )
+
+    def _listing_failed(self, error: BaseException) -> None:
+        uri = getattr(self.settings, "uri", "the server")
+        self.connected = True
+        self.connecting = False
+        self.connection_lost = False
+        self.show_schema_message(
+            f"{uri} answered, but listing its tables failed:\n{_first_line(error)}\n\nF9 "
+            "retries. Queries still run.",
+            style="red",
+        )
+        self._update_header()
+        self.notify(
+            safe_text(f"Listing the tables of {uri} failed. F9 retries."),
+            title="Schema",
+            severity="error",
+            markup=False,
+        )
+        self._schedule_hint()
 
     def _token_failed(self, error: BaseException) -> None:
         # The identity provider failed, not the server, so the message names the issuer.

@@ -18,7 +18,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import events
@@ -659,17 +659,22 @@ class ResultsPane(Widget, can_focus=False):
         take_escape_time = getattr(self.app, "take_escape_time", None)
         self.cancel(take_escape_time() if take_escape_time is not None else None)
 
+    def _has_cells(self) -> bool:
+        """Tell whether the grid shows a cell: a store with rows and at least one column."""
+        grid = self.grid
+        return grid.store is not None and grid.row_count > 0 and len(grid.store.schema) > 0
+
     def _cursor_scalar_text(self) -> str | None:
         grid = self.grid
         store = grid.store
-        if store is None or grid.row_count == 0:
+        if store is None or not self._has_cells():
             return None
         return copy_text(store.scalar(grid.cursor_row, grid.cursor_column), grid.display_tz)
 
     def action_show_detail(self) -> None:
         grid = self.grid
         store = grid.store
-        if store is None or grid.row_count == 0:
+        if store is None or not self._has_cells():
             self.app.bell()
             return
         row, column = grid.cursor_row, grid.cursor_column
@@ -691,7 +696,7 @@ class ResultsPane(Widget, can_focus=False):
         """Return the column names and the TSV fields of the cursor row."""
         grid = self.grid
         store = grid.store
-        if store is None or grid.row_count == 0:
+        if store is None or not self._has_cells():
             return None
         names = [field.name for field in store.schema]
         values = [
@@ -710,16 +715,16 @@ class ResultsPane(Widget, can_focus=False):
     def action_copy_row_json(self) -> None:
         grid = self.grid
         store = grid.store
-        if store is None or grid.row_count == 0:
+        if store is None or not self._has_cells():
             self.app.bell()
             return
         try:
             record = store.window(grid.cursor_row, grid.cursor_row + 1).to_pylist()[0]
         except (ValueError, TypeError, OverflowError):
-            # Some Arrow values have no Python equivalent (for example out-of-range dates), so
-            # the text of each cell replaces the value.
+            # Some Arrow values have no Python equivalent (out-of-range dates, invalid UTF-8),
+            # so the text of such a cell replaces its value.
             record = {
-                field.name: copy_text(store.scalar(grid.cursor_row, index))
+                field.name: _json_cell(store.scalar(grid.cursor_row, index))
                 for index, field in enumerate(store.schema)
             }
         self._copy(json_row(record), "row as JSON")
@@ -743,3 +748,11 @@ class ResultsPane(Widget, can_focus=False):
         self.app.push_screen(
             ExportScreen(store, pane=self, default_path=self.default_export_path())
         )
+
+
+def _json_cell(scalar: Any) -> Any:
+    """Return a cell's Python value for `json_row`, or its copy text when it has none."""
+    try:
+        return scalar.as_py()
+    except (ValueError, TypeError, OverflowError):
+        return copy_text(scalar)

@@ -23,6 +23,7 @@ from textual.widgets.tree import TreeNode
 
 from mmtui import sqlhints
 from mmtui.results import safe_text
+from mmtui.ui.editor import editor_text
 
 _PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -36,6 +37,23 @@ class SchemaItem:
     insert_text: str | None = None
     placeholder: str | None = None
     """Part of `insert_text` that the editor selects after inserting it, for the user to replace."""
+    refusal: str | None = None
+    """The reason Enter inserts nothing for this name, shown to the user instead."""
+
+
+def name_item(kind: str, name: str) -> SchemaItem:
+    """Return the item of a view or column called `name`.
+
+    The editor shows control and bidi characters as visible symbols (`editor_text`), so a name
+    containing them could not reach the server as written: Enter refuses to insert it.
+    """
+    if editor_text(name) != name:
+        return SchemaItem(
+            kind,
+            refusal=f"The {kind} name {safe_text(name)} contains control characters, which "
+            "the editor does not take, so it cannot be inserted.",
+        )
+    return SchemaItem(kind, quote_identifier(name))
 
 
 def quote_identifier(name: str) -> str:
@@ -107,16 +125,13 @@ class SchemaBrowser(Tree[SchemaItem]):
             name = str(table.name)
             self.table_names.append(name)
             schema = table.schema
-            view = views.add(
-                _view_label(name, schema), data=SchemaItem("view", quote_identifier(name))
-            )
+            view = views.add(_view_label(name, schema), data=name_item("view", name))
             if schema is None:
                 view.add_leaf(Text("(schema not sent)", style="dim"), data=SchemaItem("message"))
                 continue
             for field in schema:
                 columns.add(field.name)
-                item = SchemaItem("column", quote_identifier(field.name))
-                view.add_leaf(_column_label(field), data=item)
+                view.add_leaf(_column_label(field), data=name_item("column", field.name))
         if not tables:
             empty = Text("(the server lists no views)", style="dim")
             views.add_leaf(empty, data=SchemaItem("message"))
@@ -137,7 +152,9 @@ class SchemaBrowser(Tree[SchemaItem]):
         node = self.cursor_node
         if node is None or node.data is None:
             return
-        if node.data.insert_text is not None:
+        if node.data.refusal is not None:
+            self.notify(node.data.refusal, title="Schema", severity="warning", markup=False)
+        elif node.data.insert_text is not None:
             self.post_message(self.InsertRequested(node.data.insert_text, node.data.placeholder))
         elif node.allow_expand:
             node.toggle()

@@ -195,3 +195,15 @@ def test_zero_timeouts_turn_off(fault_server: FaultServerHandle) -> None:
 def test_negative_timeout_rejected(name: str) -> None:
     with pytest.raises(ValueError, match=name):
         FlightSQLClient("grpc://127.0.0.1:1", **{name: -1.0})
+
+
+@pytest.mark.parametrize(("answer", "expected"), [(7, 7), (0, 0), (-5, None)])
+def test_count_estimate_negative_ignored(answer: int, expected: int | None) -> None:
+    handle = start_fault_server()
+    handle.server.count_answer = answer
+    client = FlightSQLClient(handle.uri)
+    try:
+        assert client.count_estimate("SELECT 1 -- fault:rows:5") == expected
+    finally:
+        client.close()
+        handle.stop()

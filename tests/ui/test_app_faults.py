@@ -13,12 +13,14 @@ import types
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
+from pyarrow import flight
 from textual import events
 
 from mmtui.demo import DemoServerHandle, start_demo_server
 from mmtui.ui.app import MmtuiApp
-from tests.fault_server import FaultServerHandle
+from tests.fault_server import FaultServerHandle, start_fault_server
 from tests.ui.test_app_support import (
     SIZE,
     SilentListener,
@@ -212,3 +214,98 @@ async def test_escape_before_run_spares_new_query(
         assert app.results.state == "running", app.results.status_text
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.results.state == "cancelled", "the cancel")
+
+
+@pytest.mark.parametrize(
+    ("listing", "reason"),
+    [
+        (flight.FlightInternalError("catalog store is down"), "catalog store is down"),
+        (pa.table({"name": ["t"], "type": ["VIEW"]}), "GetTables result is not usable"),
+        (
+            pa.table({"table_name": ["t"], "table_type": ["VIEW"], "table_schema": ["text"]}),
+            "GetTables result is not usable",
+        ),
+    ],
+    ids=["server-error", "missing-columns", "schema-as-text"],
+)
+async def test_listing_failure_keeps_connected(
+    tmp_path: Path, listing: pa.Table | Exception, reason: str
+) -> None:
+    # The server is reachable but cannot list its tables, so queries still run: the header
+    # shows it connected and the schema pane names the listing as what failed.
+    server = start_fault_server()
+    server.server.tables_listing = listing
+    try:
+        app = make_app(server.uri, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot,
+                lambda: "listing its tables failed" in app.schema_message,
+                "the listing failure",
+            )
+            assert reason in app.schema_message
+            assert "Cannot reach" not in app.schema_message
+            assert app.connected
+            assert "not connected" not in app.header_text
+            assert f"● {server.uri}" in screen_text(app)
+
+            await set_editor_text(pilot, "SELECT 1 -- fault:rows:5")
+            app.editor.focus()
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.results.state == "done", "the query to end")
+            assert app.results.grid.row_count == 5
+    finally:
+        server.stop()
+
+
+async def test_nameless_listed_table_skipped(tmp_path: Path) -> None:
+    server = start_fault_server()
+    server.server.tables_listing = pa.table(
+        {"table_name": [None, "faults"], "table_type": ["VIEW", "VIEW"]},
+        schema=pa.schema([("table_name", pa.string()), ("table_type", pa.string())]),
+    )
+    try:
+        app = make_app(server.uri, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            assert app.schema_browser.table_names == ["faults"]
+            assert "None" not in screen_text(app)
+    finally:
+        server.stop()
+
+
+async def test_unsafe_table_name_not_inserted(tmp_path: Path) -> None:
+    # A name with an ESC or a bidi override shows as visible symbols, which would not name
+    # the server's table if inserted. So Enter refuses it and shows the reason.
+    hostile = "\x1b]0;title\x07tbl"
+    server = start_fault_server()
+    server.server.tables_listing = pa.table(
+        {"table_name": [hostile, "Plain Name"], "table_type": ["VIEW", "VIEW"]}
+    )
+    try:
+        app = make_app(server.uri, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            await set_editor_text(pilot, "")
+            browser = app.schema_browser
+            browser.focus()
+            views = browser.root.children[0].children
+            # Sorted by name, and ESC (0x1b) sorts before "P".
+            assert [str(node.label) for node in views] == [
+                "\u241b]0;title\u2407tbl",
+                "Plain Name",
+            ]
+            hostile_index, plain_index = 0, 1
+
+            browser.move_cursor(views[hostile_index])
+            await pilot.press("enter")
+            notes = [notification.message for notification in app._notifications]
+            assert any("cannot be inserted" in note for note in notes), notes
+            assert app.editor.text == ""
+
+            browser.move_cursor(views[plain_index])
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.editor.text != "", "the plain name inserted")
+            assert app.editor.text == '"Plain Name"'
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from mmtui.flightsql import FlightSQLClient
@@ -272,3 +273,38 @@ async def test_pane_server_killed_mid_stream() -> None:
     finally:
         client.close()
         server.stop()
+
+
+async def test_pane_zero_columns_no_cell_actions(fault_client: FlightSQLClient) -> None:
+    # Three rows and no column: there is no cell, so the cell and row keys do nothing.
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:no_columns")
+        assert app.grid.row_count == 3
+        app.grid.focus()
+        app.copy_to_clipboard("before")
+
+        await pilot.press("enter", "c", "C", "J")
+        await pilot.pause()
+
+        assert not isinstance(app.screen, DetailScreen)
+        assert app.clipboard == "before"
+        assert app.pane.state == "done"
+
+
+async def test_pane_invalid_utf8_copied_replaced(fault_client: FlightSQLClient) -> None:
+    # Arrow does not check the UTF-8 of a server's strings. Copying such a cell gives its text
+    # with U+FFFD for each invalid sequence, and the app keeps running.
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:bad_utf8")
+        app.grid.focus()
+        await pilot.press("down", "right", "c")
+        assert app.clipboard == "\ufffd\ufffd bad"
+
+        await pilot.press("J")
+        assert json.loads(app.clipboard) == {"id": 1, "s": "\ufffd\ufffd bad"}
+
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.text == "caf\ufffd"
