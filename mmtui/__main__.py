@@ -77,6 +77,8 @@ def initial_range_text(begin: str | None, end: str | None) -> str | None:
         raise ValueError("--end needs --begin")
     if end is None:
         return begin
+    if begin.strip().lower() == "all":
+        raise ValueError("--begin all means no time range, so it takes no --end")
     return f"{begin}..{end}"
 
 

@@ -206,8 +206,12 @@ def parse_time_range(text: str) -> TimeRange:
         return TimeRange(text="all")
     if ".." in cleaned:
         first, _, last = cleaned.partition("..")
-        begin = parse_instant(first)
-        end = parse_instant(last)
+        if "all" in (first.strip().lower(), last.strip().lower()):
+            raise TimeRangeError(
+                f"invalid range {cleaned!r}: 'all' means no time range, so use it alone"
+            )
+        begin = _parse_bound(first)
+        end = _parse_bound(last)
         _check_order(begin, end, cleaned)
         return TimeRange(text=cleaned, begin=begin, end=end)
     if cleaned.lower().startswith("now") or (cleaned[:1].isdigit() and "-" in cleaned[1:5]):
@@ -217,6 +221,19 @@ def parse_time_range(text: str) -> TimeRange:
     begin = Instant(offset=-parse_duration(cleaned))
     _check_order(begin, Instant(offset=timedelta(0)), cleaned)
     return TimeRange(text=cleaned, begin=begin)
+
+
+def _parse_bound(text: str) -> Instant:
+    """Parse one end of an `A..B` range: a look-back duration (`2h`) or `parse_instant`'s forms."""
+    cleaned = text.strip()
+    if _looks_like_duration(cleaned):
+        return Instant(offset=-parse_duration(cleaned))
+    return parse_instant(cleaned)
+
+
+def _looks_like_duration(text: str) -> bool:
+    # An RFC 3339 date has its first "-" within the first five characters (2026-...).
+    return text[:1].isdigit() and "-" not in text[1:5]
 
 
 def _check_order(begin: Instant, end: Instant, text: str) -> None:

@@ -184,3 +184,19 @@ def test_label_across_midnight_drops_year() -> None:
 
     assert relative == "last 1h: 12-04 23:07 → 12-05 00:07 UTC"
     assert absolute == "2026-12-04 23:07 → 2026-12-05 00:07 UTC"
+
+
+def test_durations_as_range_bounds() -> None:
+    # `2h..1h` looks back from now at both ends, as `1h` alone does.
+    begin, end = parse_time_range("2h..1h").resolve(NOW)
+    assert begin == NOW - timedelta(hours=2)
+    assert end == NOW - timedelta(hours=1)
+
+    begin, end = parse_time_range("90m..now").resolve(NOW)
+    assert begin == NOW - timedelta(minutes=90)
+    assert end == NOW
+
+
+def test_all_inside_range_rejected() -> None:
+    with pytest.raises(TimeRangeError, match="'all' means no time range"):
+        parse_time_range("all..now")

@@ -34,7 +34,6 @@ from textual.driver import Driver
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
-from textual.widgets.text_area import Selection
 
 from mmtui.auth.errors import LoginRequired
 from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
@@ -263,6 +262,9 @@ class MmtuiApp(App[int]):
         self._autosave_generation = 0
         self.autosave_slot: AutosaveSlot | None = None
         """The autosave file this instance owns, claimed at mount."""
+        self._autosave_redirect: Path | None = None
+        """The file the buffer is saved to instead, when the slot's file could not be read."""
+        self._autosave_failure_shown = False
         self._login_open = False
         self._signal_handlers: list[int] = []
         self.crash_error: BaseException | None = None
@@ -463,8 +465,7 @@ class MmtuiApp(App[int]):
         else:
             self.editor.load_text(WELCOME_SQL)
             # The example stays selected so that typing replaces it, and F5 runs it.
-            example_start = (2, 0)
-            self.editor.selection = Selection(example_start, self.editor.document.end)
+            self.editor.select_example((2, 0))
             # The TextArea scrolls to the cursor (the selection's end) when it next refreshes,
             # so the scroll to the top waits until after that.
             self.editor.call_after_refresh(self.editor.scroll_home, animate=False)
@@ -473,6 +474,11 @@ class MmtuiApp(App[int]):
     def autosave_path(self) -> Path:
         """The file of this instance's autosave slot (`autosave.sql` before mount)."""
         return self.autosave_slot.path if self.autosave_slot is not None else self.paths.autosave
+
+    @property
+    def autosave_target(self) -> Path:
+        """The file the buffer is written to: the slot's file, unless it could not be read."""
+        return self._autosave_redirect or self.autosave_path
 
     def _mention_unclaimed_buffers(self) -> None:
         """Notify the user of autosave files that other instances left and no instance owns now."""
@@ -506,12 +512,22 @@ class MmtuiApp(App[int]):
         except FileNotFoundError:
             return ""
         except OSError as error:
-            logger.warning("cannot read autosave file %s: %s", path, error)
+            # The file may still contain work (a permission problem, say), so this session
+            # saves the buffer beside it instead of replacing it.
+            self._autosave_redirect = path.with_name(f"{path.name}.new")
+            logger.warning(
+                "cannot read autosave file %s: %s; saving to %s",
+                path,
+                error,
+                self._autosave_redirect,
+            )
             self.notify(
-                f"Cannot read the autosaved buffer {path}: {error}",
+                f"Cannot read the autosaved buffer {path}: {error}. The file stays as it is, "
+                f"and this session saves the buffer to {self._autosave_redirect}.",
                 title="Autosave",
                 severity="warning",
                 markup=False,
+                timeout=15,
             )
             return ""
         try:
@@ -1073,7 +1089,7 @@ class MmtuiApp(App[int]):
 
     def _write_autosave(self) -> None:
         """Write the buffer atomically (temporary file, then rename) to the autosave file."""
-        path = self.autosave_path
+        path = self.autosave_target
         if not self._main_screen_ready():
             return
         data = self.editor.text.encode("utf-8")
@@ -1081,7 +1097,7 @@ class MmtuiApp(App[int]):
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".autosave-")
         except OSError as error:
-            logger.warning("cannot write autosave file %s: %s", path, error)
+            self._autosave_failed(path, error)
             return
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -1090,7 +1106,22 @@ class MmtuiApp(App[int]):
             Path(temporary).replace(path)
         except OSError as error:
             Path(temporary).unlink(missing_ok=True)
-            logger.warning("cannot write autosave file %s: %s", path, error)
+            self._autosave_failed(path, error)
+
+    def _autosave_failed(self, path: Path, error: OSError) -> None:
+        """Log a failed autosave, and tell the user the first time in this session."""
+        logger.warning("cannot write autosave file %s: %s", path, error)
+        if self._autosave_failure_shown:
+            return
+        self._autosave_failure_shown = True
+        self.notify(
+            f"Cannot save the editor buffer to {path}: {error}. Copy any text you need before "
+            "quitting.",
+            title="Autosave",
+            severity="error",
+            markup=False,
+            timeout=30,
+        )
 
     # ------------------------------------------------------------------ help and palette
 

@@ -95,13 +95,17 @@ class SqlEditor(TextArea):
         )
         self._table_names: list[str] = []
         self._column_names: list[str] = []
+        self._known_names: set[str] = set()
+        """Every table and column name, lower-cased: a word equal to one gets no completion."""
         self._candidates: list[str] = []
         self.error_location: tuple[int, int] | None = None
+        """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
         self._error_selection: Selection | None = None
         """The selection `goto_error` made, while the user has not changed it."""
-        """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
         self._placeholder_selection: Selection | None = None
         """The placeholder that `insert_at_cursor` selected, while the user has not changed it."""
+        self._example_selection: Selection | None = None
+        """The welcome example that `select_example` selected, while the user has not changed it."""
 
     # Keys
 
@@ -129,6 +133,7 @@ class SqlEditor(TextArea):
         """Set the view and column names completion offers (from the schema browser)."""
         self._table_names = sorted(set(tables))
         self._column_names = sorted(set(columns))
+        self._known_names = {name.lower() for name in (*self._table_names, *self._column_names)}
 
     @property
     def completions(self) -> list[str]:
@@ -145,10 +150,13 @@ class SqlEditor(TextArea):
         else:
             tables = self._table_names
         candidates: list[str] = []
+        # A word that already is a whole name gets no completion, so that Tab moves the focus
+        # instead of lengthening `time` into another view's `time_bin`.
         if (
             len(prefix) >= MIN_COMPLETION_PREFIX
             and not (following.isalnum() or following == "_")
             and self.selection.is_empty
+            and prefix.lower() not in self._known_names
         ):
             candidates = [
                 _match_case(prefix, candidate)
@@ -214,6 +222,7 @@ class SqlEditor(TextArea):
         # later is the user's own selection.
         self._placeholder_selection = None
         self._error_selection = None
+        self._example_selection = None
         return super().edit(edit)
 
     def load_text(self, text: str) -> None:
@@ -223,14 +232,19 @@ class SqlEditor(TextArea):
     def insert_at_cursor(self, text: str, select: str | None = None) -> None:
         """Insert `text` at the cursor, replacing the selection, as an undoable edit.
 
-        With `select`, its first occurrence in `text` is selected afterwards, so typing replaces
-        it. A `select` that `text` does not contain raises ValueError before any edit.
+        The welcome example, selected for typing over (`select_example`), is kept: the text
+        goes in at the cursor. With `select`, its first occurrence in `text` is selected
+        afterwards, so typing replaces it. A `select` that `text` does not contain raises
+        ValueError before any edit.
         """
         # Made safe here too, so the selection offsets match the inserted text.
         text = editor_text(text)
         select = None if select is None else editor_text(select)
         offset = None if select is None else text.index(select)
-        start, end = sorted(self.selection)
+        if self._example_selection is not None and self.selection == self._example_selection:
+            start = end = self.selection.end
+        else:
+            start, end = sorted(self.selection)
         self.replace(text, start, end)
         if select is None or offset is None:
             return
@@ -239,6 +253,11 @@ class SqlEditor(TextArea):
             _location_after(start, text[: offset + len(select)]),
         )
         self._placeholder_selection = self.selection
+
+    def select_example(self, start: tuple[int, int]) -> None:
+        """Select from `start` to the end of the buffer, for typing to replace."""
+        self.selection = Selection(start, self.document.end)
+        self._example_selection = self.selection
 
     def replace_buffer(self, text: str) -> None:
         """Replace the whole buffer with `text` as one undoable edit (Ctrl+Z brings it back)."""

@@ -151,6 +151,9 @@ def describe_error(error: Exception) -> str:
 class ResultsPane(Widget, can_focus=False):
     """The result grid of the last query with its status line."""
 
+    ALLOW_MAXIMIZE = True
+    """Maximize from the grid takes the whole pane, so the status and error lines stay."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape",

@@ -94,6 +94,49 @@ async def test_autosave_not_utf8(demo_server: DemoServerHandle, tmp_path: Path) 
         assert any("not valid UTF-8" in message for message in warnings), warnings
 
 
+async def test_unreadable_autosave_kept(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # A folder in place of the file cannot be read, even by root (whom file modes do not
+    # stop). The session saves beside it, so whatever the original contains survives.
+    unreadable = tmp_path / "autosave.sql"
+    unreadable.mkdir()
+    (unreadable / "inside").write_text("kept")
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        warnings = _notifications(app)
+        assert any("Cannot read the autosaved buffer" in message for message in warnings)
+        assert any("autosave.sql.new" in message for message in warnings), warnings
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*"SELECT 7")
+        await pilot.press("ctrl+q")
+
+    assert (unreadable / "inside").read_text() == "kept"
+    assert (tmp_path / "autosave.sql.new").read_text() == "SELECT 7"
+
+
+async def test_autosave_failure_shown_once(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    (tmp_path / "autosave.sql").mkdir()
+    # A non-empty folder where the buffer would go: the rename over it fails.
+    blocked = tmp_path / "autosave.sql.new"
+    blocked.mkdir()
+    (blocked / "inside").write_text("")
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*"SELECT 1")
+        await wait_for(
+            pilot,
+            lambda: any("Cannot save the editor buffer" in m for m in _notifications(app)),
+            "the autosave failure notice",
+        )
+        await pilot.press(*" + 1")
+        app._write_autosave()
+        failures = [m for m in _notifications(app) if "Cannot save the editor buffer" in m]
+        assert len(failures) == 1
+        assert str(blocked) in failures[0]
+
+
 TITLE_ESCAPE = "\x1b]2;HIJACKED\x07"
 """An OSC sequence that sets the terminal's title when a terminal receives it."""
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mmtui.__main__ import initial_range_text
 from mmtui.logging_setup import redact, write_crash_report
+from mmtui.timerange import parse_time_range
 from tests.ui.test_app_support import SIZE, make_app
 
 FAKE_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"
@@ -156,3 +158,15 @@ def _run_cli_code(tmp_path: Path, code: str, *args: str) -> subprocess.Completed
         timeout=60,
         env=env,
     )
+
+
+def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
+    completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", "--begin", "all", "--end", "now")
+    assert completed.returncode == 2
+    assert "--begin all means no time range, so it takes no --end" in completed.stderr
+
+
+def test_begin_duration_with_end_accepted() -> None:
+    range_text = initial_range_text("2h", "now")
+    assert range_text == "2h..now"
+    assert parse_time_range(range_text).text == "2h..now"

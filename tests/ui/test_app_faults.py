@@ -128,12 +128,14 @@ async def test_escape_cancels_in_maximized_pane(
         app.screen.action_maximize()
         await pilot.pause()
         maximized = app.screen.maximized
-        assert maximized is not None
-        assert maximized in (app.results, app.results.grid)
+        # The whole pane, so the status line with the progress stays on screen.
+        assert maximized is app.results
+        assert "running" in screen_text(app)
 
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.results.state == "cancelled", "the cancellation")
         assert app.screen.maximized is maximized
+        await wait_for(pilot, lambda: "cancelled ·" in screen_text(app), "the status on screen")
 
         await pilot.press("escape")
         assert app.screen.maximized is None

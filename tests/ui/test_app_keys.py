@@ -143,6 +143,22 @@ async def test_completion_accepts_with_tab(demo_server: DemoServerHandle, tmp_pa
         assert "process_properties" not in app.editor.completions
 
 
+async def test_whole_name_gets_no_completion(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # `time` is a whole column of log_entries, although another view has `time_bin`.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "")
+        app.editor.focus()
+        await pilot.press(*"SELECT * FROM log_entries ORDER BY tim")
+        assert app.editor.suggestion == "e"
+        await pilot.press("e")
+        assert app.editor.suggestion == ""
+        await pilot.press("tab")
+        assert app.editor.text == "SELECT * FROM log_entries ORDER BY time"
+        assert app.focused is not app.editor
+
+
 async def test_palette_has_app_commands(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -14,6 +14,7 @@ from mmtui.demo import DemoServerHandle
 from mmtui.ui import app as app_module
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.history import HistoryScreen
+from mmtui.ui.schema_browser import SchemaBrowser
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
@@ -217,3 +218,16 @@ async def test_instances_side_by_side_keep_both_buffers(
         notes = [notification.message for notification in restarted._notifications]
         other_file = tmp_path / "autosave-2.sql"
         assert any(f"another mmtui instance is in {other_file}." in note for note in notes), notes
+
+
+async def test_schema_insert_keeps_welcome_example(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # The example is selected for typing over, but a name from the schema browser goes in at
+    # the cursor, as it does anywhere else.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        welcome = app.editor.text
+        app.post_message(SchemaBrowser.InsertRequested("level"))
+        await wait_for(pilot, lambda: app.editor.text != welcome, "the inserted name")
+        assert app.editor.text == welcome + "level"
