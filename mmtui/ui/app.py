@@ -462,6 +462,10 @@ class MmtuiApp(App[int]):
         if saved.strip() and saved != WELCOME_SQL:
             self.editor.load_text(saved)
             self.editor.move_cursor(self.editor.document.end)
+            # Moved before the first layout, the cursor left the view scrolled right (by 4 to
+            # 17 columns in a trial) although it sat near the left. So once laid out, scroll
+            # from the left, then as far as the cursor needs.
+            self.editor.call_after_refresh(self._scroll_editor_from_left)
         else:
             self.editor.load_text(WELCOME_SQL)
             # The example stays selected so that typing replaces it, and F5 runs it.
@@ -499,6 +503,10 @@ class MmtuiApp(App[int]):
             markup=False,
             timeout=15,
         )
+
+    def _scroll_editor_from_left(self) -> None:
+        self.editor.scroll_to(x=0, animate=False, immediate=True)
+        self.editor.scroll_cursor_visible(animate=False)
 
     def _read_autosave(self) -> str:
         """Return the autosaved buffer; "" when it is missing or unreadable.

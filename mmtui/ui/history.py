@@ -221,7 +221,7 @@ class HistoryScreen(ModalScreen[str | None]):
                         (safe_text(entry.run_at.replace("T", " ")[:19]), "dim"),
                         ("  ", ""),
                         # History files can be edited by hand, so nothing in them is drawn raw.
-                        (safe_text(" ".join(entry.sql.split())[:200]), ""),
+                        (safe_text(" ".join(summary_sql(entry.sql).split())[:200]), ""),
                     )
                 )
                 for entry in self._entries
@@ -235,3 +235,24 @@ class HistoryScreen(ModalScreen[str | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+def summary_sql(sql: str) -> str:
+    """Return `sql` without its leading comment-only lines, for a one-line list entry.
+
+    Queries typed below the welcome text's comment lines start with them, so each entry of
+    the history picker would otherwise begin with the same comment. SQL that is all comments
+    is returned unchanged.
+    """
+    lines = sql.splitlines()
+    first_code = next(
+        (
+            index
+            for index, line in enumerate(lines)
+            if line.strip() and not line.lstrip().startswith("--")
+        ),
+        None,
+    )
+    if first_code is None:
+        return sql
+    return "\n".join(lines[first_code:])

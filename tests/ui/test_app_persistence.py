@@ -231,3 +231,16 @@ async def test_schema_insert_keeps_welcome_example(
         app.post_message(SchemaBrowser.InsertRequested("level"))
         await wait_for(pilot, lambda: app.editor.text != welcome, "the inserted name")
         assert app.editor.text == welcome + "level"
+
+
+async def test_restored_buffer_scrolled_to_left(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    long_first_line = "-- " + "a long comment line " * 5
+    (tmp_path / "autosave.sql").write_text(f"{long_first_line}\n\nSELECT 'B' AS b")
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.editor.cursor_location == (2, 15)
+        assert app.editor.scroll_x == 0
+        assert long_first_line[:20] in screen_text(app)
