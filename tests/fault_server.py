@@ -19,7 +19,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   (`os._exit`, as a crash would). Only the subprocess server (`start_fault_server_process`)
   does this; the in-thread server rejects it, because it would end the test process.
 - `fault:sql_error`: INVALID_ARGUMENT shaped like Micromegas' planning errors, with
-  `(at line 2, column 8)` and `(query_id=...)`.
+  `(at line 2, column 8)` and `(query_id=...)`. `fault:sql_error:L_C` sends
+  `(at line L, column C)` instead, whether or not the SQL has that position.
 - `fault:status:CODE`: an error with gRPC status CODE, one of UNAUTHENTICATED,
   PERMISSION_DENIED, UNAVAILABLE, INTERNAL, UNKNOWN, INVALID_ARGUMENT, UNIMPLEMENTED,
   DEADLINE_EXCEEDED, CANCELLED (a pyarrow server cannot send the other codes).
@@ -452,9 +453,10 @@ class FaultServer(flight.FlightServerBase):
         return FaultPlan(LOG_SCHEMA, batches)
 
     def _fault_sql_error(self, argument: str | None, context: Any) -> FaultPlan:
+        line, column = _position_argument(argument, default=("2", "8"))
         raise pa.ArrowInvalid(
             "error building dataframe: Schema error: No field named nope. "
-            "Valid fields are log_entries.msg. (at line 2, column 8) "
+            f"Valid fields are log_entries.msg. (at line {line}, column {column}) "
             f"(query_id={uuid.uuid4()})"
         )
 
@@ -481,6 +483,19 @@ class FaultServer(flight.FlightServerBase):
     def _fault_types(self, argument: str | None, context: Any) -> FaultPlan:
         first, second = types_batches()
         return FaultPlan(first.schema, lambda: iter([first, second]))
+
+
+def _position_argument(argument: str | None, default: tuple[str, str]) -> tuple[str, str]:
+    """Return the line and column digits of a fault argument written `LINE_COLUMN` (`5_5`).
+
+    The digits stay text, so a test can send numbers of any length.
+    """
+    if argument is None:
+        return default
+    match = re.fullmatch(r"(\d+)_(\d+)", argument)
+    if match is None:
+        raise pa.ArrowInvalid(f"invalid position {argument!r}: write LINE_COLUMN, such as 5_5")
+    return match.group(1), match.group(2)
 
 
 def _log_batch(start: int, rows: int) -> pa.RecordBatch:

@@ -61,7 +61,10 @@ _CLIENT_PREFIX_RE = re.compile(r"^Flight (?:returned [a-z ]+ error|cancelled cal
 _DEBUG_CONTEXT_MARKERS = (". gRPC client debug context:", ". Client context:")
 # `. Detail: <status>` as pyarrow servers append it, or `. Detail: Python exception: ...`.
 _DETAIL_RE = re.compile(r"\. Detail: (?:Python exception: .*|[A-Za-z]+)\Z", re.DOTALL)
-_POSITION_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
+# A position of more digits is not parsed, because no SQL text has that many lines, and int()
+# raises ValueError beyond 4,300 digits (Python 3.11 and later, by default). Such a message
+# keeps its text and gets no position.
+_POSITION_RE = re.compile(r"\(at line (\d{1,30}), column (\d{1,30})\)")
 _QUERY_ID_RE = re.compile(r"\(query_id=([^)\s]+)\)")
 
 

@@ -47,6 +47,18 @@ def test_prepare_error_has_position(fault_client: FlightSQLClient) -> None:
     assert (caught.value.line, caught.value.column) == (2, 8)
 
 
+def test_overlong_position_keeps_message(fault_client: FlightSQLClient) -> None:
+    digits = "9" * 4400  # int() converts at most 4,300 digits by default
+    with pytest.raises(QueryError) as caught:
+        fault_client.prepare_statement(f"SELECT 1 -- fault:sql_error:{digits}_1")
+    error = caught.value
+
+    assert error.code == "INVALID_ARGUMENT"
+    assert error.line is None
+    assert error.column is None
+    assert f"(at line {digits}, column 1)" in error.message
+
+
 @pytest.mark.parametrize("code", sorted(STATUS_ERRORS))
 def test_status_code_names(fault_client: FlightSQLClient, code: str) -> None:
     with pytest.raises(QueryError) as caught:
