@@ -165,10 +165,51 @@ def offset_to_location(text: str, offset: int) -> tuple[int, int]:
     return row, len(before) - (before.rfind("\n") + 1)
 
 
-def error_location(buffer: str, statement: Statement, line: int, column: int) -> tuple[int, int]:
-    """Map a server position (1-based line and column in the statement) to a buffer location."""
+@dataclass(frozen=True)
+class ErrorPosition:
+    """The SQL position of a server's error: 1-based line and column in `statement`, as sent."""
+
+    statement: Statement
+    line: int
+    column: int
+
+    def label(self) -> str:
+        return f"line {self.line}, column {self.column}"
+
+
+def position_in_text(text: str, line: int, column: int) -> bool:
+    """Tell whether a 1-based line and column fall inside `text`.
+
+    The column just past a line's end counts, because a server points there at a missing token.
+    """
+    lines = text.split("\n")
+    return 1 <= line <= len(lines) and 1 <= column <= len(lines[line - 1]) + 1
+
+
+def error_location(
+    buffer: str, statement: Statement, line: int, column: int
+) -> tuple[int, int] | None:
+    """Map a server position (1-based line and column in the statement) to a buffer location.
+
+    Return None when the position is outside the statement: a server may send line 0, or a
+    line or column past the statement's end.
+    """
+    if not position_in_text(statement.text, line, column):
+        return None
     offset_in_statement = location_to_offset(statement.text, line - 1, column - 1)
     return offset_to_location(buffer, statement.start + offset_in_statement)
+
+
+def find_statement(buffer: str, statement: Statement) -> Statement | None:
+    """Return where `statement`, taken from an earlier version of `buffer`, is now.
+
+    It is found at its old offsets, or else as the only statement of `buffer` with the same
+    text. None when it was edited or removed, or when several statements have its text.
+    """
+    if buffer[statement.start : statement.end] == statement.text:
+        return statement
+    matches = [found for found in split_statements(buffer) if found.text == statement.text]
+    return matches[0] if len(matches) == 1 else None
 
 
 def estimate_type_bytes(data_type: pa.DataType) -> int:

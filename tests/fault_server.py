@@ -21,6 +21,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
 - `fault:sql_error`: INVALID_ARGUMENT shaped like Micromegas' planning errors, with
   `(at line 2, column 8)` and `(query_id=...)`. `fault:sql_error:L_C` sends
   `(at line L, column C)` instead, whether or not the SQL has that position.
+- `fault:run_error:L_C`: CreatePreparedStatement succeeds (the `id`, `msg` schema), and DoGet
+  fails with INVALID_ARGUMENT at `(at line L, column C)`, as an error found while running.
 - `fault:status:CODE`: an error with gRPC status CODE, one of UNAUTHENTICATED,
   PERMISSION_DENIED, UNAVAILABLE, INTERNAL, UNKNOWN, INVALID_ARGUMENT, UNIMPLEMENTED,
   DEADLINE_EXCEEDED, CANCELLED (a pyarrow server cannot send the other codes).
@@ -104,6 +106,7 @@ FAULT_NAMES = (
     "rows",
     "die_after",
     "sql_error",
+    "run_error",
     "status",
     "hostile",
     "types",
@@ -459,6 +462,18 @@ class FaultServer(flight.FlightServerBase):
             f"Valid fields are log_entries.msg. (at line {line}, column {column}) "
             f"(query_id={uuid.uuid4()})"
         )
+
+    def _fault_run_error(self, argument: str | None, context: Any) -> FaultPlan:
+        line, column = _position_argument(argument, default=("1", "1"))
+
+        def fail_before_schema() -> None:
+            raise pa.ArrowInvalid(
+                "error executing plan: Arrow error: Cast error: Cannot cast string 'abc' to "
+                f"value of Int64 type (at line {line}, column {column}) "
+                f"(query_id={uuid.uuid4()})"
+            )
+
+        return FaultPlan(LOG_SCHEMA, lambda: iter([]), before_schema=fail_before_schema)
 
     def _fault_status(self, argument: str | None, context: Any) -> FaultPlan:
         code = (argument or "UNKNOWN").upper()

@@ -35,6 +35,31 @@ def test_error_location_maps_into_buffer() -> None:
     assert BUFFER.split("\n")[row][column:].startswith("log_entries")
 
 
+def test_error_location_outside_statement() -> None:
+    statement = sqlhints.statement_at(BUFFER, 0)
+    assert statement is not None
+    assert statement.text == "SELECT 1"
+    # The column just past the end is where a missing token is reported.
+    assert sqlhints.error_location(BUFFER, statement, 1, 9) == (0, 8)
+    for line, column in ((0, 0), (1, 0), (0, 1), (2, 1), (1, 10), (10**21, 1)):
+        assert sqlhints.error_location(BUFFER, statement, line, column) is None, (line, column)
+
+
+def test_find_statement_after_edits() -> None:
+    statement = sqlhints.split_statements(BUFFER)[1]
+    assert sqlhints.find_statement(BUFFER, statement) == statement
+
+    shifted = "-- new first line\n" + BUFFER
+    found = sqlhints.find_statement(shifted, statement)
+    assert found is not None
+    assert shifted[found.start : found.end] == statement.text
+
+    edited = BUFFER.replace("SELECT time, msg", "SELECT time")
+    assert sqlhints.find_statement(edited, statement) is None
+    repeated = f"{statement.text};\n{statement.text}"
+    assert sqlhints.find_statement("\n" + repeated, statement) is None
+
+
 @pytest.mark.parametrize(
     ("data_type", "size"),
     [

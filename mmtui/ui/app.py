@@ -41,6 +41,7 @@ from mmtui.autosave import AutosaveSlot, claim_slot, unclaimed_buffers
 from mmtui.flightsql import ConnectionFailed, DeadlineExceeded, QueryError
 from mmtui.paths import AppPaths, log_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
+from mmtui.sqlhints import Statement
 from mmtui.stale_spill import remove_stale_spill_dirs
 from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, parse_time_range
 from mmtui.ui.daemon_executor import DaemonThreadExecutor
@@ -48,7 +49,7 @@ from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.editor import SqlEditor, clean_pasted_text
 from mmtui.ui.footer import KeyFooter
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
-from mmtui.ui.hints import HINT_DELAY, HintsPanel
+from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
 from mmtui.ui.history import HistoryScreen, QueryHistory
 from mmtui.ui.key_names import invalid_keys
 from mmtui.ui.results_pane import ResultsPane
@@ -259,6 +260,8 @@ class MmtuiApp(App[int]):
         self._hint_generation = 0
         self._escape_time: float | None = None
         self._hinted_statement_start: int | None = None
+        self._running_statement: Statement | None = None
+        """The statement F5 ran last, which the position of its query error refers to."""
         self._autosave_generation = 0
         self.autosave_slot: AutosaveSlot | None = None
         """The autosave file this instance owns, claimed at mount."""
@@ -897,6 +900,9 @@ class MmtuiApp(App[int]):
             "running query (%d chars) with range %s", len(statement.text), self.time_range.text
         )
         self.results.run_query(self.client, statement.text, begin, end)
+        # A failure's position is relative to this statement. The previous run's mark is outdated.
+        self._running_statement = statement
+        self.editor.clear_error(from_query=True)
         self.refresh_bindings()
 
     def _resolve_range(self) -> tuple[Any, Any] | None:
@@ -936,6 +942,11 @@ class MmtuiApp(App[int]):
     def on_results_pane_query_failed(self, message: ResultsPane.QueryFailed) -> None:
         self.refresh_bindings()
         error = message.error
+        position = None
+        if self._running_statement is not None:
+            position = error_position(error, self._running_statement)
+        if position is not None:
+            self.editor.mark_error(position, from_query=True)
         if isinstance(error, LoginRequired) or getattr(error, "code", None) == "UNAUTHENTICATED":
             self.request_login()
         elif isinstance(error, ConnectionFailed) or getattr(error, "code", None) == "UNAVAILABLE":
@@ -998,7 +1009,6 @@ class MmtuiApp(App[int]):
         if event.text_area is not self.editor:
             return
         self.history.reset_navigation()
-        self.editor.mark_error(None)
         self._schedule_hint()
         self._schedule_autosave()
 
@@ -1018,7 +1028,10 @@ class MmtuiApp(App[int]):
         self._focus_now(self.editor)
 
     def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
-        self.editor.mark_error(event.location)
+        if event.position is None:
+            self.editor.clear_error(from_query=False)
+        else:
+            self.editor.mark_error(event.position)
 
     def on_hints_panel_login_needed(self, _event: HintsPanel.LoginNeeded) -> None:
         self.request_login()
@@ -1027,7 +1040,7 @@ class MmtuiApp(App[int]):
         if self.editor.goto_error():
             self._focus_now(self.editor)
         else:
-            self.notify("No error is marked.")
+            self.notify(self.editor.unmarked_error_message(), markup=False)
 
     # ------------------------------------------------------------------ hints
 
@@ -1180,7 +1193,7 @@ class MmtuiApp(App[int]):
             ("Focus schema", "Schema browser (F2)", self.action_focus_schema),
             ("Focus editor", "SQL editor (F3)", self.action_focus_editor),
             ("Focus results", "Result grid (F4, Ctrl+R)", self.action_focus_results),
-            ("Go to error", "Cursor to the planning error (Ctrl+G)", self.action_goto_error),
+            ("Go to error", "Cursor to the server's error (Ctrl+G)", self.action_goto_error),
             ("Reconnect", "Log in if needed and reload the schema (F9)", self.action_reconnect),
             ("Help", "All keys (F1 or ?)", self.action_help),
         ]

@@ -2,16 +2,19 @@
 
 Completion offers the first matching view, column, Micromegas function or keyword as ghost text
 after the cursor (Textual's `TextArea.suggestion`); Tab or Right accepts it. The other matches
-travel in `CompletionsChanged` for the hints panel. A planning error's position is painted in
-the error style without moving the cursor, so the user keeps typing where they were. Cells of
-the selection and the cursor keep their colours under the mark and take only its underline.
-Pasted text loses its colour codes and shows other control characters as visible symbols.
+travel in `CompletionsChanged` for the hints panel. The position of a server's error, from
+validation or from a failed query, is painted in the error style without moving the cursor, so
+the user keeps typing where they were. Cells of the selection and the cursor keep their colours
+under the mark and take only its underline. The mark moves with its statement when other text
+changes, and goes when the statement does. Pasted text loses its colour codes and shows other
+control characters as visible symbols.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import pairwise
 from typing import ClassVar
 
@@ -98,8 +101,13 @@ class SqlEditor(TextArea):
         self._known_names: set[str] = set()
         """Every table and column name, lower-cased: a word equal to one gets no completion."""
         self._candidates: list[str] = []
+        self.error_position: sqlhints.ErrorPosition | None = None
+        """The server error that the mark shows, kept while its statement is in the buffer."""
+        self.error_from_query = False
+        """True when `error_position` comes from a failed query, False from validation."""
         self.error_location: tuple[int, int] | None = None
-        """Row and column (0-based) of the last planning error, painted in ERROR_STYLE."""
+        """Row and column (0-based) of the mark, painted in ERROR_STYLE. None when no error is
+        marked, or when the server's position is outside its statement."""
         self._error_selection: Selection | None = None
         """The selection `goto_error` made, while the user has not changed it."""
         self._placeholder_selection: Selection | None = None
@@ -213,9 +221,10 @@ class SqlEditor(TextArea):
     def edit(self, edit: Edit) -> EditResult:
         """Apply `edit` with its text made safe for the terminal (`editor_text`).
 
-        Every change of the buffer but `load_text` comes through here: keys, pastes,
-        completions, inserted names and history entries. A server's table name or a
-        hand-edited history file may contain an ESC sequence that the terminal would run.
+        Every change of the buffer but `load_text`, undo and redo comes through here: keys,
+        pastes, completions, inserted names and history entries. Undo and redo only restore
+        text that came through here. A server's table name or a hand-edited history file may
+        contain an ESC sequence that the terminal would run.
         """
         edit.text = editor_text(edit.text)
         # A placeholder or error selection ends with any edit, so the same range selected
@@ -223,11 +232,22 @@ class SqlEditor(TextArea):
         self._placeholder_selection = None
         self._error_selection = None
         self._example_selection = None
-        return super().edit(edit)
+        result = super().edit(edit)
+        self._follow_edit()
+        return result
 
     def load_text(self, text: str) -> None:
         """Replace the buffer with `text`, made safe for the terminal (`editor_text`)."""
         super().load_text(editor_text(text))
+        self._follow_edit()
+
+    def undo(self) -> None:
+        super().undo()
+        self._follow_edit()
+
+    def redo(self) -> None:
+        super().redo()
+        self._follow_edit()
 
     def insert_at_cursor(self, text: str, select: str | None = None) -> None:
         """Insert `text` at the cursor, replacing the selection, as an undoable edit.
@@ -266,8 +286,61 @@ class SqlEditor(TextArea):
 
     # Error mark
 
-    def mark_error(self, location: tuple[int, int] | None) -> None:
-        """Paint the planning error at `location` (0-based row, column); None clears the mark."""
+    def mark_error(
+        self, position: sqlhints.ErrorPosition | None, *, from_query: bool = False
+    ) -> None:
+        """Mark the server's error at `position` in its statement; None removes the mark.
+
+        `from_query` says that running the statement failed there, so that a later validation
+        without an error (`clear_error(from_query=False)`) keeps the mark.
+        """
+        self.error_position = position
+        self.error_from_query = from_query and position is not None
+        self._place_error()
+
+    def clear_error(self, *, from_query: bool) -> None:
+        """Remove the mark when it comes from a failed query (True) or from validation (False)."""
+        if self.error_position is not None and self.error_from_query == from_query:
+            self.mark_error(None)
+
+    def unmarked_error_message(self) -> str:
+        """Return the message for Ctrl+G when `error_location` is None."""
+        position = self.error_position
+        if position is None:
+            return "No error is marked."
+        if sqlhints.find_statement(self.text, position.statement) is None:
+            return (
+                f"The query failed at {position.label()} of a statement that was edited while "
+                "it ran, so no error is marked."
+            )
+        return (
+            f"The server's error position ({position.label()}) is outside the statement, so "
+            "no error is marked."
+        )
+
+    def _follow_edit(self) -> None:
+        """Move the mark with its statement after a change of the buffer.
+
+        The mark goes when its statement changed or left the buffer, because the server's
+        position no longer applies.
+        """
+        if self.error_position is not None:
+            self._place_error(drop_when_missing=True)
+
+    def _place_error(self, drop_when_missing: bool = False) -> None:
+        """Paint `error_position` where its statement is now in the buffer."""
+        location = None
+        position = self.error_position
+        statement = None
+        if position is not None:
+            text = self.text
+            statement = sqlhints.find_statement(text, position.statement)
+            if statement is not None:
+                self.error_position = replace(position, statement=statement)
+                location = sqlhints.error_location(text, statement, position.line, position.column)
+        if statement is None and drop_when_missing:
+            self.error_position = None
+            self.error_from_query = False
         if location == self.error_location:
             return
         self.error_location = location

@@ -55,11 +55,11 @@ class HintsPanel(Vertical):
     """Shows completions, then the validation result and advice for the current statement."""
 
     class ErrorLocated(Message):
-        """A planning error was placed in the buffer (None: the statement is valid or blank)."""
+        """The position of the planning error validation found; None when it found none."""
 
-        def __init__(self, location: tuple[int, int] | None) -> None:
+        def __init__(self, position: sqlhints.ErrorPosition | None) -> None:
             super().__init__()
-            self.location = location
+            self.position = position
 
     class LoginNeeded(Message):
         """Validation failed because the token is no longer accepted."""
@@ -169,21 +169,31 @@ class HintsPanel(Vertical):
             self.post_message(self.LoginNeeded())
             return
         logger.info("validation failed: %s", error)
-        line = getattr(error, "line", None)
-        column = getattr(error, "column", None)
+        position = error_position(error, request.statement)
         message = str(getattr(error, "message", "") or error)
         text = Text()
         text.append("✗ ", style="bold red")
         location = None
-        if line is not None and column is not None:
-            location = sqlhints.error_location(request.buffer, request.statement, line, column)
+        if position is not None:
+            location = sqlhints.error_location(
+                request.buffer, request.statement, position.line, position.column
+            )
+        if location is not None:
             text.append(f"line {location[0] + 1}, column {location[1] + 1}: ", style="bold red")
-        cause = server_cause(message) if location else message
+        elif position is not None:
+            # Shown as sent: moved into the statement, it would point at text that is fine.
+            text.append(f"{position.label()} (outside the statement): ", style="bold red")
+        cause = server_cause(message) if position is not None else message
         text.append(safe_lines(_first_lines(cause)), style="red")
         if location is not None:
             text.append("\nCtrl+G moves the cursor to the error.", style="dim")
+        elif position is not None:
+            text.append(
+                "\nThe server's position is outside the statement, so no error is marked.",
+                style="dim",
+            )
         self._show(text, request)
-        self.post_message(self.ErrorLocated(location))
+        self.post_message(self.ErrorLocated(position))
 
     def _show(self, text: Text, request: HintRequest | None = None) -> None:
         self.query_one("#hint-body", Static).update(text)
@@ -197,6 +207,20 @@ class HintsPanel(Vertical):
                 request.generation,
                 (self.last_shown_at - request.requested_at) * 1000,
             )
+
+
+def error_position(
+    error: BaseException, statement: sqlhints.Statement
+) -> sqlhints.ErrorPosition | None:
+    """Return the SQL position a server error sent for `statement`, or None when it sent none.
+
+    `QueryError` carries the position from the message's `(at line L, column C)`.
+    """
+    line = getattr(error, "line", None)
+    column = getattr(error, "column", None)
+    if line is None or column is None:
+        return None
+    return sqlhints.ErrorPosition(statement, line, column)
 
 
 def _needs_login(error: Exception) -> bool:

@@ -1,4 +1,7 @@
-"""Live validation: the error position marked in the editor, advice texts, stale replies."""
+"""Live validation: the error position marked in the editor, advice texts, stale replies.
+
+Ctrl+G also goes to the position of a failed query's error.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,10 @@ from textual.strip import Strip
 
 from mmtui.demo import DemoServerHandle
 from mmtui.sqlhints import Statement
+from mmtui.ui.app import MmtuiApp
 from mmtui.ui.editor import ERROR_STYLE
+from tests.fault_server import FaultServerHandle
+from tests.ui.test_app_keys import last_notification
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
@@ -181,3 +187,101 @@ async def test_advice_visible_with_many_columns(
         await pilot.pause()
 
         assert "No time range" in screen_text(app)
+
+
+def marked_text(app: MmtuiApp, row: int) -> str:
+    """Return the characters of buffer `row` painted in the error style on screen."""
+    strip = app.editor.render_line(row - app.editor.scroll_offset.y)
+    return "".join(
+        segment.text
+        for segment in strip
+        if segment.style is not None and segment.style.bgcolor == ERROR_STYLE.bgcolor
+    )
+
+
+async def test_server_position_shown_as_sent(
+    fault_server: FaultServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(fault_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        editor = app.editor
+        prefix = "SELECT 1 -- fault:sql_error:"
+
+        # Inside the one-line statement, up to the column just past its end.
+        for position, location in (("1_8", (0, 7)), ("1_33", (0, 32))):
+            sql = prefix + position
+            await set_editor_text(pilot, sql)
+            hint = await wait_hint(pilot, sql, "✗")
+            line, column = position.split("_")
+            assert hint.startswith(f"✗ line {line}, column {column}: ")
+            assert editor.error_location == location
+
+        # Outside it: the panel shows the server's position and nothing is marked.
+        outside = (
+            ("5_5", "line 5, column 5"),
+            ("0_0", "line 0, column 0"),
+            ("1_34", "line 1, column 34"),
+        )
+        huge = "999999999999999999999"
+        outside += ((f"{huge}_1", f"line {huge}, column 1"),)
+        for position, label in outside:
+            sql = prefix + position
+            await set_editor_text(pilot, sql)
+            hint = await wait_hint(pilot, sql, "✗")
+            assert "Schema error: No field named nope." in hint
+            screen = screen_text(app)
+            assert f"✗ {label} (outside the statement): " in screen
+            assert "so no error is marked" in screen
+            assert "line 1, column 1:" not in screen
+            assert editor.error_location is None
+            assert marked_text(app, 0) == ""
+
+            editor.move_cursor((0, 3))
+            await pilot.press("ctrl+g")
+            await pilot.pause()
+            assert editor.cursor_location == (0, 3)
+            assert f"error position ({label}) is outside the statement" in last_notification(app)
+
+
+async def test_goto_error_after_query_error(
+    fault_server: FaultServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(fault_server.uri, tmp_path)
+    first = "SELECT 1 -- fault:zero_batches"
+    second = "SELECT id,\n  msg -- fault:run_error:2_3"
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        editor = app.editor
+        await set_editor_text(pilot, f"{first}\n;\n{second}")
+        await wait_hint(pilot, second, "✓")
+        assert editor.error_location is None
+
+        # Validation succeeded, then running the statement fails at its line 2, column 3.
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
+        assert "(at line 2, column 3)" in app.results.error_text
+        assert editor.error_location == (3, 2)
+        assert marked_text(app, 3) == "msg"
+
+        editor.move_cursor((0, 0))
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert editor.selected_text == "msg"
+        assert last_notification(app) == ""
+
+        # An edit of another statement moves the mark with its statement.
+        editor.move_cursor((0, 0))
+        await pilot.press("enter")
+        assert editor.error_location == (4, 2)
+        await wait_hint(pilot, first, "✓")
+        assert editor.error_location == (4, 2)
+        assert marked_text(app, 4) == "msg"
+
+        # An edit of the statement that failed removes the mark.
+        editor.move_cursor((4, 5))
+        await pilot.press("x")
+        assert editor.error_location is None
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert last_notification(app) == "No error is marked."
