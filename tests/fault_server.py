@@ -23,6 +23,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   `(at line L, column C)` instead, whether or not the SQL has that position.
 - `fault:run_error:L_C`: CreatePreparedStatement succeeds (the `id`, `msg` schema), and DoGet
   fails with INVALID_ARGUMENT at `(at line L, column C)`, as an error found while running.
+- `fault:slow_prepare:S`: CreatePreparedStatement answers after S seconds, or earlier when
+  the test calls `release_slow_prepares()`. DoGet sends the schema and no batch.
 - `fault:status:CODE`: an error with gRPC status CODE, one of UNAUTHENTICATED,
   PERMISSION_DENIED, UNAVAILABLE, INTERNAL, UNKNOWN, INVALID_ARGUMENT, UNIMPLEMENTED,
   DEADLINE_EXCEEDED, CANCELLED (a pyarrow server cannot send the other codes).
@@ -107,6 +109,7 @@ FAULT_NAMES = (
     "die_after",
     "sql_error",
     "run_error",
+    "slow_prepare",
     "status",
     "hostile",
     "types",
@@ -172,6 +175,9 @@ class FaultPlan:
     schema: pa.Schema
     batches: Callable[[], Iterator[pa.RecordBatch]]
     before_schema: Callable[[], None] | None = None
+    """Runs in DoGet before the schema is sent; it may block or raise."""
+    before_prepare: Callable[[], None] | None = None
+    """Runs in CreatePreparedStatement before the schema is sent; it may block."""
 
 
 class _RecordingMiddleware(flight.ServerMiddleware):
@@ -210,6 +216,8 @@ class FaultServer(flight.FlightServerBase):
         self.cancelled_calls = 0
         self._calls_lock = threading.Lock()
         self.stopping = threading.Event()
+        self._prepare_release = threading.Event()
+        """Set by `release_slow_prepares` to end the waits of `fault:slow_prepare` calls."""
         self.allow_process_exit = allow_process_exit
         self.get_tables = get_tables
         self.count_answer: int | None = None
@@ -277,6 +285,8 @@ class FaultServer(flight.FlightServerBase):
         wrapper.ParseFromString(action.body.to_pybytes())
         wrapper.Unpack(request)
         plan = self.plan(request.query, context)
+        if plan.before_prepare is not None:
+            plan.before_prepare()
         result = flight_sql_pb2.ActionCreatePreparedStatementResult(
             prepared_statement_handle=request.query.encode("utf-8"),
             dataset_schema=plan.schema.serialize().to_pybytes(),
@@ -315,10 +325,22 @@ class FaultServer(flight.FlightServerBase):
         plan: FaultPlan = builder(argument, context)
         return plan
 
-    def _waiting_ended(self, context: Any, seconds: float | None) -> bool:
+    def release_slow_prepares(self) -> None:
+        """End the wait of every `fault:slow_prepare` call in progress, so each returns now.
+
+        Calls that start later wait their full time again.
+        """
+        with self._calls_lock:
+            release, self._prepare_release = self._prepare_release, threading.Event()
+        release.set()
+
+    def _waiting_ended(
+        self, context: Any, seconds: float | None, release: threading.Event | None = None
+    ) -> bool:
         """Wait up to `seconds` (None: forever); return True if the call or server stopped.
 
-        `waiting_calls` counts the calls in this wait, `cancelled_calls` those it saw cancelled.
+        A set `release` ends the wait early, as if the time had passed. `waiting_calls` counts
+        the calls in this wait, `cancelled_calls` those it saw cancelled.
         """
         deadline = None if seconds is None else time.monotonic() + seconds
         with self._calls_lock:
@@ -330,6 +352,8 @@ class FaultServer(flight.FlightServerBase):
                         self.cancelled_calls += 1
                     return True
                 if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                if release is not None and release.is_set():
                     return False
                 self.stopping.wait(POLL_SECONDS)
             return True
@@ -474,6 +498,16 @@ class FaultServer(flight.FlightServerBase):
             )
 
         return FaultPlan(LOG_SCHEMA, lambda: iter([]), before_schema=fail_before_schema)
+
+    def _fault_slow_prepare(self, argument: str | None, context: Any) -> FaultPlan:
+        seconds = float(argument or 60)
+        with self._calls_lock:
+            release = self._prepare_release
+
+        def wait_before_schema() -> None:
+            self._waiting_ended(context, seconds, release)
+
+        return FaultPlan(LOG_SCHEMA, lambda: iter([]), before_prepare=wait_before_schema)
 
     def _fault_status(self, argument: str | None, context: Any) -> FaultPlan:
         code = (argument or "UNKNOWN").upper()
@@ -709,6 +743,10 @@ class FaultServerHandle:
         """Calls now held open by a silent or slow fault."""
         with self.server._calls_lock:
             return self.server.waiting_calls
+
+    def release_slow_prepares(self) -> None:
+        """End the wait of every `fault:slow_prepare` call in progress, so each returns now."""
+        self.server.release_slow_prepares()
 
     @property
     def cancelled_calls(self) -> int:

@@ -2,7 +2,8 @@
 
 A short pause after typing (`HINT_DELAY`), a thread worker calls `prepare_statement` on the
 statement with the current time range. The server plans the SQL without running it, so the
-reply is the result schema or the planning error. Each request carries a generation number and
+reply is the result schema or the planning error. While a request waits, the panel shows
+"Validating…" instead of the result of other text. Each request carries a generation number and
 replies from an older generation are dropped, so a slow reply never overwrites a newer one.
 The advice rules live in `mmtui.sqlhints`.
 """
@@ -115,6 +116,8 @@ class HintsPanel(Vertical):
     ) -> None:
         """Validate `statement` of `buffer` with the given range in a worker."""
         request = HintRequest(self.invalidate(), statement, buffer, begin, end)
+        self._show(Text("Validating…", style="dim"), keep_height=True)
+        self.shown_statement = None
         self._prepare(client, request)
 
     @work(thread=True, group="hints", exit_on_error=False)
@@ -195,8 +198,17 @@ class HintsPanel(Vertical):
         self._show(text, request)
         self.post_message(self.ErrorLocated(position))
 
-    def _show(self, text: Text, request: HintRequest | None = None) -> None:
-        self.query_one("#hint-body", Static).update(text)
+    def _show(
+        self, text: Text, request: HintRequest | None = None, keep_height: bool = False
+    ) -> None:
+        """Show `text`, the result of `request` when given.
+
+        `keep_height` keeps the panel's current height, so that the results pane under it
+        does not move up and back down while a fast server validates.
+        """
+        body = self.query_one("#hint-body", Static)
+        body.styles.min_height = body.size.height if keep_height else None
+        body.update(text)
         self.last_text = text.plain
         if request is not None:
             self.shown_statement = request.statement.text

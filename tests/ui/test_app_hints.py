@@ -158,19 +158,19 @@ async def test_stale_answers_dropped(demo_server: DemoServerHandle, tmp_path: Pa
         current = "SELECT level FROM log_entries LIMIT 3"
         await set_editor_text(pilot, current)
         await wait_hint(pilot, current, "✓")
-        shown = app.hints.last_text
 
         # A request goes out, then the user types again before its reply arrives.
         stale = "SELECT nope FROM log_entries"
         app.hints.request(app.client, Statement(stale, 0, len(stale)), stale, None, None)
+        assert app.hints.last_text == "Validating…"
         app.hints.invalidate()
         await wait_for(
             pilot,
             lambda: all(w.is_finished for w in app.workers if w.group == "hints"),
             "the stale request to finish",
         )
-        assert app.hints.last_text == shown
-        assert app.hints.shown_statement == current
+        assert app.hints.last_text == "Validating…"
+        assert app.hints.shown_statement is None
         assert app.editor.error_location is None
 
 
@@ -285,3 +285,49 @@ async def test_goto_error_after_query_error(
         await pilot.press("ctrl+g")
         await pilot.pause()
         assert last_notification(app) == "No error is marked."
+
+
+async def test_pending_validation_shows_validating(
+    fault_server: FaultServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(fault_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        failing = "SELECT 1 -- fault:sql_error"
+        await set_editor_text(pilot, failing)
+        await wait_hint(pilot, failing, "✗")
+        assert "Schema error:" in screen_text(app)
+
+        # The server delays the next validation: the panel shows that it waits, not the old error.
+        slow = "SELECT 2 -- fault:slow_prepare:60"
+        waiting_before = fault_server.waiting_calls
+        results_top = app.results.region.y
+        await set_editor_text(pilot, slow)
+        await wait_for(
+            pilot,
+            lambda: fault_server.waiting_calls > waiting_before,
+            "the server to hold the validation",
+        )
+        screen = screen_text(app)
+        assert "Validating…" in screen
+        assert "No field named nope" not in screen
+        assert app.hints.shown_statement is None
+        assert app.results.region.y == results_top
+
+        # Typing goes on while the server delays the call.
+        typed = "SELECT 3 -- fault:zero_batches"
+        await pilot.press("enter", ";", "enter", *typed)
+        assert app.editor.text == f"{slow}\n;\n{typed}"
+        await wait_hint(pilot, typed, "✓")
+
+        # The held reply arrives last and leaves the newer result on screen.
+        fault_server.release_slow_prepares()
+        await wait_for(
+            pilot,
+            lambda: all(worker.is_finished for worker in app.workers if worker.group == "hints"),
+            "the held validation to end",
+        )
+        assert app.hints.shown_statement == typed
+        screen = screen_text(app)
+        assert "✓ valid" in screen
+        assert "Validating…" not in screen
