@@ -15,7 +15,9 @@ An absent file gives the defaults. Example:
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,10 @@ from mmtui.auth.settings import config_dir
 from mmtui.timerange import parse_time_range
 
 APP_SETTINGS_FILE = "config.toml"
+
+#: Largest `first_batch_timeout`, in seconds: the longest wait `threading.Timer` accepts
+#: (about 292 years on Linux). 0 waits without limit.
+MAX_FIRST_BATCH_TIMEOUT = threading.TIMEOUT_MAX
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,18 @@ def load_app_settings(
         return AppSettings()
     except OSError as exc:
         raise SettingsError(f"cannot read settings file {file_path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"invalid settings file {file_path}: it is not UTF-8 text ({exc.reason} at byte "
+            f"{exc.start})"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"invalid TOML in settings file {file_path}: {exc}") from exc
+    except RecursionError as exc:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise SettingsError(
+            f"invalid TOML in settings file {file_path}: arrays or tables nested too deeply"
+        ) from exc
     return _parse(data, file_path)
 
 
@@ -113,9 +129,20 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         raise SettingsError(f"invalid 'memory_budget_mb' {budget!r} in {path}: expected MiB > 0")
 
     timeout = data.get("first_batch_timeout", defaults.first_batch_timeout)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout < 0
+    ):
         raise SettingsError(
-            f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected seconds >= 0"
+            f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected a finite number of "
+            "seconds >= 0 (0 waits without limit)"
+        )
+    if timeout > MAX_FIRST_BATCH_TIMEOUT:
+        raise SettingsError(
+            f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected at most "
+            f"{MAX_FIRST_BATCH_TIMEOUT:.0f} seconds (0 waits without limit)"
         )
 
     preserve = data.get("preserve_dictionary", defaults.preserve_dictionary)
@@ -134,8 +161,13 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
     if not isinstance(keys, dict):
         raise SettingsError(f"invalid [keys] in {path}: expected a table of binding id = key")
     for binding, key in keys.items():
-        if not isinstance(key, str) or not key:
+        if not isinstance(key, str):
             raise SettingsError(f"invalid key for 'keys.{binding}' in {path}: expected a string")
+        if not key:
+            raise SettingsError(
+                f"invalid key for 'keys.{binding}' in {path}: the value is empty. Write one or "
+                'more keys separated by commas, such as "f5,ctrl+j"'
+            )
 
     return AppSettings(
         theme=theme,

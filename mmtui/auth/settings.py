@@ -123,6 +123,10 @@ def load_micromegas_config(path: Path) -> dict[str, Any]:
         config = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SettingsError(f"invalid JSON in config file {path}: {exc}") from exc
+    except RecursionError as exc:
+        raise SettingsError(
+            f"invalid JSON in config file {path}: arrays or objects nested too deeply"
+        ) from exc
     if not isinstance(config, dict):
         raise SettingsError(f"invalid config file {path}: the top level must be a JSON object")
     return config

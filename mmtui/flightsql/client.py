@@ -8,6 +8,7 @@ any size passes. TLS uses the `certifi` bundle unless `tls_root_certs` is given.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import uuid
 import warnings
@@ -85,10 +86,11 @@ def normalize_uri(uri: str) -> str:
 
 
 def check_timeout(name: str, seconds: float | None) -> float | None:
-    """Return `seconds`, or None when it is None or 0 (no timeout); reject negative values."""
+    """Return `seconds`, or None when it is None or 0 (no timeout); reject negative values,
+    NaN and infinity."""
     if seconds is None or seconds == 0:
         return None
-    if seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{name}={seconds!r} is invalid: use seconds > 0, or None for no timeout")
     return float(seconds)
 

@@ -308,3 +308,50 @@ def test_invalid_app_settings_name_file_and_key(tmp_path: Path, text: str, key: 
         load_app_settings(path)
     assert str(path) in str(caught.value)
     assert key in str(caught.value)
+
+
+def test_deeply_nested_json_config_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        resolve_settings(env=base_env(tmp_path), config_path=path)
+    assert str(path) in str(caught.value)
+    assert "nested too deeply" in str(caught.value)
+
+
+def test_app_settings_not_utf8_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b'theme = "\xff"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+    assert str(path) in str(caught.value)
+    assert "not UTF-8" in str(caught.value)
+
+
+def test_app_settings_deep_nesting_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("a = " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+    assert str(path) in str(caught.value)
+    assert "nested too deeply" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["nan", "+nan", "inf", "+inf", "1e300"])
+def test_first_batch_timeout_must_be_finite(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"first_batch_timeout = {value}\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+    assert str(path) in str(caught.value)
+    assert "'first_batch_timeout'" in str(caught.value)
+
+
+def test_empty_key_named_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\n"app.run_query" = ""\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+    assert "'keys.app.run_query'" in str(caught.value)
+    assert "the value is empty" in str(caught.value)
+    assert "expected a string" not in str(caught.value)

@@ -170,3 +170,17 @@ def test_begin_duration_with_end_accepted() -> None:
     range_text = initial_range_text("2h", "now")
     assert range_text == "2h..now"
     assert parse_time_range(range_text).text == "2h..now"
+
+
+def test_settings_not_utf8_exits_2(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "config.toml").write_bytes(b'theme = "\xff"\n')
+    env = {"MMTUI_CONFIG_DIR": str(config_dir), "HOME": str(tmp_path / "home")}
+    completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", env=env)
+
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        f"mmtui: invalid settings file {config_dir / 'config.toml'}: it is not UTF-8 text "
+        "(invalid start byte at byte 9)\n"
+    )
