@@ -4,6 +4,9 @@ The file content has the upstream client's format:
 `{"issuer": ..., "client_id": ..., "token": {...authlib token...}, "audience": ...}`.
 The client secret is never written. Our file lives in mmtui's data dir; the upstream file
 (`~/.micromegas/tokens[-profile].json`) is only read, once, when ours does not exist yet.
+
+A cache file owned by another user is rejected, because that user can know or choose its tokens.
+Our own file is made private (0600) when group or others can read it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from mmtui.auth.errors import AuthError
+from mmtui.auth.errors import AuthError, TokenCacheRejected
 from mmtui.auth.settings import ConnectionSettings
 
 logger = logging.getLogger(__name__)
@@ -74,7 +77,10 @@ class TokenCache:
             ) from exc
 
     def load(self) -> dict[str, Any] | None:
-        """Return the cached token dict, or None when absent or for another issuer/client."""
+        """Return the cached token dict, or None when absent or for another issuer/client.
+
+        Raises TokenCacheRejected when another user owns the file.
+        """
         entry = self._read(self.path)
         if entry is None and not self.path.exists():
             entry = self._import_upstream()
@@ -109,7 +115,12 @@ class TokenCache:
 
         The upstream file is left as it is, and it is not imported again afterwards.
         """
-        entry = self._read(self.path)
+        try:
+            entry = self._read(self.path)
+        except TokenCacheRejected as exc:
+            # Its refresh token may be another user's, so it is deleted without a revocation.
+            logger.warning("%s", exc)
+            entry = None
         try:
             self.path.unlink()
         except FileNotFoundError:
@@ -133,20 +144,72 @@ class TokenCache:
             directory.chmod(DIR_MODE)
 
     def _read(self, path: Path) -> dict[str, Any] | None:
+        """Return the JSON object in `path`, or None when it is absent, unreadable or invalid.
+
+        Raises TokenCacheRejected when another user owns our cache file. Our file is made 0600
+        when group or others can read it. The upstream file is never changed, and when another
+        user owns it, it is ignored.
+        """
         try:
-            data = path.read_bytes()
+            stream = path.open("rb")
         except FileNotFoundError:
             return None
         except OSError as exc:
             logger.warning("cannot read token cache %s: %s", path, exc)
             return None
+        with stream:
+            try:
+                info = os.fstat(stream.fileno())
+                if not self._accept_file(path, info, stream.fileno()):
+                    return None
+                data = stream.read()
+            except OSError as exc:
+                logger.warning("cannot read token cache %s: %s", path, exc)
+                return None
         try:
             # UnicodeDecodeError is a ValueError: a file that is not UTF-8 is invalid too.
             entry = json.loads(data.decode("utf-8"))
-        except ValueError as exc:
-            logger.warning("ignoring invalid token cache %s: %s", path, exc)
+        except (ValueError, RecursionError) as exc:
+            # json raises RecursionError for arrays or objects nested too deeply.
+            logger.warning("ignoring invalid token cache %s: %s", path, _first_line(exc))
             return None
         return entry if isinstance(entry, dict) else None
+
+    def _accept_file(self, path: Path, info: os.stat_result, descriptor: int) -> bool:
+        """Check the owner and mode of an open cache file.
+
+        Returns False for an upstream file that another user owns, which is then ignored.
+        """
+        user = _current_user()
+        if user is not None and info.st_uid != user:
+            if path != self.path:
+                logger.warning(
+                    "not importing token cache %s: it is owned by user %d, not by user %d",
+                    path,
+                    info.st_uid,
+                    user,
+                )
+                return False
+            raise TokenCacheRejected(
+                f"the token cache {path} is owned by user {info.st_uid}, not by you (user "
+                f"{user}), so its tokens were not used. Log in again to replace it."
+            )
+        mode = stat.S_IMODE(info.st_mode)
+        if path == self.path and mode & 0o077:
+            try:
+                os.fchmod(descriptor, FILE_MODE)
+            except OSError as exc:
+                logger.warning(
+                    "cannot make token cache %s private (mode %04o): %s", path, mode, exc
+                )
+            else:
+                logger.warning(
+                    "token cache %s had mode %04o, open to other users: changed it to %04o",
+                    path,
+                    mode,
+                    FILE_MODE,
+                )
+        return True
 
     def _import_upstream(self) -> dict[str, Any] | None:
         """Copy the upstream client's cache into ours once; never write the upstream file."""
@@ -171,6 +234,16 @@ class TokenCache:
         _write_private(marker, str(self.upstream_path))
         logger.info("imported tokens from %s into %s", self.upstream_path, self.path)
         return self._read(self.path)
+
+
+def _current_user() -> int | None:
+    """Return the effective user id, or None where the platform has no user ids (Windows)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid() if geteuid is not None else None
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).split("\n", 1)[0]
 
 
 def _write_private(path: Path, text: str) -> None:

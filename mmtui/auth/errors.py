@@ -13,6 +13,10 @@ class LoginRequired(AuthError):
     """No usable token: the user must log in again (no cache, refresh rejected, invalid token)."""
 
 
+class TokenCacheRejected(LoginRequired):
+    """The token cache file is not safe to use, because another user owns it."""
+
+
 class LoginFailed(AuthError):
     """A login flow ended without tokens (denied, expired, state mismatch, IdP error)."""
 

@@ -86,14 +86,15 @@ def unverified_claims(token: str) -> dict[str, Any]:
     """
     try:
         compact = jws.extract_compact(token.encode("ascii"))
-    except (JoseError, ValueError, UnicodeEncodeError) as exc:
+    except (JoseError, ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise LoginRequired(f"the ID token is not a valid JWT: {exc}") from exc
     algorithm = str(compact.protected.get("alg", "")).lower()
     if algorithm in ("", "none"):
         raise LoginRequired("the ID token is unsigned (alg none); log in again")
     try:
         claims = json.loads(compact.payload)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
+        # json raises RecursionError for arrays or objects nested too deeply.
         raise LoginRequired(f"the ID token payload is not JSON: {exc}") from exc
     if not isinstance(claims, dict):
         raise LoginRequired("the ID token payload is not a JSON object")

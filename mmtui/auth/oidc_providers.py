@@ -55,8 +55,11 @@ class OidcUserProvider:
 
     def token_state(self) -> TokenState:
         """Return whether the cache contains a valid token, one to refresh, or none (no network)."""
-        with self.cache.locked():
-            token = self.cache.load()
+        try:
+            with self.cache.locked():
+                token = self.cache.load()
+        except LoginRequired:
+            return "login"
         if token is None:
             return "login"
         try:

@@ -35,7 +35,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
 
-from mmtui.auth.errors import LoginRequired
+from mmtui.auth.errors import LoginRequired, TokenCacheRejected
 from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
 from mmtui.autosave import AutosaveSlot, claim_slot, unclaimed_buffers
 from mmtui.flightsql import ConnectionFailed, DeadlineExceeded, QueryError
@@ -614,6 +614,10 @@ class MmtuiApp(App[int]):
         if self.token_provider is not None:
             try:
                 self.token_provider.get_token()
+            except TokenCacheRejected as error:
+                logger.warning("%s", error)
+                call_later_from_thread(self, self._token_cache_rejected, error)
+                return
             except LoginRequired:
                 call_later_from_thread(self, self.request_login)
                 return
@@ -692,6 +696,10 @@ class MmtuiApp(App[int]):
             "editor still works.",
             f"Cannot get a token from {issuer}. F9 retries.",
         )
+
+    def _token_cache_rejected(self, error: TokenCacheRejected) -> None:
+        self.notify(safe_text(str(error)), title="Login", severity="warning", markup=False)
+        self.request_login()
 
     def _demo_failed(self, error: BaseException) -> None:
         # A retry would raise the same error, so the message offers the log instead of F9.

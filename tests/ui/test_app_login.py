@@ -6,6 +6,7 @@ Real HTTP to the test IdP and real gRPC to a demo server that checks the IdP's t
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,43 @@ async def test_idp_down_names_issuer(
         assert "token refresh failed" in app.schema_message
         assert secured_server.uri not in app.schema_message
         assert not isinstance(app.screen, LoginScreen)
+
+
+async def test_nested_token_cache_opens_login(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # A token cache of nested arrays is invalid, like any other file that is not a cache.
+    app, provider = _make_app(idp, secured_server, tmp_path)
+    provider.cache.path.parent.mkdir(parents=True)
+    provider.cache.path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        assert "recursion" not in app.schema_message
+
+        await _approve_device_login(pilot, idp)
+        await wait_schema(pilot)
+        assert app.connected
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="giving a file to another user needs root",
+)
+async def test_token_cache_of_other_user_opens_login(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app, provider = _make_app(idp, secured_server, tmp_path)
+    log_in(provider.settings)
+    cache_path = provider.cache.path
+    os.chown(cache_path, 65534, 65534)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        notices = [n.message for n in app._notifications if str(cache_path) in n.message]
+        assert len(notices) == 1, [n.message for n in app._notifications]
+        assert "owned by user 65534" in notices[0]
+
+        await _approve_device_login(pilot, idp)
+        await wait_schema(pilot)
+        assert cache_path.stat().st_uid == os.geteuid()
