@@ -434,6 +434,7 @@ class MmtuiApp(App[int]):
                 self._signal_handlers.append(signal_number)
 
     def on_unmount(self) -> None:
+        self.history.close()
         if self.autosave_slot is not None:
             self.autosave_slot.release()
         # The loop can outlive the app (Pilot tests), so the signal handlers go with the app.
@@ -903,7 +904,11 @@ class MmtuiApp(App[int]):
         if range_bounds is None:
             return
         begin, end = range_bounds
-        self.history.add(statement.text, self.time_range.text)
+        history_problem = self.history.add(statement.text, self.time_range.text)
+        if history_problem is not None:
+            self.notify(
+                safe_text(history_problem), title="Query history", severity="warning", markup=False
+            )
         logger.info(
             "running query (%d chars) with range %s", len(statement.text), self.time_range.text
         )

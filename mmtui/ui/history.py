@@ -12,10 +12,16 @@ holds `history.jsonl.lock` (a `filelock` lock). Once the file holds more than `M
 `TRIM_SLACK` lines, it is re-read under the lock and replaced atomically by the last line of
 each of its newest `MAX_ENTRIES` query texts, so entries that another process appended are kept.
 Lines that are not valid UTF-8 or not valid JSON are skipped with a warning.
+
+`add` runs on the UI thread, so it never waits for the lock. When another process holds it, or
+the write fails (a full disk), the entry stays in memory and is written with the next append or
+at exit. A failed write is cut off again, and an append after a line without its line break
+starts on a new line.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -45,8 +51,8 @@ TRIM_SLACK = 100
 """Lines allowed past MAX_ENTRIES before the file is trimmed, so a full file is not rewritten
 on every run."""
 
-LOCK_TIMEOUT = 5.0
-"""Seconds to wait for another process's history lock before the entry is kept in memory only."""
+EXIT_LOCK_TIMEOUT = 2.0
+"""Seconds `close` waits for another process's history lock before unsaved entries are lost."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,11 @@ class QueryHistory:
         """Lines in the file as of the last load or trim, plus the lines appended since."""
         self._cursor: int | None = None
         self._draft = ""
-        self._lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT, mode=0o600)
+        self._lock = FileLock(str(path) + ".lock", mode=0o600)
+        self._unsaved: list[bytes] = []
+        """File lines of entries that could not be written yet, oldest first."""
+        self._reported_problem: str | None = None
+        """The last message `add` returned, so that a lasting problem is reported once."""
         self.load()
 
     def load(self) -> None:
@@ -98,38 +108,102 @@ class QueryHistory:
             logger.warning("skipped %d invalid lines of query history %s", skipped, self.path)
         self.entries = list(latest.values())[-MAX_ENTRIES:]
 
-    def add(self, sql: str, time_range: str) -> None:
-        """Record a run as the newest entry, replacing an earlier entry with the same SQL."""
+    def add(self, sql: str, time_range: str) -> str | None:
+        """Record a run as the newest entry, replacing an earlier entry with the same SQL.
+
+        The entry is appended to the file together with the entries that earlier calls could
+        not write. Returns a one-line message for the user when entries stay unsaved, once per
+        cause, and None otherwise.
+        """
         self.reset_navigation()
         sql = sql.strip()
         if not sql:
-            return
+            return None
         entry = HistoryEntry(sql, datetime.now(UTC).isoformat(timespec="seconds"), time_range)
         self.entries = [old for old in self.entries if old.sql != sql]
         self.entries.append(entry)
         self.entries = self.entries[-MAX_ENTRIES:]
+        self._unsaved.append(_to_line(entry).encode("utf-8"))
+        del self._unsaved[:-MAX_ENTRIES]
+        problem = self._save_unsaved(timeout=0)
+        if problem is None or problem == self._reported_problem:
+            return None
+        self._reported_problem = problem
+        return problem
+
+    def close(self) -> None:
+        """Write the unsaved entries, waiting up to EXIT_LOCK_TIMEOUT for another process."""
+        if not self._unsaved:
+            return
+        count = len(self._unsaved)
+        problem = self._save_unsaved(timeout=EXIT_LOCK_TIMEOUT)
+        if problem is not None:
+            logger.warning("lost %d unsaved entries of query history %s", count, self.path)
+
+    def _save_unsaved(self, timeout: float) -> str | None:
+        """Append the unsaved lines, and return a message for the user when they stay unsaved."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock:
-                self._append_line(_to_line(entry).encode("utf-8"))
-                self._file_lines += 1
+            # A timeout of 0 tries once: the UI thread must not wait for another process.
+            with self._lock.acquire(timeout=timeout, blocking=timeout > 0):
+                self._append(b"".join(self._unsaved))
+                saved = len(self._unsaved)
+                self._unsaved.clear()
+                self._file_lines += saved
+                if self._reported_problem is not None:
+                    logger.info("wrote %d queries to query history %s", saved, self.path)
+                    self._reported_problem = None
                 if self._file_lines > MAX_ENTRIES + TRIM_SLACK:
-                    self._trim()
+                    self._trim_or_log()
         except Timeout:
             logger.warning(
-                "query history %s is locked by another process: the entry was not saved",
+                "query history %s is locked by another process: %d entries kept in memory",
                 self.path,
+                len(self._unsaved),
+            )
+            return (
+                f"Another process holds the lock of the query history {self.path}, so the "
+                "query is not saved yet. It is kept in memory, and the next query tries again."
             )
         except OSError as error:
-            logger.warning("cannot write query history %s: %s", self.path, error)
+            logger.warning(
+                "cannot write query history %s: %s (%d entries kept in memory)",
+                self.path,
+                error,
+                len(self._unsaved),
+            )
+            return (
+                f"Cannot save the query history {self.path}: {error.strerror or error}. "
+                "The queries of this session are kept in memory, and the next query tries again."
+            )
+        return None
 
-    def _append_line(self, line: bytes) -> None:
-        # One write() per entry on an O_APPEND descriptor, so lines of processes do not mix.
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def _append(self, data: bytes) -> None:
+        """Append whole lines to the file, or raise OSError and leave the file as it was.
+
+        The caller holds the lock, so no other mmtui process appends meanwhile, and the bytes
+        of a write that stopped early (a full disk) can be cut off again.
+        """
+        descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(descriptor, line)
+            size = os.fstat(descriptor).st_size
+            if size > 0 and os.pread(descriptor, 1, size - 1) != b"\n":
+                # The last line has no line break (an older mmtui's partial write, or a hand
+                # edit), so the new lines start on a line of their own.
+                data = b"\n" + data
+            try:
+                _write_all(descriptor, data)
+            except OSError:
+                _truncate_or_log(descriptor, size, self.path)
+                raise
         finally:
             os.close(descriptor)
+
+    def _trim_or_log(self) -> None:
+        try:
+            self._trim()
+        except OSError as error:
+            logger.warning("cannot trim query history %s: %s", self.path, error)
 
     def _trim(self) -> None:
         """Replace the file by the last line of each of its newest MAX_ENTRIES query texts.
@@ -191,8 +265,28 @@ def _parse_line(line: bytes) -> HistoryEntry | None:
         return HistoryEntry(
             str(data["sql"]), str(data.get("run_at", "")), str(data.get("time_range", ""))
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
+        # json raises RecursionError for arrays or objects nested too deeply.
         return None
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    """Write all of `data`, looping over short writes. Raises OSError for a write of 0 bytes."""
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view)
+        if written == 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[written:]
+
+
+def _truncate_or_log(descriptor: int, size: int, path: Path) -> None:
+    """Cut the file back to `size` bytes after a failed write."""
+    try:
+        os.ftruncate(descriptor, size)
+    except OSError as error:
+        # The next append starts on a new line, so only the partial line is lost.
+        logger.warning("cannot remove a partial line from query history %s: %s", path, error)
 
 
 def _to_line(entry: HistoryEntry) -> str:
