@@ -1,10 +1,11 @@
 """The `mmtui` command: the explorer, and the `demo-server`, `login` and `logout` subcommands.
 
-Logging goes to a file (the screen belongs to the app). While the app runs, file descriptor 2
-goes to the log file too, and gRPC's own logging is limited to errors (`GRPC_VERBOSITY=ERROR`
-unless the environment sets it), so native libraries cannot write over the screen. When the
-app dies of an unhandled error, Textual restores the terminal and this module writes a redacted
-crash report next to the log and prints its path.
+Logging goes to a file (the screen belongs to the app). When that file cannot be written, one
+warning line goes to standard error and mmtui runs without a log file. While the app runs, file
+descriptor 2 goes to the log file too, and gRPC's own logging is limited to errors
+(`GRPC_VERBOSITY=ERROR` unless the environment sets it), so native libraries cannot write over
+the screen. When the app dies of an unhandled error, Textual restores the terminal and this
+module writes a redacted crash report next to the log and prints its path.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from mmtui import __version__, paths
@@ -93,13 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     if args.version:
         print(f"mmtui {__version__}")
-        print(f"log file: {paths.log_file()}")
+        print(_log_file_line())
         return 0
 
-    from mmtui.logging_setup import configure_logging
     from mmtui.timerange import TimeRangeError, parse_time_range
 
-    log_path = configure_logging()
+    log_path = _start_logging(subcommand=False)
     logger.info("mmtui %s starting (pid %d)", __version__, os.getpid())
     try:
         range_text = initial_range_text(args.begin, args.end)
@@ -111,10 +112,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run_app(args, range_text, log_path)
 
 
-def _run_subcommand(name: str, argv: list[str]) -> int:
-    from mmtui.logging_setup import configure_logging
+def _log_file_line() -> str:
+    """Return the `--version` line with the log file's path, or the reason logging is off."""
+    from mmtui.logging_setup import log_file_problem
 
-    configure_logging()
+    path = paths.log_file()
+    problem = log_file_problem(path)
+    if problem is None:
+        return f"log file: {path}"
+    return f"log file: off (cannot write {path}: {problem})"
+
+
+def _start_logging(*, subcommand: bool) -> Path | None:
+    """Send the log to the log file and return its path, or warn once and return None.
+
+    Without a log file, the subcommands log warnings to standard error, and the app logs
+    nothing, because the screen belongs to it.
+    """
+    from mmtui.logging_setup import (
+        configure_logging,
+        configure_no_logging,
+        configure_stderr_logging,
+        describe_os_error,
+    )
+
+    path = paths.log_file()
+    try:
+        return configure_logging(path)
+    except OSError as error:
+        print(
+            f"mmtui: cannot write the log file {path}: {describe_os_error(error, path)}. "
+            "Running without a log file.",
+            file=sys.stderr,
+        )
+    if subcommand:
+        configure_stderr_logging()
+    else:
+        configure_no_logging()
+    return None
+
+
+def _run_subcommand(name: str, argv: list[str]) -> int:
+    _start_logging(subcommand=True)
     if name == "demo-server":
         from mmtui.demo.cli import main as demo_main
 
@@ -124,7 +163,7 @@ def _run_subcommand(name: str, argv: list[str]) -> int:
     return login_main(argv) if name == "login" else logout_main(argv)
 
 
-def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) -> int:
+def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Path | None) -> int:
     demo = None
     if args.demo:
         # Started first, so that the server's imports and data run beside the app's start.
@@ -139,7 +178,7 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Any) ->
 
 
 def _run_explorer(
-    args: argparse.Namespace, range_text: str | None, log_path: Any, demo: Any
+    args: argparse.Namespace, range_text: str | None, log_path: Path | None, demo: Any
 ) -> int:
     from mmtui.auth import (
         AuthError,
@@ -150,7 +189,7 @@ def _run_explorer(
         resolve_settings,
     )
     from mmtui.client_factory import app_client_factory
-    from mmtui.logging_setup import stderr_to_log, write_crash_report
+    from mmtui.logging_setup import stderr_to_log
     from mmtui.ui.app import MmtuiApp
 
     try:
@@ -198,19 +237,34 @@ def _run_explorer(
         )
         result = app.run()
     if app.crash_error is not None:
-        report = write_crash_report(
-            app.crash_error,
-            {
-                "uri": str(app.settings.uri),
-                "profile": str(settings.profile),
-                "auth_mode": str(settings.auth_mode),
-                "log_file": str(log_path),
-            },
-        )
-        print(f"mmtui crashed; a crash report was written to {report}", file=sys.stderr)
+        _report_crash(app.crash_error, app, settings, log_path)
         return 1
     logger.info("mmtui exits")
     return result if isinstance(result, int) else (app.return_code or 0)
+
+
+def _report_crash(error: BaseException, app: Any, settings: Any, log_path: Path | None) -> None:
+    """Write a crash report and print its path, or print the error when it cannot be written."""
+    from mmtui.logging_setup import describe_os_error, redact, write_crash_report
+
+    context = {
+        "uri": str(app.settings.uri),
+        "profile": str(settings.profile),
+        "auth_mode": str(settings.auth_mode),
+        "log_file": str(log_path) if log_path is not None else "none",
+    }
+    try:
+        report = write_crash_report(error, context)
+    except OSError as write_error:
+        folder = paths.log_dir()
+        summary = redact(f"{type(error).__name__}: {error}").split("\n", 1)[0]
+        print(
+            f"mmtui crashed ({summary}). The crash report cannot be written to {folder}: "
+            f"{describe_os_error(write_error, folder)}",
+            file=sys.stderr,
+        )
+        return
+    print(f"mmtui crashed; a crash report was written to {report}", file=sys.stderr)
 
 
 if __name__ == "__main__":

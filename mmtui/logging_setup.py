@@ -7,6 +7,10 @@ mistake is not written out.
 
 While the app runs, `stderr_to_log` points file descriptor 2 at the log file, so native
 libraries (gRPC's C core) cannot write over the screen.
+
+When the log file cannot be written, mmtui runs without it: the app drops its log records
+(`configure_no_logging`), and the subcommands log warnings to standard error
+(`configure_stderr_logging`).
 """
 
 from __future__ import annotations
@@ -118,13 +122,33 @@ def make_private_dir(folder: Path) -> None:
 
 
 def configure_logging(log_path: Path | None = None, level: int = logging.INFO) -> Path:
-    """Send the root logger to a rotating file (created with its folder); return its path."""
+    """Send the root logger to a rotating file (created with its folder); return its path.
+
+    Raises OSError when the folder or the file cannot be created or opened for writing.
+    """
     path = log_path or paths.log_file()
     make_private_dir(path.parent)
     handler = PrivateRotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     )
+    _replace_console_handlers(handler, level)
+    return path
+
+
+def configure_stderr_logging() -> None:
+    """Log warnings and errors, redacted, to standard error (commands without a log file)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("mmtui: %(levelname)s %(message)s"))
+    _replace_console_handlers(handler, logging.WARNING)
+
+
+def configure_no_logging() -> None:
+    """Drop every log record, so that none reaches the app's screen without a log file."""
+    _replace_console_handlers(logging.NullHandler(), logging.WARNING)
+
+
+def _replace_console_handlers(handler: logging.Handler, level: int) -> None:
     root = logging.getLogger()
     for existing in list(root.handlers):
         # Console handlers only (FileHandler is a StreamHandler subclass and stays).
@@ -133,7 +157,28 @@ def configure_logging(log_path: Path | None = None, level: int = logging.INFO) -
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
-    return path
+
+
+def log_file_problem(log_path: Path | None = None) -> str | None:
+    """Return why the log file cannot be written, or None when it can.
+
+    Creates the log folder and the file as `configure_logging` would.
+    """
+    path = log_path or paths.log_file()
+    try:
+        make_private_dir(path.parent)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE))
+    except OSError as error:
+        return describe_os_error(error, path)
+    return None
+
+
+def describe_os_error(error: OSError, path: Path) -> str:
+    """Return the reason of `error` for a message that already names `path`."""
+    reason = error.strerror or str(error)
+    if error.filename is not None and os.fsdecode(error.filename) != str(path):
+        reason = f"{reason}: {os.fsdecode(error.filename)}"
+    return reason
 
 
 def write_crash_report(
@@ -160,8 +205,10 @@ def write_crash_report(
 
 
 @contextmanager
-def stderr_to_log(log_path: Path) -> Iterator[None]:
+def stderr_to_log(log_path: Path | None) -> Iterator[None]:
     """Point file descriptor 2 at `log_path` and give Textual the terminal on a copy of it.
+
+    Without a log file (`log_path` None), file descriptor 2 goes to the null device.
 
     Textual's Linux driver writes the screen to `sys.__stderr__`, read when the App and the
     driver are created, so this must be entered before the App is built. The terminal
@@ -175,7 +222,8 @@ def stderr_to_log(log_path: Path) -> Iterator[None]:
     try:
         sys.stderr.flush()
         original_stream.flush()
-        log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        target = log_path if log_path is not None else os.devnull
+        log_fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
     except (OSError, ValueError) as error:
         logging.getLogger(__name__).warning("cannot redirect standard error: %s", error)
         yield

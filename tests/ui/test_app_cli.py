@@ -184,3 +184,77 @@ def test_settings_not_utf8_exits_2(tmp_path: Path) -> None:
         f"mmtui: invalid settings file {config_dir / 'config.toml'}: it is not UTF-8 text "
         "(invalid start byte at byte 9)\n"
     )
+
+
+BLOCKED_LOGS = ["folder in place of the file", "state folder is a file"]
+
+
+def _block_log_file(tmp_path: Path, obstacle: str) -> tuple[dict[str, str], Path, str]:
+    """Make the log file impossible to open; return the environment, its path and the reason."""
+    if obstacle == "folder in place of the file":
+        log_file = tmp_path / "state" / "mmtui" / "log" / "mmtui.log"
+        log_file.mkdir(parents=True)
+        return {}, log_file, "Is a directory"
+    state_file = tmp_path / "state-file"
+    state_file.write_text("not a folder\n", encoding="utf-8")
+    log_file = state_file / "mmtui" / "log" / "mmtui.log"
+    return {"XDG_STATE_HOME": str(state_file)}, log_file, f"Not a directory: {log_file.parent}"
+
+
+@pytest.mark.parametrize("obstacle", BLOCKED_LOGS)
+def test_version_says_log_is_off(tmp_path: Path, obstacle: str) -> None:
+    env, log_file, reason = _block_log_file(tmp_path, obstacle)
+    completed = _run_cli(tmp_path, "--version", env=env)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[1] == f"log file: off (cannot write {log_file}: {reason})"
+
+
+@pytest.mark.parametrize("obstacle", BLOCKED_LOGS)
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (["logout"], 0),
+        (["login"], 2),
+        (["--uri", "grpc://127.0.0.1:1", "--begin", "yesterday"], 2),
+    ],
+)
+def test_commands_run_without_log_file(
+    tmp_path: Path, obstacle: str, command: list[str], code: int
+) -> None:
+    env, log_file, reason = _block_log_file(tmp_path, obstacle)
+    env.update(HOME=str(tmp_path / "home"), MMTUI_DATA_DIR=str(tmp_path / "data"))
+    completed = _run_cli(tmp_path, *command, env=env)
+
+    assert completed.returncode == code, completed.stderr
+    assert "Traceback" not in completed.stderr
+    warning = f"mmtui: cannot write the log file {log_file}: {reason}. Running without a log file."
+    assert completed.stderr.splitlines()[0] == warning
+    assert completed.stderr.count("cannot write the log file") == 1
+
+
+def test_demo_server_runs_without_log_file(tmp_path: Path) -> None:
+    env, log_file, reason = _block_log_file(tmp_path, "folder in place of the file")
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("MICROMEGAS_", "MMTUI_"))
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mmtui", "demo-server", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**inherited, "XDG_STATE_HOME": str(tmp_path / "state"), **env},
+    )
+    try:
+        assert server.stdout is not None
+        serving = server.stdout.readline()
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+
+    assert serving.startswith("mmtui demo server: serving on grpc://127.0.0.1:"), errors
+    warning = f"mmtui: cannot write the log file {log_file}: {reason}. Running without a log file."
+    assert errors.splitlines()[0] == warning
+    assert "Traceback" not in errors

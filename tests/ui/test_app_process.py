@@ -192,3 +192,36 @@ def test_closed_terminal_ends_process(
     if not exited:
         os.kill(pid, signal.SIGKILL)
     assert exited, explain()
+
+
+def test_app_runs_without_log_file(
+    tmux: TmuxServer, tmp_path: Path, demo_server: DemoServerHandle
+) -> None:
+    # The state folder (log, history, autosave) cannot be created, because a file has its name.
+    state_file = tmp_path / "state-file"
+    state_file.write_text("not a folder\n", encoding="utf-8")
+    environment = {**_environment(tmp_path / "home"), "XDG_STATE_HOME": str(state_file)}
+    tmux.start(
+        [sys.executable, "-m", "mmtui", "--uri", demo_server.uri], env=environment, cwd=REPO_ROOT
+    )
+    screen = tmux.wait_for(
+        lambda text: "●" in text or "Pane is dead" in text,
+        "the app to connect",
+        START_TIMEOUT,
+        tmux.capture,
+    )
+    assert "●" in screen, screen
+    tmux.send_keys("F5")
+    tmux.wait_for(
+        lambda text: "Query history" in text and "Cannot save" in text,
+        "the notice that the query history cannot be saved",
+        STEP_TIMEOUT,
+        tmux.capture,
+    )
+    tmux.send_keys("C-q")
+    outcome = wait_exit(tmux, tmux.capture, STEP_TIMEOUT)
+
+    assert outcome == "status 0"
+    # -J joins the rows of a wrapped line: the warning is longer than the pane is wide.
+    terminal_text = tmux.run("capture-pane", "-p", "-J", "-t", "main")
+    assert "Running without a log file." in terminal_text
