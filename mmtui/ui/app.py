@@ -1041,6 +1041,9 @@ class MmtuiApp(App[int]):
         self._focus_now(self.editor)
 
     def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
+        if not self._main_screen_ready():
+            # A validation answer can arrive while the app shuts down.
+            return
         if event.position is None:
             self.editor.clear_error(from_query=False)
         else:
