@@ -3,18 +3,29 @@
 Only one record batch is converted at a time, so memory stays bounded by the largest batch.
 The file is written to a new temporary file in the target's directory (`.NAME.mmtui-XXXX.part`,
 made by `tempfile.mkstemp`, so no existing file is touched) and renamed over the target when
-complete. A failed export never leaves a truncated file under the requested name.
+complete. A failed export never leaves a truncated file under the requested name. A result
+without columns is rejected before any file is created.
 
 Conversions:
 - CSV (pyarrow.csv writer): columns the writer cannot take (nested, binary, Micromegas `jsonb`,
-  intervals, unions, null) are written as text. Nested values and `jsonb` are written as JSON.
+  intervals, unions, run-end encoded, null) are written as text. Nested values and `jsonb` are
+  written as JSON. Nulls are empty fields. Timestamps are written as in JSON lines.
 - Parquet: columns Parquet cannot store (for example unions and month-day-nano intervals) are
-  written as text. Dictionary columns are written as their values (Parquet dictionary-encodes
-  them itself), and every other column keeps its Arrow type.
-- JSON lines: one object per row. Timestamps, dates, times and durations are strings with full
-  precision, and `jsonb` and nested values are JSON. Binaries are JSON when they are UTF-8 JSON
-  or Micromegas JSONB, else `0x` hex strings; CSV text columns follow the same rule.
+  written as text. Dictionary and run-end encoded columns are written as their values (Parquet
+  dictionary-encodes them itself). A decimal with a negative scale becomes a decimal with
+  scale 0 and the same values. Every other column keeps its Arrow type, including strings with
+  invalid UTF-8.
+- JSON lines: one object per row, nulls as `null`. Timestamps, dates, times and durations are
+  strings with full precision, and `jsonb` and nested values are JSON. Timestamps carry the
+  column zone's UTC offset (`+05:30`). Values outside years 0001-9999 are exact, but written in
+  UTC when Python has no offset for them. Binaries are JSON when they are UTF-8 JSON or
+  Micromegas JSONB, else `0x` hex strings; CSV text columns follow the same rule.
   Non-finite floats are written as the `NaN`/`Infinity` tokens that Python's json module reads.
+
+CSV and JSON lines files are valid UTF-8. Each invalid UTF-8 sequence in a string value is
+written as U+FFFD (as Python's `bytes.decode(errors="replace")` does), so those bytes are lost
+there, while Parquet keeps the original bytes. A value that cannot be formatted stops the
+export with an error that names its column, so no placeholder text is written as data.
 """
 
 from __future__ import annotations
@@ -28,10 +39,16 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from mmtui.results.formatting import full_texts, is_jsonb_type, json_texts
+from mmtui.results.formatting import (
+    export_texts,
+    is_jsonb_type,
+    replace_invalid_utf8,
+    timestamp_strings,
+)
 from mmtui.results.store import ResultStore
 
 logger = logging.getLogger(__name__)
@@ -55,6 +72,8 @@ USER_ERRNOS = frozenset(
 
 
 _PREFIX_NAME_CHARS = 40
+_DECIMAL128_MAX_PRECISION = 38
+_DECIMAL256_MAX_PRECISION = 76
 
 
 class ExportError(OSError):
@@ -97,6 +116,12 @@ def export_store(store: ResultStore, path: str | os.PathLike[str], fmt: str) -> 
         raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
     check_export_path(path)
     target = Path(path)
+    if not store.schema:
+        # A CSV file cannot record rows without columns (it stays empty), and Parquet stores
+        # 0 rows, so every format rejects such a result alike.
+        raise ExportError(
+            f"nothing to export to {target}: the result has no columns", user_error=True
+        )
     try:
         handle, temporary_name = tempfile.mkstemp(
             # The name is cut so that the temporary name (at most 181 bytes) fits NAME_MAX, 255
@@ -139,8 +164,18 @@ def _export_error(target: Path, partial: Path | None, error: OSError) -> ExportE
     return ExportError(f"writing {target} failed: {detail}", user_error=error.errno in USER_ERRNOS)
 
 
-def _text_column(array: Any) -> Any:
-    return pa.array(full_texts(array), pa.large_string(), mask=array.is_null())
+def _text_column(array: Any, field: pa.Field) -> Any:
+    return pa.array(_column_texts(array, field, as_json=False), pa.large_string())
+
+
+def _column_texts(array: Any, field: pa.Field, *, as_json: bool) -> list[str | None]:
+    try:
+        return export_texts(array, as_json=as_json)
+    except ValueError as error:
+        raise ExportError(
+            f"column {field.name!r} of type {field.type} cannot be written as text: {error}",
+            user_error=False,
+        ) from error
 
 
 def _csv_native(data_type: pa.DataType) -> bool:
@@ -154,7 +189,6 @@ def _csv_native(data_type: pa.DataType) -> bool:
         or types.is_decimal(data_type)
         or types.is_string(data_type)
         or types.is_large_string(data_type)
-        or types.is_timestamp(data_type)
         or types.is_date(data_type)
         or types.is_time(data_type)
     )
@@ -164,10 +198,16 @@ def _csv_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     columns = []
     for index, field in enumerate(batch.schema):
         column = batch.column(index)
-        if pa.types.is_dictionary(field.type) and _csv_native(field.type):
+        if pa.types.is_timestamp(field.type):
+            # Arrow's CSV writer wraps zoned values outside the nanosecond range to wrong dates
+            # and writes offsets as `+0530`, so timestamps are formatted as in JSON lines.
+            column = timestamp_strings(column).cast(pa.large_string())
+        elif pa.types.is_dictionary(field.type) and _csv_native(field.type):
             column = column.cast(field.type.value_type)
         elif not _csv_native(field.type):
-            column = _text_column(column)
+            column = _text_column(column, field)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = replace_invalid_utf8(column)
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
@@ -175,7 +215,9 @@ def _csv_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 def _csv_schema(schema: pa.Schema) -> pa.Schema:
     fields = []
     for field in schema:
-        if pa.types.is_dictionary(field.type) and _csv_native(field.type):
+        if pa.types.is_timestamp(field.type):
+            fields.append(field.with_type(pa.large_string()))
+        elif pa.types.is_dictionary(field.type) and _csv_native(field.type):
             fields.append(field.with_type(field.type.value_type))
         elif not _csv_native(field.type):
             fields.append(field.with_type(pa.large_string()))
@@ -195,12 +237,31 @@ def _export_csv(store: ResultStore, path: Path) -> int:
 
 
 def _parquet_supports(field: pa.Field) -> bool:
+    # Some types fail only when a batch is written: a decimal with a negative scale is rejected
+    # by write_batch, and not by the ParquetWriter constructor.
+    schema = pa.schema([field])
     try:
-        with pq.ParquetWriter(pa.BufferOutputStream(), pa.schema([field])):
-            pass
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        with pq.ParquetWriter(pa.BufferOutputStream(), schema) as writer:
+            writer.write_batch(pa.record_batch([pa.array([], field.type)], schema=schema))
+    except (pa.ArrowException, OSError):
         return False
     return True
+
+
+def _parquet_field(field: pa.Field) -> pa.Field:
+    """Return the field as the Parquet file stores it, before a check of what Parquet takes."""
+    data_type = field.type
+    if pa.types.is_dictionary(data_type) or pa.types.is_run_end_encoded(data_type):
+        data_type = data_type.value_type
+    if pa.types.is_decimal(data_type) and data_type.scale < 0:
+        # Parquet requires 0 <= scale <= precision. A scale of 0 keeps every value exactly,
+        # because decimal128(7, 0) stores all values of decimal128(5, -2), up to 99999E+2.
+        precision = data_type.precision - data_type.scale
+        if precision <= _DECIMAL128_MAX_PRECISION:
+            data_type = pa.decimal128(precision, 0)
+        elif precision <= _DECIMAL256_MAX_PRECISION:
+            data_type = pa.decimal256(precision, 0)
+    return field.with_type(data_type)
 
 
 def _export_parquet(store: ResultStore, path: Path) -> int:
@@ -208,10 +269,7 @@ def _export_parquet(store: ResultStore, path: Path) -> int:
     # with a dictionary of the values it holds. A Flight stream may repeat a partition's whole
     # dictionary in every batch (15,341 block ids for about 150 used per batch), and writing
     # those made the demo's log view 3.5 times larger.
-    fields = [
-        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
-        for field in store.schema
-    ]
+    fields = [_parquet_field(field) for field in store.schema]
     as_text = [not _parquet_supports(field) for field in fields]
     schema = pa.schema(
         [
@@ -222,19 +280,28 @@ def _export_parquet(store: ResultStore, path: Path) -> int:
     rows = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         for batch in store.iter_batches():
-            columns = [
-                _text_column(batch.column(i)) if as_text[i] else _decoded(batch.column(i))
-                for i in range(batch.num_columns)
-            ]
+            columns = []
+            for index, field in enumerate(schema):
+                column = batch.column(index)
+                if as_text[index]:
+                    columns.append(_text_column(column, batch.schema.field(index)))
+                else:
+                    column = _decoded(column)
+                    if column.type != field.type:
+                        column = column.cast(field.type)
+                    columns.append(column)
             writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
             rows += batch.num_rows
     return rows
 
 
 def _decoded(array: Any) -> Any:
-    """Return a dictionary array as an array of its values; other arrays unchanged."""
+    """Return a dictionary or run-end encoded array as a plain array of its values, and other
+    arrays unchanged."""
     if isinstance(array, pa.DictionaryArray):
         return array.dictionary_decode()
+    if pa.types.is_run_end_encoded(array.type):
+        return pc.run_end_decode(array)
     return array
 
 
@@ -243,7 +310,7 @@ def _export_jsonl(store: ResultStore, path: Path) -> int:
     rows = 0
     with open(path, "w", encoding="utf-8", newline="\n") as output:
         for batch in store.iter_batches():
-            columns = [json_texts(batch.column(i)) for i in range(batch.num_columns)]
+            columns = [_json_column(batch, i) for i in range(batch.num_columns)]
             lines = []
             for row in range(batch.num_rows):
                 parts = [key + column[row] for key, column in zip(keys, columns, strict=True)]
@@ -251,3 +318,8 @@ def _export_jsonl(store: ResultStore, path: Path) -> int:
             output.write("".join(lines))
             rows += batch.num_rows
     return rows
+
+
+def _json_column(batch: pa.RecordBatch, index: int) -> list[str]:
+    texts = _column_texts(batch.column(index), batch.schema.field(index), as_json=True)
+    return ["null" if text is None else text for text in texts]

@@ -137,20 +137,21 @@ def full_texts(array: Any, tz: str | None = None) -> list[str]:
     return [NULL_TEXT if text is None else text for text in texts]
 
 
-def json_texts(array: Any) -> list[str]:
-    """Return each value of `array` as a JSON text, whole (for JSON lines export).
+def export_texts(array: Any, *, as_json: bool = False) -> Texts:
+    """Format every value of `array` whole for an export file; None marks a null.
 
-    Strings and temporal values are quoted, numbers and booleans bare, nested values and
-    `jsonb` as JSON; nulls are `null`. Non-finite floats are `NaN`/`Infinity` tokens.
+    Without `as_json`, the texts are those of `full_texts`. With it, each text is JSON:
+    strings and temporal values quoted, numbers and booleans bare, nested values and `jsonb` as
+    JSON, and non-finite floats as `NaN`/`Infinity` tokens. Each invalid UTF-8 sequence in a
+    string becomes U+FFFD. Raises ValueError when a value cannot be formatted, so that no
+    placeholder such as `<unprintable TYPE>` is written as data.
     """
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     try:
-        texts = _texts(array, None, FULL_TEXT_CELLS, nested=True)
-    except Exception:
-        logger.exception("formatting a %s array as JSON failed", array.type)
-        texts = [json.dumps(text) for text in full_texts(array)]
-    return ["null" if text is None else text for text in texts]
+        return _texts(array, None, FULL_TEXT_CELLS, nested=as_json)
+    except Exception as error:
+        raise ValueError(f"formatting a {array.type} value failed: {error}") from error
 
 
 def _texts_value_by_value(array: Any, tz: str | None, max_cells: int) -> Texts:
@@ -213,6 +214,8 @@ def _handler_for(data_type: pa.DataType) -> Handler:
         return _list_texts
     if types.is_union(data_type):
         return _union_texts
+    if types.is_run_end_encoded(data_type):
+        return _run_end_encoded_texts
     return _generic_texts
 
 
@@ -254,11 +257,36 @@ def _head_codepoints(max_cells: int) -> int:
 def _string_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
     # Only the head of each value is copied into Python, so a 5 MB message costs no more than
     # a short one.
-    heads = pc.utf8_slice_codeunits(array, 0, _head_codepoints(max_cells)).to_pylist()
+    try:
+        sliced = pc.utf8_slice_codeunits(array, 0, _head_codepoints(max_cells))
+    except pa.ArrowInvalid:
+        # Arrow does not check the UTF-8 of the strings a server sends.
+        sliced = pc.utf8_slice_codeunits(
+            replace_invalid_utf8(array), 0, _head_codepoints(max_cells)
+        )
+    heads = sliced.to_pylist()
     if nested:
         return [None if v is None else json.dumps(v, ensure_ascii=False) for v in heads]
     texts: Texts = heads
     return texts
+
+
+def replace_invalid_utf8(array: Any) -> Any:
+    """Return a string array with each invalid UTF-8 sequence replaced by U+FFFD.
+
+    A valid array is returned unchanged. Other strings keep every character, and nulls stay
+    null. Python's `bytes.decode(errors="replace")` picks the sequences that are replaced.
+    """
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:
+        pass
+    else:
+        return array
+    binary_type = pa.large_binary() if pa.types.is_large_string(array.type) else pa.binary()
+    values = pc.cast(array, binary_type).to_pylist()
+    texts = [None if value is None else value.decode("utf-8", errors="replace") for value in values]
+    return pa.array(texts, array.type)
 
 
 def _string_view_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
@@ -591,23 +619,32 @@ def _ints_in_day_range(ints: Any, ticks_per_day: int) -> bool:
     return bool(low >= low_limit and high <= high_limit)
 
 
-def _timestamp_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
+def timestamp_strings(array: Any, tz: str | None = None) -> Any:
+    """Format a timestamp array as a string array, exact for every int64 value; nulls stay null.
+
+    The text is `YYYY-MM-DD HH:MM:SS`, the unit's fraction digits, and the UTC offset
+    (`+05:30`) when the column has a zone or `tz` is set. Arrow formats values within years
+    0001-9999. Others are formatted from the integer, in UTC when Python has no offset for them.
+    """
     unit = array.type.unit
     zone = _display_zone(array.type.tz, tz)
     ints = array.view(pa.int64())
-    texts: Texts | None = None
     if _ints_in_day_range(ints, TICKS_PER_SECOND[unit] * _SECONDS_PER_DAY):
         pattern = "%Y-%m-%d %H:%M:%S" + ("%Ez" if zone is not None else "")
         try:
             typed = (
                 ints.view(pa.timestamp(unit, tz=zone)) if zone else ints.view(pa.timestamp(unit))
             )
-            texts = pc.strftime(typed, format=pattern).to_pylist()
+            return pc.strftime(typed, format=pattern)
         except pa.ArrowException:
             # Arrow's time zone database may lack a zone that zoneinfo has: format per value.
-            texts = None
-    if texts is None:
-        texts = [None if v is None else timestamp_text(v, unit, zone) for v in ints.to_pylist()]
+            pass
+    texts = [None if v is None else timestamp_text(v, unit, zone) for v in ints.to_pylist()]
+    return pa.array(texts, pa.string())
+
+
+def _timestamp_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
+    texts: Texts = timestamp_strings(array, tz).to_pylist()
     if nested:
         return [None if t is None else json.dumps(t) for t in texts]
     return texts
@@ -756,6 +793,10 @@ def _union_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Te
     return texts
 
 
+def _run_end_encoded_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
+    return _texts(pc.run_end_decode(array), tz, max_cells, nested=nested)
+
+
 def _generic_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
     texts: Texts = []
     for index in range(len(array)):
@@ -763,8 +804,7 @@ def _generic_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> 
         if not scalar.is_valid:
             texts.append(None)
             continue
-        try:
-            texts.append(str(scalar.as_py()))
-        except Exception:
-            texts.append(f"<unprintable {array.type}>")
+        # A failure reaches the caller: the grid shows a placeholder for that value alone, and
+        # an export stops rather than write one.
+        texts.append(str(scalar.as_py()))
     return texts

@@ -7,8 +7,9 @@ The format follows the file extension as it is typed (.csv, .parquet or .pq, .js
 the current directory, which the screen shows, and messages name the absolute path.
 The path is checked before anything is written: a `~user` that does not exist, a directory or
 a missing directory is reported on the screen, and an existing file is replaced only after a
-second Enter. The export writes every row in the store at the time it starts; the result is
-reported with a notification (rows written, or the error).
+second Enter. A result without columns is not exported, and the screen shows why. The export
+writes every row in the store at the time it starts; the result is reported with a
+notification (rows written, or the error).
 """
 
 from __future__ import annotations
@@ -214,6 +215,9 @@ class ExportScreen(ModalScreen[int | None]):
     @on(Button.Pressed, "#export-run")
     def _start(self) -> None:
         if self.running:
+            return
+        if not self.store.schema:
+            self._set_status("The result has no columns, so there is nothing to export.")
             return
         path = self.query_one("#export-path", Input).value.strip()
         if not path:

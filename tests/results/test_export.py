@@ -2,6 +2,7 @@
 
 import csv
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -76,7 +77,7 @@ def test_csv_nested_as_json(store: ResultStore, tmp_path: Path) -> None:
     assert len(rows) == 1200
     first = rows[0]
     assert first["msg"] == 'msg 0, "quoted"\n日本'
-    assert first["time"] == "2023-11-14 22:13:20.000000001+0000"
+    assert first["time"] == "2023-11-14 22:13:20.000000001+00:00"
     assert first["target"] == "t0"
     assert json.loads(first["properties"]) == {"n": "0"}
     assert json.loads(first["tags"]) == ["log", "n0"]
@@ -237,3 +238,217 @@ def test_parquet_large_dictionaries_stay_small(tmp_path: Path) -> None:
         pq.read_table(plain_path).column("block_id").to_pylist()
     )
     assert encoded_path.stat().st_size <= 1.2 * plain_path.stat().st_size
+
+
+def export_batch(batch: pa.RecordBatch, path: Path, fmt: str) -> None:
+    """Export one batch as a whole result in `fmt`."""
+    with ResultStore(batch.schema) as store:
+        store.append(batch)
+        assert export_store(store, path, fmt) == batch.num_rows
+
+
+INT64_EXTREMES = [-(2**63), 2**63 - 1, None, 0]
+
+
+def test_csv_zoned_timestamps_exact(tmp_path: Path) -> None:
+    # Arrow's CSV writer wraps zoned values outside the nanosecond range to wrong dates. Values
+    # that Python cannot place in the zone are written in UTC, and the others with the zone's
+    # offset as `+05:30`. In 1677, Asia/Kolkata used local mean time, +05:53:28 in zoneinfo.
+    units = ["s", "ms", "us", "ns"]
+    columns = [pa.array(INT64_EXTREMES, pa.timestamp(unit, "Asia/Kolkata")) for unit in units]
+    path = tmp_path / "zoned.csv"
+    export_batch(pa.record_batch(columns, names=units), path, "csv")
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["s"] for row in rows] == [
+        "-292277022657-01-27 08:29:52+00:00",
+        "292277026596-12-04 15:30:07+00:00",
+        "",
+        "1970-01-01 05:30:00+05:30",
+    ]
+    assert [row["ms"] for row in rows] == [
+        "-292275055-05-16 16:47:04.192+00:00",
+        "292278994-08-17 07:12:55.807+00:00",
+        "",
+        "1970-01-01 05:30:00.000+05:30",
+    ]
+    assert [row["us"] for row in rows] == [
+        "-290308-12-21 19:59:05.224192+00:00",
+        "294247-01-10 04:00:54.775807+00:00",
+        "",
+        "1970-01-01 05:30:00.000000+05:30",
+    ]
+    assert [row["ns"] for row in rows] == [
+        "1677-09-21 06:06:11.145224192+05:53:28",
+        "2262-04-12 05:17:16.854775807+05:30",
+        "",
+        "1970-01-01 05:30:00.000000000+05:30",
+    ]
+
+
+def test_csv_timestamps_match_jsonl(tmp_path: Path) -> None:
+    zones = [None, "UTC", "+00:00", "Asia/Kolkata"]
+    columns = [pa.array(INT64_EXTREMES, pa.timestamp("us", zone)) for zone in zones]
+    names = [f"ts_{index}" for index in range(len(zones))]
+    batch = pa.record_batch(columns, names=names)
+    export_batch(batch, tmp_path / "ts.csv", "csv")
+    export_batch(batch, tmp_path / "ts.jsonl", "jsonl")
+
+    with open(tmp_path / "ts.csv", newline="", encoding="utf-8") as handle:
+        csv_rows = list(csv.DictReader(handle))
+    json_rows = [json.loads(line) for line in (tmp_path / "ts.jsonl").read_text().splitlines()]
+    for csv_row, json_row in zip(csv_rows, json_rows, strict=True):
+        assert csv_row == {name: json_row[name] or "" for name in names}
+    assert csv_rows[3]["ts_0"] == "1970-01-01 00:00:00.000000"
+    assert csv_rows[3]["ts_1"] == "1970-01-01 00:00:00.000000+00:00"
+
+
+RUN_END_ENCODED = pa.RunEndEncodedArray.from_arrays(
+    pa.array([2, 4], pa.int32()), pa.array(["run", None])
+)
+
+
+def test_jsonl_run_end_encoded_valid(tmp_path: Path) -> None:
+    path = tmp_path / "ree.jsonl"
+    export_batch(pa.record_batch([RUN_END_ENCODED], names=["ree"]), path, "jsonl")
+
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert records == [{"ree": "run"}, {"ree": "run"}, {"ree": None}, {"ree": None}]
+
+
+def test_parquet_run_end_encoded_values(tmp_path: Path) -> None:
+    path = tmp_path / "ree.parquet"
+    export_batch(pa.record_batch([RUN_END_ENCODED], names=["ree"]), path, "parquet")
+
+    column = pq.read_table(path).column("ree")
+    assert column.type == pa.string()
+    assert column.to_pylist() == ["run", "run", None, None]
+
+
+def union_and_ree_batch() -> pa.RecordBatch:
+    sparse = pa.UnionArray.from_sparse(
+        pa.array([0, 1, 0, 0], pa.int8()),
+        [pa.array([1, None, None, 4]), pa.array(["a", "b", None, None])],
+    )
+    dense = pa.UnionArray.from_dense(
+        pa.array([0, 1, 0, 1], pa.int8()),
+        pa.array([0, 0, 1, 1], pa.int32()),
+        [pa.array([1, None]), pa.array(["", None])],
+    )
+    ids = pa.array([1, 2, 3, 4])
+    return pa.record_batch([ids, sparse, dense, RUN_END_ENCODED], names=["id", "su", "du", "ree"])
+
+
+def test_csv_union_nulls_empty(tmp_path: Path) -> None:
+    # A null is an empty field, while an empty string is `""`.
+    path = tmp_path / "unions.csv"
+    export_batch(union_and_ree_batch(), path, "csv")
+
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        '"id","su","du","ree"',
+        '1,"1","1","run"',
+        '2,"b","","run"',
+        "3,,,",
+        '4,"4",,',
+    ]
+
+
+def test_jsonl_union_nulls_null(tmp_path: Path) -> None:
+    path = tmp_path / "unions.jsonl"
+    export_batch(union_and_ree_batch(), path, "jsonl")
+
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert records == [
+        {"id": 1, "su": 1, "du": 1, "ree": "run"},
+        {"id": 2, "su": "b", "du": "", "ree": "run"},
+        {"id": 3, "su": None, "du": None, "ree": None},
+        {"id": 4, "su": 4, "du": None, "ree": None},
+    ]
+
+
+BAD_UTF8 = [b"ok", b"\xff\xfe bad", b"caf\xc3", None]
+"""Valid, two invalid bytes first, a cut-off sequence last, null."""
+
+REPLACED_UTF8 = ["ok", "\ufffd\ufffd bad", "caf\ufffd", None]
+
+
+def bad_utf8_batch() -> pa.RecordBatch:
+    strings = pa.array(BAD_UTF8, pa.binary()).view(pa.string())
+    offsets = pa.array(range(len(BAD_UTF8) + 1), pa.int32())
+    return pa.record_batch(
+        [
+            strings,
+            pa.array(BAD_UTF8, pa.large_binary()).view(pa.large_string()),
+            strings.dictionary_encode(),
+            pa.ListArray.from_arrays(offsets, strings),
+        ],
+        names=["s", "large", "dict", "ls"],
+    )
+
+
+def test_jsonl_invalid_utf8_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    export_batch(bad_utf8_batch(), path, "jsonl")
+
+    text = path.read_bytes().decode("utf-8")
+    records = [json.loads(line) for line in text.splitlines()]
+    assert [record["s"] for record in records] == REPLACED_UTF8
+    assert [record["large"] for record in records] == REPLACED_UTF8
+    assert [record["dict"] for record in records] == REPLACED_UTF8
+    assert [record["ls"] for record in records] == [[value] for value in REPLACED_UTF8]
+
+
+def test_csv_invalid_utf8_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    export_batch(bad_utf8_batch(), path, "csv")
+
+    text = path.read_bytes().decode("utf-8")
+    assert "unprintable" not in text
+    rows = list(csv.DictReader(text.splitlines(keepends=True)))
+    expected = [value or "" for value in REPLACED_UTF8]
+    assert [row["s"] for row in rows] == expected
+    assert [row["large"] for row in rows] == expected
+    assert [row["dict"] for row in rows] == expected
+    assert [json.loads(row["ls"]) for row in rows] == [[value] for value in REPLACED_UTF8]
+    # The null string is an empty field, and the empty string would be `""`.
+    assert text.splitlines()[-1] == ',,,"[null]"'
+
+    # Parquet keeps the original bytes, so they stay available.
+    parquet_path = tmp_path / "bad.parquet"
+    export_batch(bad_utf8_batch(), parquet_path, "parquet")
+    table = pq.read_table(parquet_path)
+    assert table.column("s").cast(pa.binary()).to_pylist() == BAD_UTF8
+
+
+def test_parquet_negative_scale_decimal(tmp_path: Path) -> None:
+    values = [Decimal("12300"), None, Decimal(0), Decimal(-100)]
+    columns = [
+        pa.array(values, pa.decimal128(5, -2)),
+        pa.array(values, pa.decimal256(5, -2)),
+        pa.array(values, pa.decimal128(38, -2)),
+    ]
+    path = tmp_path / "decimal.parquet"
+    export_batch(pa.record_batch(columns, names=["d128", "d256", "wide"]), path, "parquet")
+
+    table = pq.read_table(path)
+    # A scale of 0 keeps the values, and precision grows by the scale's digits.
+    assert table.schema.field("d128").type == pa.decimal128(7, 0)
+    assert table.schema.field("d256").type == pa.decimal128(7, 0)
+    assert table.schema.field("wide").type == pa.decimal256(40, 0)
+    for name in ("d128", "d256", "wide"):
+        assert table.column(name).to_pylist() == values
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_no_columns_rejected(tmp_path: Path, fmt: str) -> None:
+    batch = pa.record_batch([pa.array([1, 2, 3])], names=["x"]).select([])
+    target = tmp_path / f"empty.{fmt}"
+    with ResultStore(batch.schema) as store:
+        store.append(batch)
+        with pytest.raises(ExportError) as caught:
+            export_store(store, target, fmt)
+
+    assert str(caught.value) == f"nothing to export to {target}: the result has no columns"
+    assert caught.value.user_error
+    assert list(tmp_path.iterdir()) == []

@@ -445,3 +445,15 @@ def test_level_detail_text_names() -> None:
     assert level_detail_text(6) == "TRACE (6)"
     assert level_detail_text(0) == "0"
     assert level_detail_text(9) == "9"
+
+
+def test_invalid_utf8_shown_replaced() -> None:
+    # Arrow does not check the UTF-8 of a server's strings. Each invalid sequence shows as
+    # U+FFFD, as in copied text.
+    strings = pa.array([b"ok", b"\xff\xfe bad", None], pa.binary()).view(pa.string())
+    assert format_array(strings) == ["ok", "\ufffd\ufffd bad", NULL_TEXT]
+    offsets = pa.array([0, 2, 3], pa.int32())
+    assert format_array(pa.ListArray.from_arrays(offsets, strings)) == [
+        '["ok", "\ufffd\ufffd bad"]',
+        "[null]",
+    ]

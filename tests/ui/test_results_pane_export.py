@@ -280,3 +280,22 @@ async def test_export_title_follows_streaming_rows(fault_client: FlightSQLClient
         await wait_until(pilot, lambda: title() == "Export 400 rows", "the final row count")
         assert app.pane.store is screen.store
         assert screen.store.row_count == 400
+
+
+async def test_export_no_columns_rejected(fault_client: FlightSQLClient, tmp_path: Path) -> None:
+    # The result has 3 rows and no column, so the screen rejects the export and writes nothing.
+    target = tmp_path / "empty.csv"
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:no_columns")
+        screen = await open_export(pilot, app)
+        assert str(screen.query_one("#export-title", Static).content) == "Export 3 rows"
+
+        status = await submit_path(pilot, screen, str(target))
+        await pilot.pause()
+
+        assert status == "The result has no columns, so there is nothing to export."
+        assert app.screen is screen
+        assert not screen.running
+        assert app.notifications == []
+        assert list(tmp_path.iterdir()) == []
