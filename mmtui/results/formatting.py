@@ -516,7 +516,7 @@ def _zone_offset_seconds(epoch_seconds: int, zone: str) -> int:
 
 @functools.lru_cache(maxsize=64)
 def _python_zone(zone: str) -> dt.tzinfo:
-    if zone[:1] in "+-" and len(zone) == 6 and zone[3] == ":":
+    if _is_fixed_offset(zone):
         sign = 1 if zone[0] == "+" else -1
         delta = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
         return dt.timezone(sign * delta)
@@ -619,12 +619,32 @@ def _ints_in_day_range(ints: Any, ticks_per_day: int) -> bool:
     return bool(low >= low_limit and high <= high_limit)
 
 
+def _has_offset_seconds(typed: Any) -> bool:
+    """Tell whether a value of a zoned timestamp array has a UTC offset with seconds.
+
+    Arrow's `%Ez` drops those seconds (+05:53 for +05:53:28, pyarrow 23), so the text would
+    name another instant. Asia/Kolkata had such offsets until 1906 (+05:53:28 in 1800).
+    """
+    zone = typed.type.tz
+    if zone in UTC_ZONE_NAMES or _is_fixed_offset(zone):
+        return False
+    ticks_per_minute = 60 * TICKS_PER_SECOND[typed.type.unit]
+    offsets = pc.subtract(pc.local_timestamp(typed).view(pa.int64()), typed.view(pa.int64()))
+    whole_minutes = pc.multiply(pc.divide(offsets, ticks_per_minute), ticks_per_minute)
+    return bool(pc.any(pc.not_equal(offsets, whole_minutes)).as_py())
+
+
+def _is_fixed_offset(zone: str) -> bool:
+    return zone[:1] in "+-" and len(zone) == 6 and zone[3] == ":"
+
+
 def timestamp_strings(array: Any, tz: str | None = None) -> Any:
     """Format a timestamp array as a string array, exact for every int64 value; nulls stay null.
 
     The text is `YYYY-MM-DD HH:MM:SS`, the unit's fraction digits, and the UTC offset
     (`+05:30`) when the column has a zone or `tz` is set. Arrow formats values within years
-    0001-9999. Others are formatted from the integer, in UTC when Python has no offset for them.
+    0001-9999. Others are formatted from the integer, in UTC when Python has no offset for them,
+    and so are arrays in which a value has an offset with seconds (`+05:53:28`).
     """
     unit = array.type.unit
     zone = _display_zone(array.type.tz, tz)
@@ -635,7 +655,8 @@ def timestamp_strings(array: Any, tz: str | None = None) -> Any:
             typed = (
                 ints.view(pa.timestamp(unit, tz=zone)) if zone else ints.view(pa.timestamp(unit))
             )
-            return pc.strftime(typed, format=pattern)
+            if zone is None or not _has_offset_seconds(typed):
+                return pc.strftime(typed, format=pattern)
         except pa.ArrowException:
             # Arrow's time zone database may lack a zone that zoneinfo has: format per value.
             pass

@@ -11,6 +11,7 @@ from mmtui.results import (
     NULL_TEXT,
     format_array,
     formatting,
+    full_texts,
     is_jsonb_type,
     is_level_field,
     level_detail_text,
@@ -457,3 +458,17 @@ def test_invalid_utf8_shown_replaced() -> None:
         '["ok", "\ufffd\ufffd bad"]',
         "[null]",
     ]
+
+
+def test_timestamp_offset_seconds_kept() -> None:
+    # Asia/Kolkata used local mean time, +05:53:28, in 1800. Arrow's `%Ez` writes +05:53, which
+    # names an instant 28 seconds later.
+    zoned = pa.array([-5364662400, 0, None], pa.timestamp("s", "Asia/Kolkata"))
+    assert full_texts(zoned) == [
+        "1800-01-01 05:53:28+05:53:28",
+        "1970-01-01 05:30:00+05:30",
+        NULL_TEXT,
+    ]
+    paris = pa.array([-5364662400_000], pa.timestamp("ms", "Europe/Paris"))
+    assert full_texts(paris) == ["1800-01-01 00:09:21.000+00:09:21"]
+    assert full_texts(paris, tz="Asia/Kolkata") == ["1800-01-01 05:53:28.000+05:53:28"]
