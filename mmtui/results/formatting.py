@@ -117,9 +117,27 @@ def format_array(
         else:
             texts = _texts(array, tz, max_cells, nested=False)
     except Exception:
-        logger.exception("formatting a %s array failed; formatting value by value", array.type)
+        _log_fallback(array.type)
         texts = _texts_value_by_value(array, tz, max_cells)
     return [NULL_TEXT if text is None else display_text(text, max_cells) for text in texts]
+
+
+_logged_fallback_types: set[str] = set()
+"""Types whose formatting failure was logged with its traceback: each grid repaint formats
+the visible rows again, and the same failure would fill the log."""
+
+
+def _log_fallback(data_type: Any) -> None:
+    """Log a failed array formatting: the traceback the first time for its type, then one line.
+
+    Call it from an `except` block.
+    """
+    name = str(data_type)
+    if name in _logged_fallback_types:
+        logger.debug("formatting a %s array failed again; formatting value by value", name)
+        return
+    _logged_fallback_types.add(name)
+    logger.exception("formatting a %s array failed; formatting value by value", name)
 
 
 def full_texts(array: Any, tz: str | None = None) -> list[str]:
@@ -132,7 +150,7 @@ def full_texts(array: Any, tz: str | None = None) -> list[str]:
     try:
         texts = _texts(array, tz, FULL_TEXT_CELLS, nested=False)
     except Exception:
-        logger.exception("formatting a %s array failed; formatting value by value", array.type)
+        _log_fallback(array.type)
         texts = _texts_value_by_value(array, tz, FULL_TEXT_CELLS)
     return [NULL_TEXT if text is None else text for text in texts]
 

@@ -1,5 +1,6 @@
 """Exact display text of representative values of every Arrow type."""
 
+import logging
 from decimal import Decimal
 
 import numpy as np
@@ -472,3 +473,19 @@ def test_timestamp_offset_seconds_kept() -> None:
     paris = pa.array([-5364662400_000], pa.timestamp("ms", "Europe/Paris"))
     assert full_texts(paris) == ["1800-01-01 00:09:21.000+00:09:21"]
     assert full_texts(paris, tz="Asia/Kolkata") == ["1800-01-01 05:53:28.000+05:53:28"]
+
+
+def test_fallback_traceback_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    # Every repaint formats the visible rows again; a failure must not fill the log.
+    data_type = pa.struct([("fallback_log_test", pa.int8())])
+    with caplog.at_level(logging.DEBUG, logger="mmtui.results.formatting"):
+        for _ in range(3):
+            try:
+                raise ValueError("cannot format")
+            except ValueError:
+                formatting._log_fallback(data_type)
+
+    records = [r for r in caplog.records if "fallback_log_test" in r.getMessage()]
+    assert [r.levelno for r in records] == [logging.ERROR, logging.DEBUG, logging.DEBUG]
+    assert records[0].exc_info is not None
+    assert records[1].exc_info is None
