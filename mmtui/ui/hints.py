@@ -39,6 +39,11 @@ the measured figure)."""
 
 MAX_COLUMNS_SHOWN = 12
 
+MAX_VALIDATIONS_IN_FLIGHT = 3
+"""Validation calls running at once. A stalled server holds each call, and its thread, until
+the call timeout (30 s by default), so without a cap every edit would add one. More than one,
+so that a statement the server is slow to plan does not hold back the next one."""
+
 
 @dataclass
 class HintRequest:
@@ -75,6 +80,10 @@ class HintsPanel(Vertical):
         """The panel's validation text as shown."""
         self.shown_statement: str | None = None
         """The statement the shown validation result is for."""
+        self._in_flight = 0
+        """prepare_statement calls running, at most MAX_VALIDATIONS_IN_FLIGHT."""
+        self._queued: tuple[Any, HintRequest] | None = None
+        """The newest request that waits for a running call to end."""
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="completions")
@@ -118,6 +127,11 @@ class HintsPanel(Vertical):
         request = HintRequest(self.invalidate(), statement, buffer, begin, end)
         self._show(Text("Validating…", style="dim"), keep_height=True)
         self.shown_statement = None
+        if self._in_flight >= MAX_VALIDATIONS_IN_FLIGHT:
+            # Only the newest text is worth validating once a call ends.
+            self._queued = (client, request)
+            return
+        self._in_flight += 1
         self._prepare(client, request)
 
     @work(thread=True, group="hints", exit_on_error=False)
@@ -127,9 +141,23 @@ class HintsPanel(Vertical):
                 request.statement.text, begin=request.begin, end=request.end
             )
         except Exception as error:  # every failure is shown; typed below
-            call_later_from_thread(self, self._show_failure, request, error)
+            call_later_from_thread(self, self._prepared, request, None, error)
             return
-        call_later_from_thread(self, self._show_schema, request, prepared.dataset_schema)
+        call_later_from_thread(self, self._prepared, request, prepared.dataset_schema, None)
+
+    def _prepared(
+        self, request: HintRequest, schema: pa.Schema | None, error: Exception | None
+    ) -> None:
+        """Show a call's outcome unless it is stale, then start the queued request, if any."""
+        self._in_flight -= 1
+        queued, self._queued = self._queued, None
+        if queued is not None and queued[1].generation == self.generation:
+            self._in_flight += 1
+            self._prepare(*queued)
+        if error is not None:
+            self._show_failure(request, error)
+        elif schema is not None:
+            self._show_schema(request, schema)
 
     def _is_stale(self, request: HintRequest) -> bool:
         if request.generation != self.generation:

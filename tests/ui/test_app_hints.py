@@ -331,3 +331,42 @@ async def test_pending_validation_shows_validating(
         screen = screen_text(app)
         assert "✓ valid" in screen
         assert "Validating…" not in screen
+
+
+async def test_stalled_validations_capped(fault_server: FaultServerHandle, tmp_path: Path) -> None:
+    # Each edit on a stalled server would hold one more thread until the call timeout; the
+    # panel keeps three calls at most, and validates only the newest text once one ends.
+    app = make_app(fault_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        waiting_before = fault_server.waiting_calls
+        for index in range(3):
+            await set_editor_text(pilot, f"SELECT {index} -- fault:slow_prepare:60")
+            held = index + 1
+            await wait_for(
+                pilot,
+                lambda held=held: fault_server.waiting_calls - waiting_before == held,
+                f"the server to hold {held} validations",
+            )
+        for index in range(3, 5):
+            generation = app.hints.generation
+            await set_editor_text(pilot, f"SELECT {index} -- fault:slow_prepare:60")
+            await wait_for(
+                pilot,
+                lambda generation=generation: app.hints.generation > generation,
+                f"validation request {index}",
+            )
+        assert fault_server.waiting_calls - waiting_before == 3
+        assert app.hints._in_flight == 3
+
+        newest = "SELECT 9 -- fault:zero_batches"
+        await set_editor_text(pilot, newest)
+        await wait_for(pilot, lambda: app.hints._queued is not None, "the queued request")
+        assert "Validating…" in screen_text(app)
+
+        prepares_before = len(fault_server.headers_of("do_action"))
+        fault_server.release_slow_prepares()
+        await wait_hint(pilot, newest, "✓")
+        await wait_for(pilot, lambda: app.hints._in_flight == 0, "every call to end")
+        # The three held calls ended, and only the newest text was sent after them.
+        assert len(fault_server.headers_of("do_action")) == prepares_before + 1
