@@ -25,7 +25,7 @@ from mmtui.results.text import (
     safe_text,
     truncate_cells,
 )
-from mmtui.results.widths import MAX_COLUMN_CELLS
+from mmtui.results.widths import MAX_COLUMN_CELLS, MAX_HEADER_CELLS
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -34,6 +34,7 @@ __all__ = [
     "LEVEL_NAMES",
     "LOCAL_TZ",
     "MAX_COLUMN_CELLS",
+    "MAX_HEADER_CELLS",
     "NULL_TEXT",
     "JsonbError",
     "ResultStore",

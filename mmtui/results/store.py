@@ -37,7 +37,7 @@ from mmtui.results.allocator import release_freed_memory
 from mmtui.results.formatting import format_array, is_level_field
 from mmtui.results.measure import column_cells
 from mmtui.results.text import cell_width, safe_text
-from mmtui.results.widths import MAX_COLUMN_CELLS
+from mmtui.results.widths import MAX_COLUMN_CELLS, MAX_HEADER_CELLS
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class ResultStore:
         self._spill_cache: OrderedDict[int, pa.RecordBatch] = OrderedDict()
         self._level_columns = [is_level_field(field) for field in schema]
         self._widths = [
-            min(MAX_COLUMN_CELLS, max(1, cell_width(safe_text(field.name)))) for field in schema
+            min(MAX_HEADER_CELLS, max(1, cell_width(safe_text(field.name)))) for field in schema
         ]
         self.measure_every_rows = measure_every_rows
         # Batches appended but not measured yet, and their rows; only the producer touches them.

@@ -37,6 +37,12 @@ MAX_COLUMN_CELLS = 80
 other columns stay reachable. Longer values end with an ellipsis and show whole in the detail
 view."""
 
+MAX_HEADER_CELLS = 32
+"""Widest a column name alone makes its column. DataFusion names a computed column after its
+expression (`count(DISTINCT log_entries.process_id)`, a whole CASE), and such a name would
+otherwise widen a column of short numbers past the screen. A longer name ends with an
+ellipsis in the header."""
+
 _ZWJ = 0x200D
 _VS16 = 0xFE0F
 _SURROGATES = range(0xD800, 0xE000)

@@ -31,6 +31,7 @@ from textual.strip import Strip
 from mmtui.results import (
     LEVEL_NAMES,
     MAX_COLUMN_CELLS,
+    MAX_HEADER_CELLS,
     ResultStore,
     cell_width,
     is_level_field,
@@ -442,7 +443,7 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         if measured < with_offset:
             return measured
         saved = OFFSET_CELLS - compact_offset_cells(zone, self._display_tz)
-        return max(cell_width(self._names[index]), measured - saved)
+        return max(min(cell_width(self._names[index]), MAX_HEADER_CELLS), measured - saved)
 
     def _apply_widths(self, widths: list[int]) -> None:
         self._widths = widths

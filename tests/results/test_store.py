@@ -7,7 +7,7 @@ import time
 import pyarrow as pa
 import pytest
 
-from mmtui.results import MAX_COLUMN_CELLS, ResultStore, StoreClosedError
+from mmtui.results import MAX_COLUMN_CELLS, MAX_HEADER_CELLS, ResultStore, StoreClosedError
 
 SCHEMA = pa.schema(
     [
@@ -286,3 +286,15 @@ def test_spill_bounds_resident_memory(tmp_path: pytest.TempPathFactory) -> None:
         assert store.window(0, 1).column("n").to_pylist() == [0]
     finally:
         store.close()
+
+
+def test_long_column_name_capped() -> None:
+    # A computed column is named after its expression; the name alone must not widen the
+    # column of short values past MAX_HEADER_CELLS, while wide values still widen it.
+    long_name = "count(DISTINCT " + "x" * 100 + ")"
+    batch = pa.record_batch(
+        [pa.array([1, 22]), pa.array(["v" * 50, "w"])], names=[long_name, long_name + "2"]
+    )
+    with ResultStore(batch.schema) as store:
+        store.append(batch)
+        assert store.column_widths == [MAX_HEADER_CELLS, 50]
