@@ -253,6 +253,11 @@ def _parquet_field(field: pa.Field) -> pa.Field:
     data_type = field.type
     if pa.types.is_dictionary(data_type) or pa.types.is_run_end_encoded(data_type):
         data_type = data_type.value_type
+    if pa.types.is_fixed_size_list(data_type):
+        # The Parquet writer of pyarrow 23 rejects a null fixed-size list entry ("Lists with
+        # non-zero length null components are not supported"); a variable-size list whose
+        # null entries own no values is written (`_compact_null_lists`).
+        data_type = pa.list_(data_type.value_field)
     if pa.types.is_decimal(data_type) and data_type.scale < 0:
         # Parquet requires 0 <= scale <= precision. A scale of 0 keeps every value exactly,
         # because decimal128(7, 0) stores all values of decimal128(5, -2), up to 99999E+2.
@@ -289,10 +294,17 @@ def _export_parquet(store: ResultStore, path: Path) -> int:
                     column = _decoded(column)
                     if column.type != field.type:
                         column = column.cast(field.type)
+                    if pa.types.is_list(field.type) and column.null_count:
+                        column = _compact_null_lists(column)
                     columns.append(column)
             writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
             rows += batch.num_rows
     return rows
+
+
+def _compact_null_lists(array: Any) -> Any:
+    """Return a list array whose null entries own no child values (`take` rebuilds it so)."""
+    return array.take(pa.array(range(len(array)), pa.int64()))
 
 
 def _decoded(array: Any) -> Any:

@@ -440,6 +440,20 @@ def test_parquet_negative_scale_decimal(tmp_path: Path) -> None:
         assert table.column(name).to_pylist() == values
 
 
+def test_parquet_fixed_size_list_nulls(tmp_path: Path) -> None:
+    values = [[1.0, 2.0], None, [3.0, 4.0]]
+    path = tmp_path / "vectors.parquet"
+    export_batch(
+        pa.record_batch([pa.array(values, pa.list_(pa.float64(), 2))], names=["v"]),
+        path,
+        "parquet",
+    )
+
+    table = pq.read_table(path)
+    assert table.schema.field("v").type == pa.list_(pa.float64())
+    assert table.column("v").to_pylist() == values
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_export_no_columns_rejected(tmp_path: Path, fmt: str) -> None:
     batch = pa.record_batch([pa.array([1, 2, 3])], names=["x"]).select([])
