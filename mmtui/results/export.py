@@ -13,8 +13,8 @@ Conversions:
 - Parquet: columns Parquet cannot store (for example unions and month-day-nano intervals) are
   written as text. Dictionary and run-end encoded columns are written as their values (Parquet
   dictionary-encodes them itself). A decimal with a negative scale becomes a decimal with
-  scale 0 and the same values. Every other column keeps its Arrow type, including strings with
-  invalid UTF-8.
+  scale 0 and the same values, and a fixed-size list a list. Every other column keeps its Arrow
+  type, including strings with invalid UTF-8.
 - JSON lines: one object per row, nulls as `null`. Timestamps, dates, times and durations are
   strings with full precision, and `jsonb` and nested values are JSON. Timestamps carry the
   column zone's UTC offset (`+05:30`). Values outside years 0001-9999 are exact, but written in
