@@ -52,6 +52,7 @@ class KeyFooter(Footer):
         self._composed_width = 0
 
     def compose(self) -> ComposeResult:
+        _drop_removed_key_watchers(self)
         # NOTE: Textual's footer builds binding groups with `with KeyGroup(...)`; those are not
         # measured here, and mmtui declares no binding group.
         widgets = list(super().compose())
@@ -67,6 +68,23 @@ class KeyFooter(Footer):
         if event.size.width != self._composed_width:
             self._composed_width = event.size.width
             self.call_after_refresh(self.recompose)
+
+
+def _drop_removed_key_watchers(footer: Footer) -> None:
+    """Drop the `compact` watchers of the keys that a recompose removed from `footer`.
+
+    Each key's `data_bind(compact=Footer.compact)` adds the key and a setter to the footer's
+    watchers of `compact`. Textual 8.2.8 prunes that list only when `compact` changes, which it
+    never does here. So every key removed by a recompose stayed alive with its styles and
+    caches. Each change of the bindings rebuilds the footer, so that was about 30 keys (about
+    0.5 MB) per query in a 120-column app.
+    """
+    # NOTE: `__watchers` and `_closing` are Textual 8 internals. Should a later Textual store
+    # watchers elsewhere, this does nothing and test_footer_frees_replaced_keys fails, unless
+    # that version frees the removed keys itself.
+    watchers = getattr(footer, "__watchers", {}).get("compact")
+    if watchers:
+        watchers[:] = [(node, callback) for node, callback in watchers if not node._closing]
 
 
 def _fit_hints(hints: list[Widget], available: int) -> list[Widget]:

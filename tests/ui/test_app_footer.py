@@ -1,11 +1,13 @@
 """The footer offers the keys that apply now (Esc while a query runs, F9 while disconnected),
-as whole hints that fit the terminal's width."""
+as whole hints that fit the terminal's width, and frees the hints it replaces."""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.app import MmtuiApp
@@ -109,3 +111,35 @@ async def test_footer_fits_narrow_and_wide(demo_server: DemoServerHandle, tmp_pa
         await wait_for(pilot, lambda: "Insert name" in footer(app), "the schema's keys")
         narrow = check_footer_fits(app)
         assert "f1 Help" in narrow
+
+
+def footer_keys_in_memory() -> int:
+    """Return how many `FooterKey` objects survive a full garbage collection.
+
+    `gc.get_objects` leaves out objects frozen by `gc.freeze`. The app calls it once per
+    process while it starts, so the keys of the queries measured here are counted.
+    """
+    gc.collect()
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, FooterKey))
+
+
+async def test_footer_frees_replaced_keys(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Each query changes the bindings (Esc is offered while it runs), and the footer rebuilds
+    # its keys on every change. Removed keys used to stay alive: about 30 per query.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        for _ in range(20):
+            await run_and_wait(pilot, "SELECT 1")
+        before = footer_keys_in_memory()
+
+        for _ in range(40):
+            await run_and_wait(pilot, "SELECT 1")
+        after = footer_keys_in_memory()
+        keys_on_screen = len(app.screen_stack[0].query(FooterKey))
+
+    # A rebuild still in flight may hold one footer's worth of new keys.
+    assert keys_on_screen > 0
+    assert after - before <= keys_on_screen, (
+        f"{after - before} more FooterKey objects after 40 queries"
+    )
