@@ -100,13 +100,16 @@ def format_status(
     elapsed: float,
     estimate: int | None = None,
     max_cells: int | None = None,
+    cursor_row: int | None = None,
 ) -> str:
     """Build the status line text, e.g. "running 42% · 1,234 rows · 3 batches · ...".
 
+    With `cursor_row` (0-based), the text ends with the grid cursor's row, "at row 1,234".
+
     The rate is rows divided by the elapsed time since the query was sent. It is left out
     until a second batch arrives: with one batch, the time is mostly the server's latency, and
-    a one-row result would show a meaningless "28 rows/s". With `max_cells`,
-    the batch count, then the rate, then the elapsed time are left out until the text fits, so
+    a one-row result would show a meaningless "28 rows/s". With `max_cells`, the batch count,
+    then the rate, the cursor's row and the elapsed time are left out until the text fits, so
     no field is cut. A state and row count that alone do not fit end with an ellipsis.
     """
     if state == "failed":
@@ -122,8 +125,10 @@ def format_status(
     batch_part = count_text(batches, "batch", "batches")
     rate_part = [f"{rate:,.0f} rows/s"] if batches > 1 else []
     elapsed_part = f"{elapsed:.1f} s"
-    optional = [batch_part, *rate_part, elapsed_part]
-    parts += optional
+    position_part = [] if cursor_row is None else [f"at row {cursor_row + 1:,}"]
+    parts += [batch_part, *rate_part, elapsed_part, *position_part]
+    # Dropped in this order when the text is too wide.
+    optional = [batch_part, *rate_part, *position_part, elapsed_part]
     text = " · ".join(parts)
     if max_cells is None:
         return text
@@ -637,13 +642,18 @@ class ResultsPane(Widget, can_focus=False):
         status = self.query_one("#results-status", Static)
         # Before the first layout the width is 0, and the whole text is set.
         width = status.content_region.width or None
+        grid = self.grid
+        cursor_row = grid.cursor_row if grid.row_count > 0 else None
         text = format_status(
-            self.state, self._rows, self._batches, self._elapsed, self._estimate, width
+            self.state, self._rows, self._batches, self._elapsed, self._estimate, width, cursor_row
         )
         # The status line has a fixed height, so updating it needs no layout pass.
         status.update(Text(text), layout=False)
 
     def on_resize(self, _event: events.Resize) -> None:
+        self._update_status()
+
+    def on_result_grid_cursor_moved(self, _event: ResultGrid.CursorMoved) -> None:
         self._update_status()
 
     def _show_error(self, text: str | None) -> None:

@@ -187,6 +187,35 @@ def test_status_line_fits_width() -> None:
     assert format_status("done", 9_000_000, 138, 2.8, max_cells=12) == "done · 9,00…"
 
 
+def test_status_line_cursor_row() -> None:
+    assert format_status("done", 36_006, 5, 0.9, cursor_row=1233) == (
+        "done · 36,006 rows · 5 batches · 40,007 rows/s · 0.9 s · at row 1,234"
+    )
+    # Narrower: the batches and the rate go first, then the cursor's row, then the time.
+    assert format_status("done", 36_006, 5, 0.9, max_cells=45, cursor_row=1233) == (
+        "done · 36,006 rows · 0.9 s · at row 1,234"
+    )
+    assert format_status("done", 36_006, 5, 0.9, max_cells=30, cursor_row=1233) == (
+        "done · 36,006 rows · 0.9 s"
+    )
+
+
+async def test_pane_status_shows_cursor_row(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        assert app.pane.status_text.endswith(" · at row 1")
+        app.grid.focus()
+        await pilot.press("end")
+        await wait_until(
+            pilot, lambda: app.pane.status_text.endswith(" · at row 1,000"), "the row at the end"
+        )
+        await pilot.press("up")
+        await wait_until(
+            pilot, lambda: app.pane.status_text.endswith(" · at row 999"), "the row above"
+        )
+
+
 async def test_pane_status_fits_narrow_pane(demo_client: FlightSQLClient) -> None:
     app = PaneApp(demo_client)
     async with app.run_test(size=(32, 12)) as pilot:
