@@ -49,7 +49,7 @@ async def test_pane_streams_and_counts(fault_client: FlightSQLClient) -> None:
         await wait_until(pilot, lambda: app.pane.state == "done", "the end of the stream")
         status = app.pane.status_text
         assert status.startswith("done · 200 rows · 20 batches · ")
-        assert re.search(r" · [\d,]+ rows/s · \d+\.\d s$", status)
+        assert re.search(r" · [\d,]+ rows/s · \d+\.\d s · at row 1$", status)
         assert app.grid.row_count == 200
         message = app.pane_messages[-1]
         assert isinstance(message, ResultsPane.QueryFinished)
