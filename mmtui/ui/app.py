@@ -541,7 +541,9 @@ class MmtuiApp(App[int]):
                 markup=False,
                 timeout=15,
             )
-            return ""
+            # An earlier session that met the same file left its buffer there: continue it,
+            # so that this session's saves do not replace it unseen.
+            return _read_text_or_empty(self._autosave_redirect)
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -665,6 +667,15 @@ class MmtuiApp(App[int]):
 
     def _connection_failed(self, error: BaseException) -> None:
         uri = getattr(self.settings, "uri", "the server")
+        if isinstance(error, DeadlineExceeded):
+            # A server that is slow to list its tables may still run queries, so the message
+            # says what happened, not that the server is unreachable.
+            self._show_not_connected(
+                f"No table list from {uri} in time:\n{_first_line(error)}\n\nF9 retries. "
+                "The editor still works, and queries may still run.",
+                f"No table list from {uri} in time. F9 retries.",
+            )
+            return
         self._show_not_connected(
             f"Cannot reach {uri}:\n{_first_line(error)}\n\nF9 retries. The editor still works.",
             f"Cannot reach {uri}. F9 retries.",
@@ -1028,6 +1039,9 @@ class MmtuiApp(App[int]):
     def on_text_area_selection_changed(self, event: TextArea.SelectionChanged) -> None:
         if event.text_area is not self.editor:
             return
+        # The completion belongs to the word before the cursor: Home or a click moves away
+        # from it, and Tab must not insert it at the new place.
+        self.editor.update_suggestion()
         statement = self.editor.statement_under_cursor()
         start = statement.start if statement is not None else None
         if start != self._hinted_statement_start:

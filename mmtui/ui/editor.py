@@ -261,11 +261,18 @@ class SqlEditor(TextArea):
         text = editor_text(text)
         select = None if select is None else editor_text(select)
         offset = None if select is None else text.index(select)
-        if self._example_selection is not None and self.selection == self._example_selection:
+        keep_example = (
+            self._example_selection is not None and self.selection == self._example_selection
+        )
+        if keep_example:
             start = end = self.selection.end
         else:
             start, end = sorted(self.selection)
         self.replace(text, start, end)
+        if keep_example:
+            # The example's selection would otherwise grow over the inserted text, and the
+            # next insert would replace both.
+            self.move_cursor(_location_after(start, text))
         if select is None or offset is None:
             return
         self.selection = Selection(

@@ -113,6 +113,15 @@ async def test_unreadable_autosave_kept(demo_server: DemoServerHandle, tmp_path:
     assert (unreadable / "inside").read_text() == "kept"
     assert (tmp_path / "autosave.sql.new").read_text() == "SELECT 7"
 
+    # The next session meets the same file and continues the buffer saved beside it.
+    again = make_app(demo_server.uri, tmp_path)
+    async with again.run_test(size=SIZE) as pilot:
+        assert again.editor.text == "SELECT 7"
+        again.editor.focus()
+        await pilot.press(*" + 1")
+        await pilot.press("ctrl+q")
+    assert (tmp_path / "autosave.sql.new").read_text() == "SELECT 7 + 1"
+
 
 async def test_autosave_failure_shown_once(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     (tmp_path / "autosave.sql").mkdir()

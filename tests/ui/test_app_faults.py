@@ -311,3 +311,21 @@ async def test_unsafe_table_name_not_inserted(tmp_path: Path) -> None:
             assert app.editor.text == '"Plain Name"'
     finally:
         server.stop()
+
+
+async def test_listing_timeout_not_called_unreachable(tmp_path: Path) -> None:
+    server = start_fault_server()
+    server.server.tables_listing = flight.FlightTimedOutError("listing took too long")
+    try:
+        app = make_app(server.uri, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(
+                pilot,
+                lambda: app.schema_message.startswith("No table list from"),
+                "the timeout message",
+            )
+            assert "Cannot reach" not in app.schema_message
+            assert "listing took too long" in app.schema_message
+            assert "queries may still run" in app.schema_message
+    finally:
+        server.stop()

@@ -147,9 +147,7 @@ async def test_whole_name_gets_no_completion(demo_server: DemoServerHandle, tmp_
     # `time` is a whole column of log_entries, although another view has `time_bin`.
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await set_editor_text(pilot, "")
-        app.editor.focus()
+        await open_editor(pilot, "")
         await pilot.press(*"SELECT * FROM log_entries ORDER BY tim")
         assert app.editor.suggestion == "e"
         await pilot.press("e")
@@ -157,6 +155,20 @@ async def test_whole_name_gets_no_completion(demo_server: DemoServerHandle, tmp_
         await pilot.press("tab")
         assert app.editor.text == "SELECT * FROM log_entries ORDER BY time"
         assert app.focused is not app.editor
+
+
+async def test_completion_dropped_when_cursor_leaves(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(pilot, "")
+        await pilot.press(*"SELECT * FROM log_e")
+        assert app.editor.suggestion == "ntries"
+        await pilot.press("home")
+        assert app.editor.suggestion == ""
+        await pilot.press("tab")
+        assert app.editor.text == "SELECT * FROM log_e"
 
 
 async def test_palette_has_app_commands(demo_server: DemoServerHandle, tmp_path: Path) -> None:

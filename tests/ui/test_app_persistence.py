@@ -232,6 +232,11 @@ async def test_schema_insert_keeps_welcome_example(
         await wait_for(pilot, lambda: app.editor.text != welcome, "the inserted name")
         assert app.editor.text == welcome + "level"
 
+        # A second insert goes after the first, not over the example and the first name.
+        app.post_message(SchemaBrowser.InsertRequested(", msg"))
+        await wait_for(pilot, lambda: app.editor.text.endswith(", msg"), "the second name")
+        assert app.editor.text == welcome + "level, msg"
+
 
 async def test_restored_buffer_scrolled_to_left(
     demo_server: DemoServerHandle, tmp_path: Path
