@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from mmtui.results.formatting import LEVEL_NAMES
 from mmtui.results.text import safe_text
 
 MAX_COLUMNS_ADVICE = 50
@@ -374,6 +375,11 @@ def advice(sql: str, schema: pa.Schema | None, has_time_range: bool) -> list[str
         )
     if sorts_all_rows(sql):
         notes.append("ORDER BY without LIMIT: the server sorts every row before sending one.")
+    if compares_level_with_text(sql):
+        # The grid shows level names, but the column holds numbers, and such a comparison
+        # plans and then fails when it runs (as the demo server's DataFusion does).
+        names = ", ".join(f"{name}={number}" for number, name in sorted(LEVEL_NAMES.items()))
+        notes.append(f"level holds numbers ({names}): compare it with a number, not a name.")
     if schema is not None:
         if len(schema) > MAX_COLUMNS_ADVICE:
             notes.append(
@@ -387,6 +393,18 @@ def advice(sql: str, schema: pa.Schema | None, has_time_range: bool) -> list[str
                 "rows will stream slowly; select fewer or smaller columns."
             )
     return notes
+
+
+_LEVEL_TEXT_COMPARISON = re.compile(r"\blevel\s*(?:=|!=|<>|<=|>=|<|>)\s*'", re.IGNORECASE)
+_LEVEL_IN_TEXT = re.compile(r"\blevel\s+(?:not\s+)?in\s*\(\s*'", re.IGNORECASE)
+
+
+def compares_level_with_text(sql: str) -> bool:
+    """Tell whether the statement compares a `level` column with a string literal."""
+    # Comments and the text inside literals are blanked, so a match is real SQL; the quotes
+    # stay, which shows the literal that follows.
+    blanked = blank_literals_and_comments(sql)
+    return bool(_LEVEL_TEXT_COMPARISON.search(blanked) or _LEVEL_IN_TEXT.search(blanked))
 
 
 def word_before(line: str, column: int) -> str:

@@ -176,3 +176,28 @@ def test_describe_type_escapes_server_text() -> None:
 
     assert sqlhints.describe_type(field_type) == "struct<\u241b]0;title\u2407k: int64>"
     assert sqlhints.describe_type(zoned) == "ts[s, \u241b[2J]"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT * FROM log_entries WHERE level = 'ERROR'", True),
+        ("SELECT * FROM log_entries WHERE level IN ('ERROR', 'WARN')", True),
+        ("SELECT * FROM log_entries WHERE LEVEL<>'info'", True),
+        ("SELECT * FROM log_entries WHERE level <= 2", False),
+        ("SELECT 'level = x' FROM log_entries", False),
+        ("SELECT * FROM log_entries -- level = 'ERROR'", False),
+        ("SELECT * FROM log_entries WHERE msg_level = 'x'", False),
+    ],
+)
+def test_level_compared_with_text(sql: str, expected: bool) -> None:
+    assert sqlhints.compares_level_with_text(sql) is expected
+
+
+def test_level_advice_lists_numbers() -> None:
+    notes = sqlhints.advice("SELECT msg FROM log_entries WHERE level = 'ERROR'", None, True)
+    assert notes == [
+        "level holds numbers (FATAL=1, ERROR=2, WARN=3, INFO=4, DEBUG=5, TRACE=6): compare "
+        "it with a number, not a name."
+    ]
+    assert sqlhints.advice("SELECT msg FROM log_entries WHERE level <= 2", None, True) == []

@@ -86,6 +86,7 @@ class ExportScreen(ModalScreen[int | None]):
         align: center middle;
         & > #export-box {
             width: 72;
+            max-width: 100%;
             height: auto;
             border: round $primary;
             background: $surface;

@@ -299,3 +299,16 @@ async def test_export_no_columns_rejected(fault_client: FlightSQLClient, tmp_pat
         assert not screen.running
         assert app.notifications == []
         assert list(tmp_path.iterdir()) == []
+
+
+async def test_export_dialog_fits_narrow_screen(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await run_to_end(pilot, app, SERIES_SQL)
+        screen = await open_export(pilot, app)
+        await pilot.pause()
+        box = screen.query_one("#export-box")
+        cancel = screen.query_one("#export-cancel")
+        assert box.region.right <= 60
+        assert cancel.region.right <= 60
+        assert cancel.region.width > 0
