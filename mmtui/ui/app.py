@@ -182,7 +182,7 @@ class MmtuiApp(App[int]):
             "Go to error",
             show=False,
             id="app.goto_error",
-            tooltip="Move the editor cursor to the position of the server's error",
+            tooltip="Select the word at the server's error in the editor",
         ),
         Binding(
             "f8", "history", "History", id="app.history", tooltip="Pick a query from the history"
