@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
@@ -268,6 +269,12 @@ class MmtuiApp(App[int]):
         self._autosave_redirect: Path | None = None
         """The file the buffer is saved to instead, when the slot's file could not be read."""
         self._autosave_failure_shown = False
+        self._key_targets: weakref.WeakKeyDictionary[events.Key, Widget] = (
+            weakref.WeakKeyDictionary()
+        )
+        """The widget each key from the terminal was sent to, while the key is handled."""
+        self._key_from_other_widget = False
+        """True while `_run_bindings_of` runs a binding of a widget that lost the focus."""
         self._login_open = False
         self._signal_handlers: list[int] = []
         self.crash_error: BaseException | None = None
@@ -334,8 +341,12 @@ class MmtuiApp(App[int]):
             # palette) inserts pasted text unchanged and writes C0 controls such as SO and SI
             # to the terminal when it renders them.
             event.text = clean_pasted_text(event.text)
-        if isinstance(event, events.Key) and event.key == "escape" and not event.is_forwarded:
-            self._escape_time = event.time
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if event.key == "escape":
+                self._escape_time = event.time
+            if self.focused is not None:
+                # Textual sends the key to the widget focused now; it may bubble back later.
+                self._key_targets[event] = self.focused
         await super().on_event(event)
 
     def get_driver_class(self) -> type[Driver]:
@@ -884,6 +895,48 @@ class MmtuiApp(App[int]):
             return False
         return super().escape_to_minimize
 
+    async def _on_key(self, event: events.Key) -> None:
+        """Run the bindings of the widget that a bubbled key was sent to, when the editor has
+        taken the focus since.
+
+        Textual looks a bubbled key up in the bindings of the widget focused when the key comes
+        back, without the keys that widget takes as text. In the burst "F2 3 F3", F3 (a
+        priority key) focuses the editor before the schema tree passes the 3 up, so the app's
+        range key 3 was hidden and the key did nothing.
+        """
+        target = self._key_targets.pop(event, None)
+        if (
+            target is not None
+            and target is not self.focused
+            and isinstance(self.focused, TextArea)
+            and event.is_printable
+            and not isinstance(target, TextArea)
+            and target.is_attached
+            and target.screen is self.screen
+            and await self._run_bindings_of(target, event.key)
+        ):
+            # Textual calls `App._on_key` after this handler unless the default is prevented.
+            event.prevent_default()
+
+    async def _run_bindings_of(self, target: Widget, key: str) -> bool:
+        """Run the first non-priority binding of `key` from `target` up to the app."""
+        for node in target.ancestors_with_self:
+            # NOTE: `_bindings` and `_keymap` are Textual internals (8.x), which
+            # `Screen._binding_chain` also reads.
+            bindings = node._bindings.copy()
+            if self._keymap:
+                bindings.apply_keymap(self._keymap)
+            for binding in bindings.key_to_bindings.get(key, ()):
+                if binding.priority:
+                    continue
+                self._key_from_other_widget = True
+                try:
+                    if await self.run_action(binding.action, node):
+                        return True
+                finally:
+                    self._key_from_other_widget = False
+        return False
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Plain letter and digit keys are text while the editor has focus. The TextArea
         # consumes them first, so this only keeps them out of the footer there.
@@ -895,7 +948,9 @@ class MmtuiApp(App[int]):
             return self.results.is_running or bool(self.editor.suggestion)
         if action == "reconnect":
             return not self.connected
-        in_editor = isinstance(self.focused, TextArea)
+        # The editor's own keys never get here: it takes them as text. A key sent to another
+        # widget before the editor took the focus does (`_run_bindings_of`).
+        in_editor = isinstance(self.focused, TextArea) and not self._key_from_other_widget
         return not (in_editor and action in ("preset", "toggle_zone"))
 
     # ------------------------------------------------------------------ queries

@@ -14,6 +14,7 @@ from textual.widgets import Input
 
 from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
+from mmtui.timerange import PRESETS
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.export_screen import ExportScreen
@@ -361,6 +362,24 @@ async def test_editor_keys_keep_burst_order(
         store = app.results.store
         assert store is not None
         assert store.window(0, 1).column("n").to_pylist() == [expected]
+
+
+async def test_range_key_before_focus_key(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # In "F2 3 F3", F3 moves the focus to the editor before the schema tree passes the 3 up:
+    # the 3 still picks its range preset instead of vanishing.
+    app = make_app(demo_server.uri, tmp_path, time_range="5m")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(pilot, "SELECT 1")
+        await post_keys(pilot, "f2", "3", "f3")
+        await wait_for(pilot, lambda: app.time_range.text != "5m", "the range preset")
+        assert app.time_range.text == PRESETS[2]
+        assert app.focused is app.editor
+        assert app.editor.text == "SELECT 1"
+
+        await post_keys(pilot, "f4", "1", "f3")
+        await wait_for(pilot, lambda: app.time_range.text == PRESETS[0], "the first preset")
+        assert app.focused is app.editor
+        assert app.editor.text == "SELECT 1"
 
 
 async def test_focus_key_then_keys_in_burst(demo_server: DemoServerHandle, tmp_path: Path) -> None:
