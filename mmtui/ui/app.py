@@ -345,7 +345,7 @@ class MmtuiApp(App[int]):
             if event.key == "escape":
                 self._escape_time = event.time
             if self.focused is not None:
-                # Textual sends the key to the widget focused now; it may bubble back later.
+                # Textual sends the key to the widget focused now, and it may bubble back later.
                 self._key_targets[event] = self.focused
         await super().on_event(event)
 
