@@ -3,11 +3,11 @@
 The first instance uses `autosave.sql`, a second one started beside it `autosave-2.sql`,
 and so on. An instance owns its slot through an exclusive `filelock` lock on the slot's
 `.lock` file, held until it exits, so only the owner reads the file at start-up and rewrites it
-after edits. Before slots, the instance that saved last replaced the other's buffer.
+after edits.
 
 Once every instance has exited, the next one takes slot 1 again. The buffer of a later slot
-stays in its file until that many instances run together again; `unclaimed_buffers` lists such
-files so that the app can say where they are.
+stays in its file until that many instances run together again. `unclaimed_buffers` lists such
+files, so that the app can name them.
 """
 
 from __future__ import annotations

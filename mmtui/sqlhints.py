@@ -376,8 +376,8 @@ def advice(sql: str, schema: pa.Schema | None, has_time_range: bool) -> list[str
     if sorts_all_rows(sql):
         notes.append("ORDER BY without LIMIT: the server sorts every row before sending one.")
     if compares_level_with_text(sql):
-        # The grid shows level names, but the column holds numbers, and such a comparison
-        # plans and then fails when it runs (as the demo server's DataFusion does).
+        # The grid shows level names, but the column contains numbers. Such a comparison
+        # plans and then fails when it runs (DataFusion in the demo server does so).
         names = ", ".join(f"{name}={number}" for number, name in sorted(LEVEL_NAMES.items()))
         notes.append(f"level holds numbers ({names}): compare it with a number, not a name.")
     if schema is not None:

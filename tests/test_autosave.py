@@ -1,4 +1,4 @@
-"""Autosave slots: real lock files in a temporary folder, and a second process that holds one."""
+"""Autosave slots: real lock files in a temporary folder, and a second process that locks one."""
 
 from __future__ import annotations
 
@@ -26,15 +26,19 @@ def test_slot_paths() -> None:
 
 def test_claim_takes_lowest_free_slot(tmp_path: Path) -> None:
     first = tmp_path / "autosave.sql"
-    one = claim_slot(first)
-    two = claim_slot(first)
-    assert (one.number, one.path, one.owned) == (1, first, True)
-    assert (two.number, two.path, two.owned) == (2, tmp_path / "autosave-2.sql", True)
+    first_slot = claim_slot(first)
+    second_slot = claim_slot(first)
+    assert (first_slot.number, first_slot.path, first_slot.owned) == (1, first, True)
+    assert (second_slot.number, second_slot.path, second_slot.owned) == (
+        2,
+        tmp_path / "autosave-2.sql",
+        True,
+    )
 
-    one.release()
+    first_slot.release()
     again = claim_slot(first)
     assert again.number == 1
-    two.release()
+    second_slot.release()
     again.release()
 
 
@@ -64,10 +68,10 @@ def test_slot_of_other_process_skipped(tmp_path: Path) -> None:
 
 def test_all_slots_taken_shares_last(tmp_path: Path) -> None:
     first = tmp_path / "autosave.sql"
-    held = [claim_slot(first, max_slots=2) for _ in range(2)]
+    taken = [claim_slot(first, max_slots=2) for _ in range(2)]
     extra = claim_slot(first, max_slots=2)
     assert (extra.number, extra.owned) == (2, False)
-    for slot in held:
+    for slot in taken:
         slot.release()
 
 

@@ -20,9 +20,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from mmtui.results.formatting import full_texts, is_jsonb_type, jsonb_text, jsonb_value
+from mmtui.results.formatting import (
+    full_texts,
+    is_jsonb_type,
+    jsonb_text,
+    jsonb_value,
+    replace_invalid_utf8,
+)
 from mmtui.results.text import NULL_TEXT, safe_text
 
 DEFAULT_PAGE_CHARS = 64 * 1024
@@ -155,8 +160,7 @@ def _string_value(scalar: Any) -> str:
     try:
         return str(scalar.as_py())
     except UnicodeDecodeError:
-        data = pc.cast(pa.repeat(scalar, 1), pa.large_binary())[0].as_py()
-        return bytes(data).decode("utf-8", errors="replace")
+        return str(replace_invalid_utf8(pa.repeat(scalar, 1))[0].as_py())
 
 
 def _scalar_text(scalar: Any, tz: str | None) -> str:

@@ -680,7 +680,7 @@ class MmtuiApp(App[int]):
         uri = getattr(self.settings, "uri", "the server")
         if isinstance(error, DeadlineExceeded):
             # A server that is slow to list its tables may still run queries, so the message
-            # says what happened, not that the server is unreachable.
+            # states what happened, not that the server is unreachable.
             self._show_not_connected(
                 f"No table list from {uri} in time:\n{_first_line(error)}\n\nF9 retries. "
                 "The editor still works, and queries may still run.",
@@ -698,7 +698,7 @@ class MmtuiApp(App[int]):
         self.connecting = False
         self.connection_lost = False
         self.show_schema_message(
-            f"{uri} answered, but listing its tables failed:\n{_first_line(error)}\n\nF9 "
+            f"{uri} is reachable, but listing its tables failed:\n{_first_line(error)}\n\nF9 "
             "retries. Queries still run.",
             style="red",
         )
@@ -1111,7 +1111,7 @@ class MmtuiApp(App[int]):
 
     def on_hints_panel_error_located(self, event: HintsPanel.ErrorLocated) -> None:
         if not self._main_screen_ready():
-            # A validation answer can arrive while the app shuts down.
+            # A validation result can arrive while the app shuts down.
             return
         if event.position is None:
             self.editor.clear_error(from_query=False)

@@ -298,8 +298,8 @@ class SqlEditor(TextArea):
     ) -> None:
         """Mark the server's error at `position` in its statement; None removes the mark.
 
-        `from_query` says that running the statement failed there, so that a later validation
-        without an error (`clear_error(from_query=False)`) keeps the mark.
+        With `from_query`, running the statement failed there, and a later validation without
+        an error (`clear_error(from_query=False)`) keeps the mark.
         """
         self.error_position = position
         self.error_from_query = from_query and position is not None

@@ -40,9 +40,9 @@ the measured figure)."""
 MAX_COLUMNS_SHOWN = 12
 
 MAX_VALIDATIONS_IN_FLIGHT = 3
-"""Validation calls running at once. A stalled server holds each call, and its thread, until
-the call timeout (30 s by default), so without a cap every edit would add one. More than one,
-so that a statement the server is slow to plan does not hold back the next one."""
+"""Maximum validation calls running at once. A stalled server keeps each call, and its thread,
+busy until the call timeout (30 s by default), so without a cap every edit would add one. More
+than one, so that a statement the server is slow to plan does not delay the next one."""
 
 
 @dataclass

@@ -37,8 +37,8 @@ class SchemaItem:
     insert_text: str | None = None
     placeholder: str | None = None
     """Part of `insert_text` that the editor selects after inserting it, for the user to replace."""
-    refusal: str | None = None
-    """The reason Enter inserts nothing for this name, shown to the user instead."""
+    insert_error: str | None = None
+    """The message Enter shows instead of inserting this name, or None when it inserts."""
 
 
 def name_item(kind: str, name: str) -> SchemaItem:
@@ -50,7 +50,7 @@ def name_item(kind: str, name: str) -> SchemaItem:
     if editor_text(name) != name:
         return SchemaItem(
             kind,
-            refusal=f"The {kind} name {safe_text(name)} contains control characters, which "
+            insert_error=f"The {kind} name {safe_text(name)} contains control characters, which "
             "the editor does not take, so it cannot be inserted.",
         )
     return SchemaItem(kind, quote_identifier(name))
@@ -152,8 +152,8 @@ class SchemaBrowser(Tree[SchemaItem]):
         node = self.cursor_node
         if node is None or node.data is None:
             return
-        if node.data.refusal is not None:
-            self.notify(node.data.refusal, title="Schema", severity="warning", markup=False)
+        if node.data.insert_error is not None:
+            self.notify(node.data.insert_error, title="Schema", severity="warning", markup=False)
         elif node.data.insert_text is not None:
             self.post_message(self.InsertRequested(node.data.insert_text, node.data.placeholder))
         elif node.allow_expand:

@@ -334,19 +334,19 @@ async def test_pending_validation_shows_validating(
 
 
 async def test_stalled_validations_capped(fault_server: FaultServerHandle, tmp_path: Path) -> None:
-    # Each edit on a stalled server would hold one more thread until the call timeout; the
-    # panel keeps three calls at most, and validates only the newest text once one ends.
+    # Each edit on a stalled server would keep one more thread busy until the call timeout.
+    # The panel runs three calls at most and validates only the newest text once one ends.
     app = make_app(fault_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_schema(pilot)
         waiting_before = fault_server.waiting_calls
         for index in range(3):
             await set_editor_text(pilot, f"SELECT {index} -- fault:slow_prepare:60")
-            held = index + 1
+            waiting = index + 1
             await wait_for(
                 pilot,
-                lambda held=held: fault_server.waiting_calls - waiting_before == held,
-                f"the server to hold {held} validations",
+                lambda waiting=waiting: fault_server.waiting_calls - waiting_before == waiting,
+                f"the server to hold {waiting} validations",
             )
         for index in range(3, 5):
             generation = app.hints.generation

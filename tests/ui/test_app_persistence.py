@@ -211,7 +211,7 @@ async def test_instances_side_by_side_keep_both_buffers(
     assert first_file.read_text(encoding="utf-8") == OWN_BUFFER
     assert (tmp_path / "autosave-2.sql").read_text(encoding="utf-8") == SECOND_BUFFER
 
-    # Alone again, an instance takes slot 1 and says where the other buffer waits.
+    # Alone again, an instance takes slot 1 and names the file of the other buffer.
     restarted = make_app(demo_server.uri, tmp_path)
     async with restarted.run_test(size=SIZE) as pilot:
         assert restarted.editor.text == OWN_BUFFER
