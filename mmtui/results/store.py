@@ -35,7 +35,7 @@ import pyarrow.ipc as ipc
 
 from mmtui.results.allocator import release_freed_memory
 from mmtui.results.formatting import format_array, is_level_field
-from mmtui.results.measure import column_cells
+from mmtui.results.measure import DictionaryMemo, column_cells
 from mmtui.results.text import cell_width, safe_text
 from mmtui.results.widths import MAX_COLUMN_CELLS, MAX_HEADER_CELLS
 
@@ -103,6 +103,7 @@ class ResultStore:
         self._spill_map: Any = None
         self._spill_cache: OrderedDict[int, pa.RecordBatch] = OrderedDict()
         self._level_columns = [is_level_field(field) for field in schema]
+        self._dictionary_memos = [DictionaryMemo() for _ in schema]
         self._widths = [
             min(MAX_HEADER_CELLS, max(1, cell_width(safe_text(field.name)))) for field in schema
         ]
@@ -251,8 +252,10 @@ class ResultStore:
             batches[0].columns if len(batches) == 1 else pa.Table.from_batches(batches).columns
         )
         return [
-            column_cells(column, level=level, known_cells=known_cells)
-            for column, level, known_cells in zip(columns, self._level_columns, known, strict=True)
+            column_cells(column, level=level, known_cells=known_cells, memo=memo)
+            for column, level, known_cells, memo in zip(
+                columns, self._level_columns, known, self._dictionary_memos, strict=True
+            )
         ]
 
     def _spill_oldest(self) -> None:

@@ -638,7 +638,12 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
             text = self._fit(text, self._widths[column], column in self._right_aligned)
             if row == self.cursor_row and column == self.cursor_column:
                 style = style + frame.styles.cursor
-            segments.append(Segment(pad + text + pad, style))
+            if segments and segments[-1].style is style:
+                # One segment per run of cells in one style, so Textual's styles cache crops
+                # and filters fewer segments per line.
+                segments[-1] = Segment(segments[-1].text + pad + text + pad, style)
+            else:
+                segments.append(Segment(pad + text + pad, style))
         return Strip(segments)
 
     def _render_header(self, frame: _Frame) -> Strip:

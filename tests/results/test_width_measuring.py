@@ -3,12 +3,18 @@
 import random
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from rich.cells import cell_len
 
-from mmtui.results import MAX_COLUMN_CELLS, ResultStore, format_array
+from mmtui.results import MAX_COLUMN_CELLS, ResultStore, format_array, measure
 from mmtui.results.jsonb import encode_jsonb_object
-from mmtui.results.measure import column_cells
+from mmtui.results.measure import (
+    WIDE_ENTRY_PROBES,
+    DictionaryMemo,
+    _widest_used_entry,
+    column_cells,
+)
 from mmtui.results.text import ESCAPED_WIDE_CODEPOINTS, safe_text
 from mmtui.results.widths import _has_escaped_codepoints, _value_bytes, string_max_cells
 
@@ -295,6 +301,77 @@ def test_dictionary_runs_skip_unused_wide_entry() -> None:
     wide = dictionary_chunk(["payments-worker-eu"], list(dictionary))
     assert column_cells(pa.chunked_array(narrow), known_cells=3) == 3
     assert column_cells(pa.chunked_array([*narrow, wide]), known_cells=3) == 18
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_widest_used_entry_matches_take(seed: int) -> None:
+    generator = random.Random(seed)
+    size = generator.randint(1, 3 * WIDE_ENTRY_PROBES)
+    widths = pa.array(
+        [None if generator.random() < 0.1 else generator.randint(0, 30) for _ in range(size)],
+        pa.int64(),
+    )
+    # Some entries stay unused, and some rows are null.
+    used = generator.sample(range(size), generator.randint(0, size))
+    chunks = [
+        pa.array(
+            [
+                generator.choice(used) if used and generator.random() < 0.9 else None
+                for _ in range(generator.randint(0, 20))
+            ],
+            pa.int32(),
+        )
+        for _ in range(generator.randint(1, 4))
+    ]
+    indices = pa.chunked_array(chunks, pa.int32())
+    gathered = pc.max(pc.take(widths, indices)).as_py() or 0
+    for known in [0, 5, 15, 25]:
+        assert _widest_used_entry(widths, indices, known) == max(known, gathered), known
+
+
+def test_dictionary_memo_skips_checked_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    memo = DictionaryMemo()
+    checked = dictionary_chunk(["api", "db"], ["api", "db"])
+    assert column_cells(pa.chunked_array([checked, checked]), known_cells=3, memo=memo) == 3
+    assert memo.cells == 3
+    assert memo.dictionary.to_pylist() == ["api", "db"]
+
+    # Copies of that dictionary are not checked again, at the same width or a wider one.
+    def no_check(*_args: object) -> bool:
+        raise AssertionError("the remembered dictionary was checked again")
+
+    monkeypatch.setattr(measure, "_string_entries_fit", no_check)
+    copy = dictionary_chunk(["db"], ["api", "db"])
+    assert column_cells(pa.chunked_array([copy]), known_cells=3, memo=memo) == 3
+    assert column_cells(pa.chunked_array([copy]), known_cells=7, memo=memo) == 7
+    monkeypatch.undo()
+
+    # Another dictionary is measured: its wider entry in use widens the column.
+    other = dictionary_chunk(["payments"], ["api", "payments"])
+    assert column_cells(pa.chunked_array([copy, other]), known_cells=3, memo=memo) == 8
+    # Below the width the memo was checked at, the memo does not apply.
+    short = DictionaryMemo(dictionary=pa.array(["api", "payments"]), cells=8)
+    assert column_cells(pa.chunked_array([other]), known_cells=3, memo=short) == 8
+
+
+def test_store_widths_follow_new_dictionary() -> None:
+    schema = pa.schema([("exe", pa.dictionary(pa.int32(), pa.string()))])
+
+    def batch(values: list[str], dictionary: list[str]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays([dictionary_chunk(values, dictionary)], schema=schema)
+
+    with ResultStore(schema, measure_every_rows=1_000_000) as store:
+        store.append(batch(["api"], ["api", "db"]))
+        for _ in range(3):
+            store.append(batch(["db", "api"], ["api", "db"]))
+        store.measure_pending()
+        assert store.column_widths == [3]
+        store.append(batch(["db"], ["api", "db"]))
+        store.append(batch(["telemetry-ingestion"], ["api", "telemetry-ingestion"]))
+        store.measure_pending()
+        assert store.column_widths == [len("telemetry-ingestion")]
 
 
 def test_chunked_timestamps_beyond_year_9999() -> None:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 
-from mmtui.ui.query_worker import QueryThread
+from mmtui.ui.query_worker import GC_YOUNG_THRESHOLD, QueryThread
 
 WAIT_S = 10.0
 
@@ -80,19 +80,23 @@ WARM_UP_SCRIPT = """
 import gc, threading
 from mmtui.ui.query_worker import warm_up_store
 before = gc.get_freeze_count()
+threshold = gc.get_threshold()[0]
 warm_up_store()
 warm_up = next(t for t in threading.enumerate() if t.name == "mmtui-store-warm-up")
 warm_up.join(30)
-print(before, gc.get_freeze_count())
+print(before, gc.get_freeze_count(), threshold, gc.get_threshold()[0])
 """
 
 
-def test_warm_up_freezes_startup_objects() -> None:
+def test_warm_up_freezes_objects_and_raises_gc_threshold() -> None:
     # In a new interpreter: the warm-up runs once per process.
     result = subprocess.run(
         [sys.executable, "-c", WARM_UP_SCRIPT], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    before, after = (int(value) for value in result.stdout.split())
+    before, after, threshold_before, threshold_after = (
+        int(value) for value in result.stdout.split()
+    )
     assert before == 0
     assert after > 10_000
+    assert (threshold_before, threshold_after) == (700, GC_YOUNG_THRESHOLD)
