@@ -173,10 +173,11 @@ def parse_duration(text: str) -> timedelta:
     return duration
 
 
-def parse_instant(text: str) -> Instant:
+def parse_instant(text: str, local: bool = False) -> Instant:
     """Parse `now`, `now-1h`, `now+5m` or an RFC 3339 timestamp.
 
-    A timestamp without an offset is taken as UTC, the zone the header shows by default.
+    A timestamp without an offset is taken as UTC, the zone the header shows by default, or
+    with `local` as the local time zone, the zone of the header and grid in local display.
     """
     cleaned = text.strip()
     match = _NOW_PATTERN.match(cleaned)
@@ -191,16 +192,20 @@ def parse_instant(text: str) -> Instant:
         raise TimeRangeError(
             f"invalid time {cleaned!r}: use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z"
         ) from error
-    if moment.tzinfo is None:
+    if moment.tzinfo is None and not local:
         moment = moment.replace(tzinfo=UTC)
     try:
+        # A naive datetime's `astimezone` reads it as local time.
         return Instant(at=moment.astimezone(UTC))
-    except OverflowError as error:
+    except (OverflowError, OSError, ValueError) as error:
         raise TimeRangeError(f"out of range: {cleaned!r} in UTC {YEAR_RANGE_TEXT}") from error
 
 
-def parse_time_range(text: str) -> TimeRange:
-    """Parse what a user typed in the time range prompt; raises TimeRangeError."""
+def parse_time_range(text: str, local: bool = False) -> TimeRange:
+    """Parse what a user typed in the time range prompt; raises TimeRangeError.
+
+    `local` reads timestamps without an offset as local time (see `parse_instant`).
+    """
     cleaned = text.strip()
     if cleaned.lower() in ("", "all"):
         return TimeRange(text="all")
@@ -210,12 +215,12 @@ def parse_time_range(text: str) -> TimeRange:
             raise TimeRangeError(
                 f"invalid range {cleaned!r}: 'all' means no time range, so use it alone"
             )
-        begin = _parse_bound(first)
-        end = _parse_bound(last)
+        begin = _parse_bound(first, local)
+        end = _parse_bound(last, local)
         _check_order(begin, end, cleaned)
         return TimeRange(text=cleaned, begin=begin, end=end)
     if cleaned.lower().startswith("now") or (cleaned[:1].isdigit() and "-" in cleaned[1:5]):
-        begin = parse_instant(cleaned)
+        begin = parse_instant(cleaned, local)
         _check_order(begin, Instant(offset=timedelta(0)), cleaned)
         return TimeRange(text=cleaned, begin=begin)
     begin = Instant(offset=-parse_duration(cleaned))
@@ -223,12 +228,12 @@ def parse_time_range(text: str) -> TimeRange:
     return TimeRange(text=cleaned, begin=begin)
 
 
-def _parse_bound(text: str) -> Instant:
+def _parse_bound(text: str, local: bool) -> Instant:
     """Parse one end of an `A..B` range: a look-back duration (`2h`) or `parse_instant`'s forms."""
     cleaned = text.strip()
     if _looks_like_duration(cleaned):
         return Instant(offset=-parse_duration(cleaned))
-    return parse_instant(cleaned)
+    return parse_instant(cleaned, local)
 
 
 def _looks_like_duration(text: str) -> bool:

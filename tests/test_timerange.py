@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from mmtui.timerange import PRESETS, TimeRangeError, parse_duration, parse_time_range
+from mmtui.timerange import (
+    PRESETS,
+    TimeRangeError,
+    parse_duration,
+    parse_instant,
+    parse_time_range,
+)
 
 NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
 
@@ -200,3 +206,24 @@ def test_durations_as_range_bounds() -> None:
 def test_all_inside_range_rejected() -> None:
     with pytest.raises(TimeRangeError, match="'all' means no time range"):
         parse_time_range("all..now")
+
+
+def test_naive_times_local_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        ten_utc = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+        ten_kolkata = datetime(2026, 12, 5, 4, 30, tzinfo=UTC)
+        assert parse_instant("2026-12-05 10:00").at == ten_utc
+        assert parse_instant("2026-12-05 10:00", local=True).at == ten_kolkata
+        # An explicit offset wins over the display zone.
+        assert parse_instant("2026-12-05T10:00Z", local=True).at == ten_utc
+
+        both = parse_time_range("2026-12-05T10:00..2026-12-05T11:00", local=True)
+        assert both.resolve(NOW) == (ten_kolkata, ten_kolkata + timedelta(hours=1))
+        assert parse_time_range("2026-12-05T10:00", local=True).resolve(NOW)[0] == ten_kolkata
+        with pytest.raises(TimeRangeError, match="out of range"):
+            parse_instant("0001-01-01T00:00", local=True)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

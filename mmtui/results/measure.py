@@ -43,15 +43,16 @@ SAMPLE_ROWS = 64
 
 @dataclass
 class DictionaryMemo:
-    """A column's last dictionary whose entries all fit in `cells`, so its copies need no check.
+    """A column's last dictionary whose entries all fit a width, so its copies need no check.
 
     A Flight stream sends a dictionary column's dictionary again with every batch, usually the
     same. Checking the entries of a group of copies took about 70 µs per column (2-core VM),
     and comparing a copy with the remembered one takes about 1 µs.
     """
 
-    dictionary: Any = None
-    cells: int = 0
+    checked: tuple[Any, int] | None = None
+    """(dictionary, cells). One attribute, so another measuring thread never pairs a new
+    dictionary with the width an older one was checked at."""
 
 
 def column_cells(
@@ -108,16 +109,16 @@ def _dictionary_cells(array: Any, known_cells: int, memo: DictionaryMemo | None 
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
     runs = _dictionary_runs(chunks)
     dictionaries = [dictionary for dictionary, _ in runs]
+    checked = memo.checked if memo is not None else None
     if (
-        memo is not None
-        and memo.dictionary is not None
-        and memo.cells <= known_cells
-        and all(dictionary.equals(memo.dictionary) for dictionary in dictionaries)
+        checked is not None
+        and checked[1] <= known_cells
+        and all(dictionary.equals(checked[0]) for dictionary in dictionaries)
     ):
         return known_cells
     if _string_entries_fit(dictionaries, array.type, known_cells):
         if memo is not None and dictionaries:
-            memo.dictionary, memo.cells = dictionaries[-1], known_cells
+            memo.checked = (dictionaries[-1], known_cells)
         return known_cells
 
     cells = known_cells

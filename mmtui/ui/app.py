@@ -874,7 +874,9 @@ class MmtuiApp(App[int]):
             if time_range is not None:
                 self.set_time_range(time_range)
 
-        self.push_screen(TimeRangeScreen(self.time_range.text), callback=apply)
+        self.push_screen(
+            TimeRangeScreen(self.time_range.text, local=self.local_time), callback=apply
+        )
 
     def action_toggle_zone(self) -> None:
         self.local_time = not self.local_time

@@ -16,8 +16,11 @@ from mmtui.timerange import PRESETS, TimeRange, TimeRangeError, parse_time_range
 HELP_TEXT = (
     "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
     "2026-12-04T10:00:00Z (until now) · A..B between two times · all or empty (no range).\n"
-    "Times without an offset are UTC. Keys 1-7 outside the editor pick " + ", ".join(PRESETS) + "."
+    "Times without an offset are {zone}. Keys 1-7 outside the editor pick "
+    + ", ".join(PRESETS)
+    + "."
 )
+"""The prompt's help; `{zone}` follows the display zone, the zone of times typed without one."""
 
 
 class TimeRangeScreen(ModalScreen[TimeRange | None]):
@@ -27,20 +30,24 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
         Binding("escape", "cancel", "Cancel", id="time_range.cancel")
     ]
 
-    def __init__(self, current: str, **kwargs: Any) -> None:
+    def __init__(self, current: str, local: bool = False, **kwargs: Any) -> None:
+        """Prefill the prompt with `current`. With `local`, times typed without an offset are
+        local time, as displayed."""
         super().__init__(**kwargs)
         self._current = current
+        self._local = local
 
     def compose(self) -> ComposeResult:
         with Vertical(id="time-range-dialog", classes="dialog"):
             yield Label(Text("Time range", style="bold"))
             yield Input(value=self._current, placeholder="1h", id="time-range-input")
-            yield Static(Text(HELP_TEXT, style="dim"), id="time-range-help")
+            zone = "in the local time zone, as displayed" if self._local else "UTC"
+            yield Static(Text(HELP_TEXT.format(zone=zone), style="dim"), id="time-range-help")
             yield Static(id="time-range-error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:
-            time_range = parse_time_range(event.value)
+            time_range = parse_time_range(event.value, local=self._local)
         except TimeRangeError as error:
             self.query_one("#time-range-error", Static).update(Text(str(error), style="bold red"))
             return

@@ -335,8 +335,10 @@ def test_dictionary_memo_skips_checked_copies(
     memo = DictionaryMemo()
     checked = dictionary_chunk(["api", "db"], ["api", "db"])
     assert column_cells(pa.chunked_array([checked, checked]), known_cells=3, memo=memo) == 3
-    assert memo.cells == 3
-    assert memo.dictionary.to_pylist() == ["api", "db"]
+    assert memo.checked is not None
+    dictionary, cells = memo.checked
+    assert dictionary.to_pylist() == ["api", "db"]
+    assert cells == 3
 
     # Copies of that dictionary are not checked again, at the same width or a wider one.
     def no_check(*_args: object) -> bool:
@@ -352,7 +354,7 @@ def test_dictionary_memo_skips_checked_copies(
     other = dictionary_chunk(["payments"], ["api", "payments"])
     assert column_cells(pa.chunked_array([copy, other]), known_cells=3, memo=memo) == 8
     # Below the width the memo was checked at, the memo does not apply.
-    short = DictionaryMemo(dictionary=pa.array(["api", "payments"]), cells=8)
+    short = DictionaryMemo(checked=(pa.array(["api", "payments"]), 8))
     assert column_cells(pa.chunked_array([other]), known_cells=3, memo=short) == 8
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,30 +72,65 @@ async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path)
         assert (end - begin).total_seconds() == 90 * 60
 
 
-async def test_zone_toggle_changes_grid_times(
-    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def kolkata_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make Asia/Kolkata (UTC+05:30) the local time zone for one test."""
     monkeypatch.setenv("TZ", "Asia/Kolkata")
     time.tzset()
     # The local zone is read once per process; forget what earlier tests read.
     formatting._local_zone_name.cache_clear()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+    formatting._local_zone_name.cache_clear()
+
+
+@pytest.mark.usefixtures("kolkata_zone")
+async def test_prompt_reads_naive_times_in_display_zone(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("f2", "z")
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, TimeRangeScreen)
+        help_text = str(app.screen.query_one("#time-range-help").content)
+        assert "Times without an offset are in the local time zone" in help_text
+
+        typed = "2026-12-05 10:00..2026-12-05 11:00"
+        await pilot.press("ctrl+a", "ctrl+k", *typed, "enter")
+        assert not isinstance(app.screen, TimeRangeScreen)
+        assert app.time_range.resolve() == (
+            datetime(2026, 12, 5, 4, 30, tzinfo=UTC),
+            datetime(2026, 12, 5, 5, 30, tzinfo=UTC),
+        )
+        assert "2026-12-05 10:00 → 11:00 local" in app.header_text
+
+        # Back in UTC display, the same text means UTC again.
+        await pilot.press("f2", "z", "ctrl+t")
+        help_text = str(app.screen.query_one("#time-range-help").content)
+        assert "Times without an offset are UTC" in help_text
+        await pilot.press("enter")
+        assert app.time_range.resolve()[0] == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.usefixtures("kolkata_zone")
+async def test_zone_toggle_changes_grid_times(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await wait_schema(pilot)
-            await run_and_wait(pilot, "SELECT time FROM log_entries ORDER BY time LIMIT 1")
-            utc_line = app.results.grid.line_text(1)
-            assert utc_line.rstrip().endswith("Z")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, "SELECT time FROM log_entries ORDER BY time LIMIT 1")
+        utc_line = app.results.grid.line_text(1)
+        assert utc_line.rstrip().endswith("Z")
 
-            await pilot.press("f2", "z")
-            await pilot.pause()
+        await pilot.press("f2", "z")
+        await pilot.pause()
 
-            local_line = app.results.grid.line_text(1)
-            assert local_line.rstrip().endswith("+05:30")
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
-        formatting._local_zone_name.cache_clear()
+        local_line = app.results.grid.line_text(1)
+        assert local_line.rstrip().endswith("+05:30")
 
 
 FIXED_TIME_SQL = (
