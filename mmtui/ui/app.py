@@ -26,8 +26,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from platformdirs import user_downloads_path
 from rich.text import Text
 from textual import events, work
+from textual._files import generate_datetime_filename
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -95,6 +97,12 @@ _PRESET_BINDINGS = [
     )
     for number, preset in enumerate(PRESETS, 1)
 ]
+
+
+def screenshot_directory() -> Path:
+    """Return the folder for screenshots: Downloads when it exists, else the working directory."""
+    downloads = user_downloads_path()
+    return downloads if downloads.is_dir() else Path.cwd()
 
 
 class MmtuiApp(App[int]):
@@ -461,6 +469,41 @@ class MmtuiApp(App[int]):
                 self.results.cancel()
             self._write_autosave()
         self.exit(128 + signal_number)
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        """Save an SVG of the screen, then notify where it went or why it failed.
+
+        Textual saves to the Downloads folder, which a server reached over SSH often lacks,
+        and its failure notice gives no reason. Without `path`, this saves to Downloads when
+        it exists, else to the working directory. Returns None: nothing is sent to a browser.
+        """
+        directory = Path(path).expanduser() if path else screenshot_directory()
+        name = filename or generate_datetime_filename(self.title, ".svg", time_format)
+        self._save_screenshot(directory / name, self.export_screenshot())
+        return None
+
+    @work(thread=True, group="screenshot", exit_on_error=False)
+    def _save_screenshot(self, target: Path, svg: str) -> None:
+        """Write a screenshot (worker thread: a network home directory may be slow)."""
+        try:
+            target.write_text(svg, encoding="utf-8")
+        except OSError as error:
+            logger.warning("saving a screenshot to %s failed: %s", target, error)
+            reason = error.strerror or str(error)
+            notice = partial(self.notify, title="Screenshot", severity="error", markup=False)
+            target_text = safe_text(str(target))
+            call_later_from_thread(
+                self, notice, f"Could not save the screenshot to {target_text}: {reason}."
+            )
+            return
+        logger.info("saved a screenshot to %s", target)
+        notice = partial(self.notify, title="Screenshot", markup=False)
+        call_later_from_thread(self, notice, f"Saved the screenshot to {safe_text(str(target))}")
 
     @work(thread=True, group="housekeeping", exit_on_error=False)
     def _remove_stale_spill_dirs(self) -> None:

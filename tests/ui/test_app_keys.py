@@ -418,3 +418,32 @@ async def test_focus_key_then_keys_in_burst(demo_server: DemoServerHandle, tmp_p
         await post_keys(pilot, "escape", "f3")
         assert app.screen is app.screen_stack[0]
         assert app.focused is app.editor
+
+
+async def test_palette_screenshot_without_downloads(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A home without Downloads, as on many servers reached over SSH.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_palette_command(pilot, app, "Screenshot")
+        await wait_for(pilot, lambda: "screenshot" in last_notification(app), "the notice")
+
+        saved = list(work.glob("*.svg"))
+        assert len(saved) == 1
+        assert last_notification(app) == f"Saved the screenshot to {saved[0]}"
+        assert "<svg" in saved[0].read_text(encoding="utf-8")
+
+        # A folder that does not exist: the notice gives the reason.
+        app.deliver_screenshot("shot.svg", str(tmp_path / "missing"))
+        await wait_for(pilot, lambda: "Could not" in last_notification(app), "the failure")
+        assert last_notification(app) == (
+            f"Could not save the screenshot to {tmp_path / 'missing' / 'shot.svg'}: "
+            "No such file or directory."
+        )
