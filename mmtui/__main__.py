@@ -88,8 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # gRPC reads this once, when pyarrow.flight loads it, so it is set before any import of
     # mmtui.flightsql. Its INFO lines (such as "Handshake failed") would otherwise go to fd 2.
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    from mmtui.logging_setup import drop_grpc_trace
+
+    grpc_trace_notice = drop_grpc_trace()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and arguments[0] in SUBCOMMANDS:
+        if grpc_trace_notice is not None:
+            print(f"mmtui: {grpc_trace_notice}", file=sys.stderr)
         return _run_subcommand(arguments[0], arguments[1:])
 
     args = build_parser().parse_args(arguments)
@@ -102,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log_path = _start_logging(subcommand=False)
     logger.info("mmtui %s starting (pid %d)", __version__, os.getpid())
+    startup_warnings = [] if grpc_trace_notice is None else [grpc_trace_notice]
+    for warning in startup_warnings:
+        logger.warning("%s", warning)
     try:
         range_text = initial_range_text(args.begin, args.end)
         if range_text is not None:
@@ -109,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TimeRangeError) as error:
         print(f"mmtui: invalid time range: {error}", file=sys.stderr)
         return 2
-    return _run_app(args, range_text, log_path)
+    return _run_app(args, range_text, log_path, startup_warnings)
 
 
 def _log_file_line() -> str:
@@ -163,7 +171,12 @@ def _run_subcommand(name: str, argv: list[str]) -> int:
     return login_main(argv) if name == "login" else logout_main(argv)
 
 
-def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Path | None) -> int:
+def _run_app(
+    args: argparse.Namespace,
+    range_text: str | None,
+    log_path: Path | None,
+    startup_warnings: list[str],
+) -> int:
     demo = None
     if args.demo:
         # Started first, so that the server's imports and data run beside the app's start.
@@ -171,14 +184,18 @@ def _run_app(args: argparse.Namespace, range_text: str | None, log_path: Path | 
 
         demo = DemoStartup(host="127.0.0.1", port=0)
     try:
-        return _run_explorer(args, range_text, log_path, demo)
+        return _run_explorer(args, range_text, log_path, demo, startup_warnings)
     finally:
         if demo is not None:
             demo.stop()
 
 
 def _run_explorer(
-    args: argparse.Namespace, range_text: str | None, log_path: Path | None, demo: Any
+    args: argparse.Namespace,
+    range_text: str | None,
+    log_path: Path | None,
+    demo: Any,
+    startup_warnings: list[str],
 ) -> int:
     from mmtui.auth import (
         AuthError,
@@ -234,6 +251,7 @@ def _run_explorer(
             demo,
             token_provider=provider,
             time_range=range_text,
+            startup_warnings=startup_warnings,
         )
         result = app.run()
     if app.crash_error is not None:

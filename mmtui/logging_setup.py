@@ -24,7 +24,7 @@ import re
 import stat
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,6 +134,27 @@ def configure_logging(log_path: Path | None = None, level: int = logging.INFO) -
     )
     _replace_console_handlers(handler, level)
     return path
+
+
+GRPC_TRACE_OPT_IN = "MMTUI_ALLOW_GRPC_TRACE"
+"""Set to 1 to keep `GRPC_TRACE`, accepting that its traces may contain the access token."""
+
+
+def drop_grpc_trace(environ: MutableMapping[str, str] = os.environ) -> str | None:
+    """Remove `GRPC_TRACE` from `environ` unless `GRPC_TRACE_OPT_IN` is 1, and return a notice.
+
+    gRPC's `http` tracer writes each call's headers, the bearer token among them, to file
+    descriptor 2. mmtui points that descriptor at its log file, past the redacting formatter.
+    Call this before pyarrow.flight loads gRPC. Returns None when nothing was removed.
+    """
+    value = environ.get("GRPC_TRACE")
+    if not value or environ.get(GRPC_TRACE_OPT_IN) == "1":
+        return None
+    del environ["GRPC_TRACE"]
+    return (
+        f"Ignored GRPC_TRACE={value}: gRPC traces can contain the access token. "
+        f"Set {GRPC_TRACE_OPT_IN}=1 to keep them."
+    )
 
 
 def configure_stderr_logging() -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 
-from mmtui.logging_setup import RedactingFormatter
+from mmtui.demo import DemoServerHandle
+from mmtui.logging_setup import RedactingFormatter, drop_grpc_trace
+from tests.fresh_interpreter import run_python
 
 CREATED = 1_796_400_000.25
 """2026-12-04T16:00:00.250Z as a Unix time."""
@@ -56,3 +60,64 @@ def test_controls_in_traceback_escaped() -> None:
     assert record_line == "caught"
     assert all(line.startswith("  ") for line in traceback_lines)
     assert "  2026-12-04T16:00:00.000Z INFO mmtui forged" in traceback_lines
+
+
+TRACED_CALL = """
+import sys
+from mmtui.logging_setup import drop_grpc_trace
+if sys.argv[1] == "drop":
+    drop_grpc_trace()
+import pyarrow.flight as flight
+options = flight.FlightCallOptions(headers=[(b"authorization", b"Bearer trace-canary-7431")])
+try:
+    list(flight.FlightClient(sys.argv[2]).list_actions(options))
+except flight.FlightError:
+    pass
+"""
+
+
+def traced_call_stderr(mode: str, uri: str, **env: str) -> str:
+    """Make one Flight call with a bearer header under `GRPC_TRACE=http`; return its stderr."""
+    environment = {**os.environ, "GRPC_TRACE": "http", "GRPC_VERBOSITY": "DEBUG", **env}
+    completed = subprocess.run(
+        [sys.executable, "-c", TRACED_CALL, mode, uri],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stderr
+
+
+def test_grpc_trace_dropped_keeps_token_out(demo_server: DemoServerHandle) -> None:
+    # Without the guard, gRPC's http tracer writes the header, token and all.
+    assert "trace-canary-7431" in traced_call_stderr("keep", demo_server.uri)
+    assert "trace-canary-7431" not in traced_call_stderr("drop", demo_server.uri)
+    opted_in = traced_call_stderr("drop", demo_server.uri, MMTUI_ALLOW_GRPC_TRACE="1")
+    assert "trace-canary-7431" in opted_in
+
+
+def test_drop_grpc_trace_notice() -> None:
+    environ = {"GRPC_TRACE": "http,call_error", "HOME": "/home/x"}
+    notice = drop_grpc_trace(environ)
+    assert environ == {"HOME": "/home/x"}
+    assert notice == (
+        "Ignored GRPC_TRACE=http,call_error: gRPC traces can contain the access token. "
+        "Set MMTUI_ALLOW_GRPC_TRACE=1 to keep them."
+    )
+    assert drop_grpc_trace({}) is None
+    opted_in = {"GRPC_TRACE": "http", "MMTUI_ALLOW_GRPC_TRACE": "1"}
+    assert drop_grpc_trace(opted_in) is None
+    assert opted_in["GRPC_TRACE"] == "http"
+
+
+def test_main_drops_grpc_trace_before_flight_loads() -> None:
+    script = (
+        "import os, sys\n"
+        "os.environ['GRPC_TRACE'] = 'http'\n"
+        "from mmtui.__main__ import main\n"
+        "main(['--version'])\n"
+        "print(os.environ.get('GRPC_TRACE'), 'pyarrow._flight' in sys.modules)\n"
+    )
+    assert run_python(script) == "None False"

@@ -227,6 +227,7 @@ class MmtuiApp(App[int]):
         paths: AppPaths | None = None,
         time_range: str | None = None,
         login_screen_factory: Callable[[Any], Screen[bool]] | None = None,
+        startup_warnings: Iterable[str] = (),
     ) -> None:
         """Create the app.
 
@@ -235,6 +236,7 @@ class MmtuiApp(App[int]):
         `demo` is the `DemoStartup` of `mmtui --demo`, whose server the worker waits for.
         `token_provider` is asked for a token at start-up to detect a needed login.
         `time_range` is the initial range text (else the settings' default, else 1h).
+        `startup_warnings` are shown once the screen is up, with the app's own.
         """
         super().__init__()
         self.client_factory = client_factory
@@ -256,7 +258,7 @@ class MmtuiApp(App[int]):
         self.keymap_overrides: dict[str, str] = dict(getattr(app_settings, "keys", {}) or {})
         initial = time_range or getattr(app_settings, "default_time_range", None) or DEFAULT_RANGE
         # Notifications for problems found before the screen exists, shown on mount.
-        self._startup_warnings: list[str] = []
+        self._startup_warnings: list[str] = list(startup_warnings)
         try:
             self.time_range: TimeRange = parse_time_range(initial)
         except TimeRangeError as error:
