@@ -386,7 +386,13 @@ def _dictionary_texts(array: Any, tz: str | None, max_cells: int, *, nested: boo
     # A window of a few rows from a batch whose dictionary has thousands of entries (a server
     # re-sends one per batch) formats the entries it uses, not the whole dictionary.
     compact = len(array.dictionary) > len(array)
-    values = array.dictionary.take(array.indices) if compact else array.dictionary
+    dictionary = array.dictionary
+    # Arrow has no `take` kernel for view types (pyarrow 23), so they become plain ones first.
+    if pa.types.is_string_view(dictionary.type):
+        dictionary = dictionary.cast(pa.string())
+    elif pa.types.is_binary_view(dictionary.type):
+        dictionary = dictionary.cast(pa.binary())
+    values = dictionary.take(array.indices) if compact else dictionary
     if is_jsonb_type(array.type):
         texts = _jsonb_texts(values, max_cells, nested=nested)
     else:

@@ -154,6 +154,9 @@ def _widest_used_entry(widths: Any, indices: Any, known_cells: int) -> int:
     # A null entry becomes NaN here, and NaN is never greater.
     entry_widths = widths.to_numpy(zero_copy_only=False)
     wider = np.flatnonzero(entry_widths > known_cells)
+    # Arrow allows a dictionary longer than its index type can reach (int8 indices, 200
+    # entries): no row uses the entries beyond, and they cannot be probed as index values.
+    wider = wider[wider <= np.iinfo(indices.type.to_pandas_dtype()).max]
     if len(wider) == 0:
         return known_cells
     if len(wider) > WIDE_ENTRY_PROBES:

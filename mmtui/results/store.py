@@ -420,6 +420,7 @@ class ResultStore:
             self._unmeasured.clear()
             self._unmeasured_rows = 0
             self._spill_cache.clear()
+            self._dictionary_memos = [DictionaryMemo() for _ in self.schema]
             spill_map, self._spill_map = self._spill_map, None
             self._bytes_in_memory = 0
         if spill_map is not None:

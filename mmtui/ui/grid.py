@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import pyarrow as pa
+from rich.cells import split_graphemes
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -128,6 +129,46 @@ def level_name(text: str) -> str | None:
         return LEVEL_NAMES.get(int(text))
     except ValueError:
         return None
+
+
+GRAPHEME_JOINERS = ("\u200d", "\ufe0f")
+"""The zero-width joiner and variation selector 16, which join code points into one grapheme."""
+
+
+def crop_line(strip: Strip, start: int, end: int, style: Style) -> Strip:
+    """Return cells [start, end) of `strip`, padded with `style`, without splitting a grapheme.
+
+    Textual's `crop_extend` cuts with Rich's `Segment.split_cells`, which can cut inside a ZWJ
+    sequence and leave a line wider on screen than its cell count. Here a grapheme that an edge
+    cuts becomes spaces. Lines without a joiner take `crop_extend`.
+    """
+    if not any(joiner in segment.text for segment in strip for joiner in GRAPHEME_JOINERS):
+        return strip.crop_extend(start, end, style)
+
+    segments: list[Segment] = []
+    position = 0
+    shown_cells = 0
+    for segment in strip:
+        spans, _ = split_graphemes(segment.text)
+        pieces: list[str] = []
+        for first, last, cells in spans:
+            left, right = position, position + cells
+            position = right
+            if cells == 0:
+                if start <= left < end:
+                    pieces.append(segment.text[first:last])
+            elif start <= left and right <= end:
+                pieces.append(segment.text[first:last])
+                shown_cells += cells
+            elif left < end and right > start:
+                blank = min(right, end) - max(left, start)
+                pieces.append(" " * blank)
+                shown_cells += blank
+        if pieces:
+            segments.append(Segment("".join(pieces), segment.style))
+    if shown_cells < end - start:
+        segments.append(Segment(" " * (end - start - shown_cells), style))
+    return Strip(segments, end - start)
 
 
 class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
@@ -638,12 +679,7 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
             text = self._fit(text, self._widths[column], column in self._right_aligned)
             if row == self.cursor_row and column == self.cursor_column:
                 style = style + frame.styles.cursor
-            if segments and segments[-1].style is style:
-                # One segment per run of cells in one style, so Textual's styles cache crops
-                # and filters fewer segments per line.
-                segments[-1] = Segment(segments[-1].text + pad + text + pad, style)
-            else:
-                segments.append(Segment(pad + text + pad, style))
+            segments.append(Segment(pad + text + pad, style))
         return Strip(segments)
 
     def _render_header(self, frame: _Frame) -> Strip:
@@ -670,7 +706,7 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(width, frame.styles.base)
         if y < HEADER_HEIGHT:
             strip = self._render_header(frame)
-            return strip.crop_extend(start_x, start_x + width, frame.styles.header)
+            return crop_line(strip, start_x, start_x + width, frame.styles.header)
         row = self._row_at_line(y)
         if row >= self._row_count:
             return Strip.blank(width, frame.styles.base)
@@ -682,7 +718,7 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
             cached = self._line_cache.get(key)
             if cached is None:
                 return Strip.blank(width, frame.styles.base)
-        return cached.crop_extend(start_x, start_x + width, frame.styles.base)
+        return crop_line(cached, start_x, start_x + width, frame.styles.base)
 
     def line_text(self, y: int) -> str:
         """Return the plain text of screen line `y` of the grid (0 is the header), for tests."""

@@ -489,3 +489,21 @@ def test_fallback_traceback_logged_once(caplog: pytest.LogCaptureFixture) -> Non
     assert [r.levelno for r in records] == [logging.ERROR, logging.DEBUG, logging.DEBUG]
     assert records[0].exc_info is not None
     assert records[1].exc_info is None
+
+
+@pytest.mark.parametrize(
+    ("value_type", "entries", "expected"),
+    [
+        (pa.string_view(), ["api", "gateway", None], ["gateway", "∅", "api"]),
+        (pa.binary_view(), [b"\x01", b"\x02\x03", None], ["0x0203", "∅", "0x01"]),
+    ],
+)
+def test_view_type_dictionaries_format(
+    value_type: pa.DataType, entries: list[object], expected: list[str]
+) -> None:
+    indices = pa.array([1, None, 0], pa.uint8())
+    small = pa.DictionaryArray.from_arrays(indices, pa.array(entries, value_type))
+    assert format_array(small) == expected
+    # A dictionary longer than the rows takes only the entries the rows use.
+    many = pa.array([*entries, *entries, *entries], value_type)
+    assert format_array(pa.DictionaryArray.from_arrays(indices, many)) == expected

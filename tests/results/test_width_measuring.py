@@ -329,6 +329,25 @@ def test_widest_used_entry_matches_take(seed: int) -> None:
         assert _widest_used_entry(widths, indices, known) == max(known, gathered), known
 
 
+@pytest.mark.parametrize("index_type", [pa.int8(), pa.uint8(), pa.int16()])
+def test_dictionary_beyond_index_type_reach(index_type: pa.DataType) -> None:
+    # Arrow accepts a dictionary longer than its index type can reach. The unreachable wide
+    # entry must not stop the probe that finds the used 20-cell entry in the middle row.
+    entries = ["a"] * 70_000
+    entries[-1] = "w" * 30
+    entries[5] = "used-entry-of-20-chr"
+    indices = pa.array([0] * 250 + [5] + [0] * 250, index_type)
+    array = pa.DictionaryArray.from_arrays(indices, pa.array(entries))
+    array.validate(full=True)
+
+    assert column_cells(array, known_cells=3) == 20
+    assert column_cells(pa.chunked_array([array]), known_cells=3) == 20
+    schema = pa.schema([("exe", array.type)])
+    with ResultStore(schema) as store:
+        store.append(pa.RecordBatch.from_arrays([array], schema=schema))
+        assert store.column_widths == [20]
+
+
 def test_dictionary_memo_skips_checked_copies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -172,24 +172,3 @@ async def test_grid_level_names_and_colours(demo_client: FlightSQLClient) -> Non
         assert level_style(5).dim
         assert level_style(6).dim
         assert not level_style(4).dim
-
-
-async def test_grid_row_is_one_segment_per_run_of_a_style(demo_client: FlightSQLClient) -> None:
-    sql = (
-        "SELECT 'api' AS exe, arrow_cast(2, 'Int32') AS level, 'failed' AS msg, 7 AS n "
-        "FROM generate_series(0, 2)"
-    )
-    app = PaneApp(demo_client)
-    async with app.run_test(size=SCREEN_SIZE) as pilot:
-        await run_to_end(pilot, app, sql)
-        grid = app.grid
-        base = grid.rich_style
-        error = base + grid.get_component_rich_style("result-grid--level-error")
-
-        # Row 1 has no cursor: the cells before the level, the level, the cells after it.
-        runs = [
-            (segment.text.split(), segment.style)
-            for segment in grid.render_line(2)
-            if segment.text.strip()
-        ]
-        assert runs == [(["api"], base), (["ERROR"], error), (["failed", "7"], base)]
