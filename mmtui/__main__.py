@@ -110,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     startup_warnings = [] if grpc_trace_notice is None else [grpc_trace_notice]
     for warning in startup_warnings:
         logger.warning("%s", warning)
+    if os.environ.get("GRPC_TRACE"):
+        logger.warning(
+            "GRPC_TRACE=%r is on, by request: its traces may contain the token",
+            os.environ["GRPC_TRACE"],
+        )
     try:
         range_text = initial_range_text(args.begin, args.end)
         if range_text is not None:

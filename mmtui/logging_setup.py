@@ -148,11 +148,14 @@ def drop_grpc_trace(environ: MutableMapping[str, str] = os.environ) -> str | Non
     Call this before pyarrow.flight loads gRPC. Returns None when nothing was removed.
     """
     value = environ.get("GRPC_TRACE")
-    if not value or environ.get(GRPC_TRACE_OPT_IN) == "1":
+    if not value:
+        return None
+    if environ.get(GRPC_TRACE_OPT_IN) == "1":
         return None
     del environ["GRPC_TRACE"]
+    # `!r` shows control characters as escapes, on a terminal too.
     return (
-        f"Ignored GRPC_TRACE={value}: gRPC traces can contain the access token. "
+        f"Ignored GRPC_TRACE={value!r}: gRPC traces can contain the access token. "
         f"Set {GRPC_TRACE_OPT_IN}=1 to keep them."
     )
 

@@ -179,26 +179,75 @@ def parse_instant(text: str, local: bool = False) -> Instant:
     A timestamp without an offset is taken as UTC, the zone the header shows by default, or
     with `local` as the local time zone, the zone of the header and grid in local display.
     """
+    return _parse_instant(text, local)[0]
+
+
+def _parse_instant(text: str, local: bool) -> tuple[Instant, str]:
+    """Parse like `parse_instant`, and also return the text with the offset it was read in.
+
+    A timestamp typed without an offset comes back with it (`Z` or `+05:30`), so that the text
+    keeps its meaning when the display zone changes. Other text comes back stripped.
+    """
     cleaned = text.strip()
     match = _NOW_PATTERN.match(cleaned)
     if match:
         if match.group("delta") is None:
-            return Instant(offset=timedelta(0))
+            return Instant(offset=timedelta(0)), cleaned
         delta = parse_duration(match.group("delta"))
-        return Instant(offset=-delta if match.group("sign") == "-" else delta)
+        return Instant(offset=-delta if match.group("sign") == "-" else delta), cleaned
     try:
         moment = datetime.fromisoformat(cleaned.replace("z", "Z").replace(" ", "T", 1))
     except ValueError as error:
         raise TimeRangeError(
             f"invalid time {cleaned!r}: use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z"
         ) from error
-    if moment.tzinfo is None and not local:
+    naive = moment.tzinfo is None
+    if naive and local:
+        moment = _local_moment(moment, cleaned)
+    elif naive:
         moment = moment.replace(tzinfo=UTC)
     try:
-        # A naive datetime's `astimezone` reads it as local time.
-        return Instant(at=moment.astimezone(UTC))
-    except (OverflowError, OSError, ValueError) as error:
+        instant = Instant(at=moment.astimezone(UTC))
+    except OverflowError as error:
         raise TimeRangeError(f"out of range: {cleaned!r} in UTC {YEAR_RANGE_TEXT}") from error
+    if not naive:
+        return instant, cleaned
+    explicit = moment.isoformat()
+    return instant, explicit[:-6] + "Z" if explicit.endswith("+00:00") and not local else explicit
+
+
+def _local_moment(naive: datetime, text: str) -> datetime:
+    """Read a wall-clock time in the local time zone. Raises TimeRangeError when it is ambiguous.
+
+    Around a daylight saving change, a wall-clock time can be skipped or happen twice. Either
+    way, the user must say which offset is meant.
+    """
+    try:
+        # A naive datetime's `astimezone` reads it as local time; `fold` picks the occurrence.
+        first = naive.replace(fold=0).astimezone()
+        second = naive.replace(fold=1).astimezone()
+        round_trip = first.astimezone(UTC).astimezone().replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError) as error:
+        raise TimeRangeError(
+            f"out of range: {text!r} in the local time zone {YEAR_RANGE_TEXT}"
+        ) from error
+    if first.utcoffset() == second.utcoffset():
+        return first
+    offsets = f"{_format_utc_offset(first)} or {_format_utc_offset(second)}"
+    if round_trip != naive:
+        raise TimeRangeError(
+            f"{text!r} does not exist in the local time zone (a daylight saving change "
+            f"skips it): add an offset, such as {offsets}"
+        )
+    raise TimeRangeError(
+        f"{text!r} happens twice in the local time zone (a daylight saving change): "
+        f"add an offset, {offsets}"
+    )
+
+
+def _format_utc_offset(moment: datetime) -> str:
+    """Return `moment`'s UTC offset as RFC 3339 writes it (`+05:30`, `-04:00`)."""
+    return moment.isoformat()[-6:]
 
 
 def parse_time_range(text: str, local: bool = False) -> TimeRange:
@@ -215,25 +264,28 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
             raise TimeRangeError(
                 f"invalid range {cleaned!r}: 'all' means no time range, so use it alone"
             )
-        begin = _parse_bound(first, local)
-        end = _parse_bound(last, local)
+        begin, begin_text = _parse_bound(first, local)
+        end, end_text = _parse_bound(last, local)
         _check_order(begin, end, cleaned)
-        return TimeRange(text=cleaned, begin=begin, end=end)
+        return TimeRange(text=f"{begin_text}..{end_text}", begin=begin, end=end)
     if cleaned.lower().startswith("now") or (cleaned[:1].isdigit() and "-" in cleaned[1:5]):
-        begin = parse_instant(cleaned, local)
+        begin, begin_text = _parse_instant(cleaned, local)
         _check_order(begin, Instant(offset=timedelta(0)), cleaned)
-        return TimeRange(text=cleaned, begin=begin)
+        return TimeRange(text=begin_text, begin=begin)
     begin = Instant(offset=-parse_duration(cleaned))
     _check_order(begin, Instant(offset=timedelta(0)), cleaned)
     return TimeRange(text=cleaned, begin=begin)
 
 
-def _parse_bound(text: str, local: bool) -> Instant:
-    """Parse one end of an `A..B` range: a look-back duration (`2h`) or `parse_instant`'s forms."""
+def _parse_bound(text: str, local: bool) -> tuple[Instant, str]:
+    """Parse one end of an `A..B` range: a look-back duration (`2h`) or `parse_instant`'s forms.
+
+    Also returns its text, with the offset a timestamp was read in (see `_parse_instant`).
+    """
     cleaned = text.strip()
     if _looks_like_duration(cleaned):
-        return Instant(offset=-parse_duration(cleaned))
-    return parse_instant(cleaned, local)
+        return Instant(offset=-parse_duration(cleaned)), cleaned
+    return _parse_instant(cleaned, local)
 
 
 def _looks_like_duration(text: str) -> bool:

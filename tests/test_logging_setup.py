@@ -103,7 +103,7 @@ def test_drop_grpc_trace_notice() -> None:
     notice = drop_grpc_trace(environ)
     assert environ == {"HOME": "/home/x"}
     assert notice == (
-        "Ignored GRPC_TRACE=http,call_error: gRPC traces can contain the access token. "
+        "Ignored GRPC_TRACE='http,call_error': gRPC traces can contain the access token. "
         "Set MMTUI_ALLOW_GRPC_TRACE=1 to keep them."
     )
     assert drop_grpc_trace({}) is None
@@ -121,3 +121,11 @@ def test_main_drops_grpc_trace_before_flight_loads() -> None:
         "print(os.environ.get('GRPC_TRACE'), 'pyarrow._flight' in sys.modules)\n"
     )
     assert run_python(script) == "None False"
+
+
+def test_drop_grpc_trace_notice_escapes_controls() -> None:
+    notice = drop_grpc_trace({"GRPC_TRACE": "http\x1b]0;TT\x07"})
+    assert notice is not None
+    assert "\x1b" not in notice
+    assert "\x07" not in notice
+    assert notice.startswith("Ignored GRPC_TRACE='http\\x1b]0;TT\\x07': ")

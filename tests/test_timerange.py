@@ -222,8 +222,40 @@ def test_naive_times_local_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
         both = parse_time_range("2026-12-05T10:00..2026-12-05T11:00", local=True)
         assert both.resolve(NOW) == (ten_kolkata, ten_kolkata + timedelta(hours=1))
         assert parse_time_range("2026-12-05T10:00", local=True).resolve(NOW)[0] == ten_kolkata
-        with pytest.raises(TimeRangeError, match="out of range"):
+        with pytest.raises(TimeRangeError, match=r"out of range: .* in the local time zone"):
             parse_instant("0001-01-01T00:00", local=True)
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_local_time_around_daylight_saving(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        # 02:30 on 2026-03-08 is skipped, and 01:30 on 2026-11-01 happens twice.
+        with pytest.raises(TimeRangeError, match=r"does not exist .* -05:00 or -04:00"):
+            parse_time_range("2026-03-08 02:30..2026-03-08 03:30", local=True)
+        with pytest.raises(TimeRangeError, match=r"happens twice .* -04:00 or -05:00"):
+            parse_instant("2026-11-01 01:30", local=True)
+
+        # With an offset, or away from the change, the time is read as typed.
+        repeated = parse_instant("2026-11-01 01:30-05:00", local=True)
+        assert repeated.at == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+        summer = parse_time_range("2026-07-01 12:00", local=True)
+        assert summer.resolve(NOW)[0] == datetime(2026, 7, 1, 16, 0, tzinfo=UTC)
+        assert summer.text == "2026-07-01T12:00:00-04:00"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_naive_times_get_their_offset_in_text() -> None:
+    assert parse_time_range("2026-12-05 10:00").text == "2026-12-05T10:00:00Z"
+    assert parse_time_range("2026-12-05").text == "2026-12-05T00:00:00Z"
+    mixed = parse_time_range("2026-12-05 10:00 .. 2026-12-05T13:00+02:00")
+    assert mixed.text == "2026-12-05T10:00:00Z..2026-12-05T13:00+02:00"
+    assert parse_time_range("2h..1h").text == "2h..1h"
+    assert parse_time_range("now-2h..now").text == "now-2h..now"
+    again = parse_time_range(mixed.text)
+    assert again.resolve(NOW) == mixed.resolve(NOW)

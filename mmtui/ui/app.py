@@ -100,7 +100,10 @@ _PRESET_BINDINGS = [
 
 
 def screenshot_directory() -> Path:
-    """Return the folder for screenshots: Downloads when it exists, else the working directory."""
+    """Return the folder for screenshots: Downloads when it exists, else the working directory.
+
+    Raises OSError when neither can be found (the working directory was deleted, say).
+    """
     downloads = user_downloads_path()
     return downloads if downloads.is_dir() else Path.cwd()
 
@@ -428,7 +431,9 @@ class MmtuiApp(App[int]):
         self.screen.set_focus(self.editor)
 
         for warning in self._startup_warnings:
-            self.notify(warning, title="Start-up", severity="warning", markup=False, timeout=15)
+            # Warnings quote settings and environment values, which may hold control characters.
+            text = safe_text(warning)
+            self.notify(text, title="Start-up", severity="warning", markup=False, timeout=15)
         self._remove_stale_spill_dirs()
         self._update_header()
         self.set_interval(HEADER_REFRESH, self._update_header)
@@ -484,7 +489,18 @@ class MmtuiApp(App[int]):
         and its failure notice gives no reason. Without `path`, this saves to Downloads when
         it exists, else to the working directory. Returns None: nothing is sent to a browser.
         """
-        directory = Path(path).expanduser() if path else screenshot_directory()
+        try:
+            directory = Path(path).expanduser() if path else screenshot_directory()
+        except OSError as error:
+            logger.warning("no folder for a screenshot: %s", error)
+            reason = error.strerror or str(error)
+            self.notify(
+                f"Could not save the screenshot: the working directory is gone ({reason}).",
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+            return None
         name = filename or generate_datetime_filename(self.title, ".svg", time_format)
         self._save_screenshot(directory / name, self.export_screenshot())
         return None

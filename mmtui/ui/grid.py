@@ -12,6 +12,7 @@ markup. Timestamps show in `display_tz`, with a UTC offset of `+00:00` written a
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,8 +132,11 @@ def level_name(text: str) -> str | None:
         return None
 
 
-GRAPHEME_JOINERS = ("\u200d", "\ufe0f")
-"""The zero-width joiner and variation selector 16, which join code points into one grapheme."""
+JOINED_GRAPHEME = re.compile("[\u200d\ufe0f\U0001f1e6-\U0001f1ff]")
+"""The zero-width joiner, variation selector 16 and regional indicators (two make a flag):
+code points that make one grapheme with their neighbours."""
+
+REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
 
 
 def crop_line(strip: Strip, start: int, end: int, style: Style) -> Strip:
@@ -140,18 +144,17 @@ def crop_line(strip: Strip, start: int, end: int, style: Style) -> Strip:
 
     Textual's `crop_extend` cuts with Rich's `Segment.split_cells`, which can cut inside a ZWJ
     sequence and leave a line wider on screen than its cell count. Here a grapheme that an edge
-    cuts becomes spaces. Lines without a joiner take `crop_extend`.
+    cuts becomes spaces. Lines without such a grapheme take `crop_extend`.
     """
-    if not any(joiner in segment.text for segment in strip for joiner in GRAPHEME_JOINERS):
+    if not any(JOINED_GRAPHEME.search(segment.text) for segment in strip):
         return strip.crop_extend(start, end, style)
 
     segments: list[Segment] = []
     position = 0
     shown_cells = 0
     for segment in strip:
-        spans, _ = split_graphemes(segment.text)
         pieces: list[str] = []
-        for first, last, cells in spans:
+        for first, last, cells in _flag_spans(segment.text):
             left, right = position, position + cells
             position = right
             if cells == 0:
@@ -169,6 +172,36 @@ def crop_line(strip: Strip, start: int, end: int, style: Style) -> Strip:
     if shown_cells < end - start:
         segments.append(Segment(" " * (end - start - shown_cells), style))
     return Strip(segments, end - start)
+
+
+def _flag_spans(text: str) -> list[tuple[int, int, int]]:
+    """Return Rich's grapheme spans of `text` (start, end, cells), with flags as one span.
+
+    Rich measures each regional indicator alone, and a terminal pairs them left to right, so a
+    crop between the two halves of a flag would show other flags after it.
+    """
+    spans, _ = split_graphemes(text)
+    merged: list[tuple[int, int, int]] = []
+    index = 0
+    while index < len(spans):
+        first, last, cells = spans[index]
+        following = spans[index + 1] if index + 1 < len(spans) else None
+        pair = (
+            following is not None
+            and _is_regional(text, first, last)
+            and _is_regional(text, following[0], following[1])
+        )
+        if pair and following is not None:
+            merged.append((first, following[1], cells + following[2]))
+            index += 2
+            continue
+        merged.append((first, last, cells))
+        index += 1
+    return merged
+
+
+def _is_regional(text: str, first: int, last: int) -> bool:
+    return last - first == 1 and ord(text[first]) in REGIONAL_INDICATORS
 
 
 class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):

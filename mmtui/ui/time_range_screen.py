@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -23,6 +24,12 @@ HELP_TEXT = (
 """The prompt's help; `{zone}` follows the display zone, the zone of times typed without one."""
 
 
+def local_zone_label() -> str:
+    """Return the local zone's abbreviation and current offset, such as `IST, UTC+05:30`."""
+    now = datetime.now().astimezone()
+    return f"{now.tzname()}, UTC{now.isoformat()[-6:]}"
+
+
 class TimeRangeScreen(ModalScreen[TimeRange | None]):
     """Ask for a time range; dismisses with the parsed range, or None on Escape."""
 
@@ -41,7 +48,9 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
         with Vertical(id="time-range-dialog", classes="dialog"):
             yield Label(Text("Time range", style="bold"))
             yield Input(value=self._current, placeholder="1h", id="time-range-input")
-            zone = "in the local time zone, as displayed" if self._local else "UTC"
+            zone = f"in the local time zone ({local_zone_label()}), as displayed"
+            if not self._local:
+                zone = "UTC"
             yield Static(Text(HELP_TEXT.format(zone=zone), style="dim"), id="time-range-help")
             yield Static(id="time-range-error")
 

@@ -420,15 +420,21 @@ async def test_focus_key_then_keys_in_burst(demo_server: DemoServerHandle, tmp_p
         assert app.focused is app.editor
 
 
-async def test_palette_screenshot_without_downloads(
-    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A home without Downloads, as on many servers reached over SSH.
+@pytest.fixture
+def work_dir_without_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return a new working directory, in a home without Downloads, as on many SSH servers."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    return work
+
+
+async def test_palette_screenshot_without_downloads(
+    demo_server: DemoServerHandle, tmp_path: Path, work_dir_without_downloads: Path
+) -> None:
+    work = work_dir_without_downloads
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_schema(pilot)
@@ -447,3 +453,35 @@ async def test_palette_screenshot_without_downloads(
             f"Could not save the screenshot to {tmp_path / 'missing' / 'shot.svg'}: "
             "No such file or directory."
         )
+
+
+async def test_screenshot_with_deleted_working_directory(
+    demo_server: DemoServerHandle, tmp_path: Path, work_dir_without_downloads: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        work_dir_without_downloads.rmdir()
+        await run_palette_command(pilot, app, "Screenshot")
+        await wait_for(pilot, lambda: "screenshot" in last_notification(app), "the notice")
+
+        assert last_notification(app) == (
+            "Could not save the screenshot: the working directory is gone "
+            "(No such file or directory)."
+        )
+        assert app.is_running
+
+
+async def test_startup_warning_shows_control_characters_safely(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    warning = "Ignored GRPC_TRACE=x\\x1b: title \x1b]0;TT\x07 red \x1b[31mRED"
+    app = make_app(demo_server.uri, tmp_path, startup_warnings=[warning])
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        messages = [notification.message for notification in app._notifications]
+
+        assert len(messages) == 1
+        assert "\x1b" not in messages[0]
+        assert "\x07" not in messages[0]
+        assert messages[0].startswith("Ignored GRPC_TRACE=x\\x1b: title ␛]0;TT␇ red ␛[31mRED")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
 from mmtui.demo import DemoServerHandle
 from mmtui.results import formatting
@@ -96,7 +97,7 @@ async def test_prompt_reads_naive_times_in_display_zone(
         await pilot.press("ctrl+t")
         assert isinstance(app.screen, TimeRangeScreen)
         help_text = str(app.screen.query_one("#time-range-help").content)
-        assert "Times without an offset are in the local time zone" in help_text
+        assert "Times without an offset are in the local time zone (IST, UTC+05:30)" in help_text
 
         typed = "2026-12-05 10:00..2026-12-05 11:00"
         await pilot.press("ctrl+a", "ctrl+k", *typed, "enter")
@@ -107,12 +108,20 @@ async def test_prompt_reads_naive_times_in_display_zone(
         )
         assert "2026-12-05 10:00 → 11:00 local" in app.header_text
 
-        # Back in UTC display, the same text means UTC again.
+        # The prompt keeps the offset the times were read in, so that the range stays put in
+        # UTC display. A time typed there without an offset is UTC.
         await pilot.press("f2", "z", "ctrl+t")
+        prompt = app.screen.query_one("#time-range-input", Input)
+        assert prompt.value == "2026-12-05T10:00:00+05:30..2026-12-05T11:00:00+05:30"
         help_text = str(app.screen.query_one("#time-range-help").content)
         assert "Times without an offset are UTC" in help_text
         await pilot.press("enter")
+        assert app.time_range.resolve()[0] == datetime(2026, 12, 5, 4, 30, tzinfo=UTC)
+        assert "2026-12-05 04:30 → 05:30 UTC" in app.header_text
+
+        await pilot.press("ctrl+t", "ctrl+a", "ctrl+k", *"2026-12-05 10:00", "enter")
         assert app.time_range.resolve()[0] == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+        assert app.time_range.text == "2026-12-05T10:00:00Z"
 
 
 @pytest.mark.usefixtures("kolkata_zone")

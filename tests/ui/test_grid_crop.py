@@ -1,4 +1,4 @@
-"""Cropping a grid line to the visible cells, with graphemes joined by ZWJ or VS16."""
+"""Cropping a grid line to the visible cells, with ZWJ or VS16 sequences and flags."""
 
 from __future__ import annotations
 
@@ -62,6 +62,16 @@ def test_crop_line_cuts_zwj_sequence_into_spaces() -> None:
     assert crop_line(strip, 1, 8, PAD).text == "日本  " + " "
     assert crop_line(strip, 7, 10, PAD).text == f"{family} "
     assert crop_line(strip, 8, 12, PAD).text == "  " + "  "
+
+
+def test_crop_line_keeps_flags_whole() -> None:
+    flags = "x🇯🇵🇺🇸🇩🇪"
+    strip = Strip([Segment(flags)])
+    # Cells: x 0-1, 🇯🇵 1-3, 🇺🇸 3-5, 🇩🇪 5-7. A cut flag becomes spaces, so no lone
+    # indicator is left for the terminal to pair with the next flag's first half.
+    assert crop_line(strip, 2, 7, PAD).text == " 🇺🇸🇩🇪"
+    assert crop_line(strip, 0, 4, PAD).text == "x🇯🇵 "
+    assert crop_line(strip, 4, 7, PAD).text == " 🇩🇪"
 
 
 def test_crop_line_without_joiners_matches_textual() -> None:
