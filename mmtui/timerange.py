@@ -246,8 +246,13 @@ def _local_moment(naive: datetime, text: str) -> datetime:
 
 
 def _format_utc_offset(moment: datetime) -> str:
-    """Return `moment`'s UTC offset as RFC 3339 writes it (`+05:30`, `-04:00`)."""
-    return moment.isoformat()[-6:]
+    """Return `moment`'s UTC offset as RFC 3339 writes it (`+05:30`, `-04:00`), with seconds
+    when it has some (local mean time before 1900)."""
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes, seconds = divmod(int(abs(offset).total_seconds()), 60)
+    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+    return f"{text}:{seconds:02d}" if seconds else text
 
 
 def parse_time_range(text: str, local: bool = False) -> TimeRange:

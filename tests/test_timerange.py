@@ -9,6 +9,7 @@ import pytest
 from mmtui.timerange import (
     PRESETS,
     TimeRangeError,
+    _format_utc_offset,
     parse_duration,
     parse_instant,
     parse_time_range,
@@ -259,3 +260,14 @@ def test_naive_times_get_their_offset_in_text() -> None:
     assert parse_time_range("now-2h..now").text == "now-2h..now"
     again = parse_time_range(mixed.text)
     assert again.resolve(NOW) == mixed.resolve(NOW)
+
+
+def test_utc_offset_text_keeps_seconds() -> None:
+    def offset_text(offset: timedelta) -> str:
+        return _format_utc_offset(datetime(1880, 1, 1, tzinfo=timezone(offset)))
+
+    assert offset_text(timedelta(hours=5, minutes=30)) == "+05:30"
+    assert offset_text(timedelta(hours=-3, minutes=-30)) == "-03:30"
+    assert offset_text(timedelta(0)) == "+00:00"
+    # Local mean time of Kolkata in tzdata, before zones had whole minutes.
+    assert offset_text(timedelta(hours=5, minutes=53, seconds=28)) == "+05:53:28"
