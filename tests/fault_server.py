@@ -48,8 +48,8 @@ A server that is unreachable at start-up needs no fault: point the client at a c
 Other SQL: `SELECT * FROM faults` lists the fault names and `SHOW TABLES` lists `faults`;
 any other text gets INVALID_ARGUMENT.
 A `SELECT COUNT(*)` wrapped around a fault (the client's row-count estimate) gets
-`server.count_answer` when a test sets it, else INVALID_ARGUMENT, so the estimate is None and
-never waits on a silent fault.
+`server.count_answer` when a test sets it (after `server.count_delay` seconds when set), else
+INVALID_ARGUMENT, so the estimate is None and never waits on a silent fault.
 
 The server also handles GetFlightInfo (`CommandStatementQuery`, `CommandGetTables`) and
 DoAction `CreatePreparedStatement` (the fault's schema, or its error, without running it), and
@@ -222,6 +222,9 @@ class FaultServer(flight.FlightServerBase):
         self.get_tables = get_tables
         self.count_answer: int | None = None
         """When set, a `SELECT COUNT(*)` around a fault returns this count."""
+        self.count_delay: float | None = None
+        """When set, that COUNT(*) sends its schema at once and its count after this many
+        seconds, or never when the client cancels first (counted in `cancelled_calls`)."""
         self.tables_listing: pa.Table | Exception | None = None
         """When set, DoGet of GetTables sends this table, or GetFlightInfo raises this error."""
         super().__init__(
@@ -317,7 +320,14 @@ class FaultServer(flight.FlightServerBase):
             if self.count_answer is None:
                 raise pa.ArrowInvalid("COUNT(*) over a fault is not supported by the fault server")
             counted = pa.record_batch([pa.array([self.count_answer], pa.int64())], ["row_count"])
-            return FaultPlan(counted.schema, lambda: iter([counted]))
+            delay = self.count_delay
+
+            def count_batches() -> Iterator[pa.RecordBatch]:
+                if delay is not None and self._waiting_ended(context, delay):
+                    return
+                yield counted
+
+            return FaultPlan(counted.schema, count_batches)
         name, argument = match.group(1), match.group(2)
         builder = getattr(self, f"_fault_{name}", None)
         if builder is None:

@@ -12,7 +12,7 @@ import math
 import os
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -302,15 +302,17 @@ class FlightSQLClient:
         sql: str,
         begin: datetime | None = None,
         end: datetime | None = None,
+        on_stream: Callable[[QueryStream], None] | None = None,
     ) -> int | None:
         """Return the row count of `sql` from `SELECT COUNT(*) FROM (sql)`, or None on failure.
 
-        Raises no Exception: a failure (rejected SQL, timeout, bad arguments) is logged and
-        gives None.
+        Raises no Exception: a failure (rejected SQL, timeout, bad arguments, a cancel) is logged
+        and gives None. `on_stream` receives the count's `QueryStream` as soon as the call
+        starts, so that another thread can cancel it when the count is no longer wanted.
 
-        NOTE: nothing can cancel the call before the server sends its response, because pyarrow's
-        `do_get` cannot be interrupted (see `QueryStream`). A cancelled query's count runs on
-        the server until it ends or `call_timeout` passes.
+        NOTE: until the server sends the count's schema, a cancel only ends the wait here:
+        pyarrow's `do_get` cannot be interrupted (see `QueryStream`), so the call itself is
+        cancelled when the schema arrives.
         """
         body = sql.strip().rstrip(";")
         # The newlines keep a trailing `--` comment in `sql` from swallowing the parenthesis.
@@ -322,10 +324,20 @@ class FlightSQLClient:
             logger.info("count estimate skipped, no token: %s: %s", type(exc).__name__, exc)
             return None
         try:
-            table = self._flight.do_get(statement_ticket(count_sql), options).read_all()
+            stream = QueryStream(
+                self._flight,
+                statement_ticket(count_sql),
+                options,
+                uri=self.uri,
+                description=f"count estimate on {self.uri}",
+            )
+            if on_stream is not None:
+                on_stream(stream)
+            with stream:
+                table = stream.read_all()
             value = table.column(0)[0].as_py() if table.num_rows else None
-        except pa.ArrowException as exc:
-            logger.info("count estimate failed: %s", error_from_arrow(exc, self.uri))
+        except QueryError as exc:
+            logger.info("count estimate failed: %s", exc)
             return None
         except (ValueError, TypeError, LookupError) as exc:
             logger.info("count estimate failed: %s: %s", type(exc).__name__, exc)

@@ -334,6 +334,9 @@ class QueryWorker:
         """(rows, batches) appended so far; replaced as one tuple, so any thread can read it."""
         self.store: ResultStore | None = None
         self._stream: QueryStream | None = None
+        self._count_stream: QueryStream | None = None
+        self._count_unwanted = False
+        """Set once the query failed or was cancelled: the count estimate is then of no use."""
         self._cancel_requested = False
         self._lock = threading.Lock()
         self._finished = threading.Event()
@@ -361,6 +364,22 @@ class QueryWorker:
             self._cancel_requested = True
             stream = self._stream
         if stream is not None:
+            stream.cancel()
+        self._drop_count()
+
+    def _drop_count(self) -> None:
+        """Cancel the count estimate's call, which the query no longer needs. Idempotent."""
+        with self._lock:
+            self._count_unwanted = True
+            count_stream = self._count_stream
+        if count_stream is not None:
+            count_stream.cancel()
+
+    def _keep_count_stream(self, stream: QueryStream) -> None:
+        with self._lock:
+            self._count_stream = stream
+            unwanted = self._count_unwanted
+        if unwanted:
             stream.cancel()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -438,6 +457,9 @@ class QueryWorker:
             logger.exception("query %d failed unexpectedly", self.run_id)
             final = QueryFailed(self.run_id, store, *self.progress, error=error)
         finally:
+            if not isinstance(final, QueryFinished):
+                # After a failure or a cancel, a count still running only loads the server.
+                self._drop_count()
             # The measurer never got a store when the query failed before its first batch.
             measurer.stop()
             if final is None:
@@ -460,6 +482,8 @@ class QueryWorker:
         )
 
     def _estimate(self) -> None:
-        count = self.client.count_estimate(self.sql, begin=self.begin, end=self.end)
+        count = self.client.count_estimate(
+            self.sql, begin=self.begin, end=self.end, on_stream=self._keep_count_stream
+        )
         if count is not None and not self._cancel_requested:
             self._post(CountEstimated(self.run_id, count))

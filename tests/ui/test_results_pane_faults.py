@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from collections.abc import Iterator
 
 from mmtui.flightsql import FlightSQLClient
 from mmtui.ui.detail_screen import DetailScreen, TextView
 from mmtui.ui.results_pane import ResultsPane
 from tests.fault_server import (
     HOSTILE_MESSAGES,
+    FaultServerHandle,
+    start_fault_server,
     start_fault_server_process,
 )
 from tests.ui.test_results_pane_support import (
@@ -308,3 +312,46 @@ async def test_pane_invalid_utf8_copied_replaced(fault_client: FlightSQLClient) 
         await pilot.press("down", "enter")
         assert isinstance(app.screen, DetailScreen)
         assert app.screen.text == "caf\ufffd"
+
+
+@contextlib.contextmanager
+def counting_server(answer: int, delay: float) -> Iterator[tuple[FaultServerHandle, PaneApp]]:
+    """Start a fault server whose COUNT(*) answers `answer` after `delay` seconds, and a pane
+    app that asks it for count estimates."""
+    handle = start_fault_server()
+    handle.server.count_answer = answer
+    handle.server.count_delay = delay
+    client = FlightSQLClient(handle.uri)
+    try:
+        yield handle, PaneApp(client, estimate_count=True)
+    finally:
+        client.close()
+        handle.stop()
+
+
+async def test_pane_cancel_also_cancels_count() -> None:
+    with counting_server(12_345, 30.0) as (handle, app):
+        async with app.run_test(size=SCREEN_SIZE) as pilot:
+            app.run_sql("fault:trickle:400")
+            await wait_for_rows(pilot, app, 20)
+            # The count's call has its schema and waits on the server for its delay, beside
+            # the query's own call, which waits between its batches.
+            await wait_until(pilot, lambda: handle.waiting_calls >= 1, "the count to wait")
+            assert handle.cancelled_calls == 0
+
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.pane.state == "cancelled", "the cancel")
+            # Both calls end: the count's wait would otherwise last 30 s.
+            await wait_until(pilot, lambda: handle.waiting_calls == 0, "the calls to end", 5)
+            assert handle.cancelled_calls >= 1
+            assert app.pane.estimated_rows is None
+
+
+async def test_pane_count_arrives_while_streaming() -> None:
+    with counting_server(4_000, 0.2) as (handle, app):
+        async with app.run_test(size=SCREEN_SIZE) as pilot:
+            app.run_sql("fault:trickle:400")
+            await wait_until(pilot, lambda: app.pane.estimated_rows == 4_000, "the estimate")
+            assert app.pane.state == "running"
+            assert handle.cancelled_calls == 0
+            await pilot.press("escape")
