@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.version:
         print(f"mmtui {__version__}")
         print(_log_file_line())
+        if grpc_trace_notice is not None:
+            # `--version` is where a user checks what mmtui will do with the environment.
+            print(f"mmtui: {grpc_trace_notice}", file=sys.stderr)
         return 0
 
     from mmtui.timerange import TimeRangeError, parse_time_range

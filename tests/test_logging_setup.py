@@ -129,3 +129,21 @@ def test_drop_grpc_trace_notice_escapes_controls() -> None:
     assert "\x1b" not in notice
     assert "\x07" not in notice
     assert notice.startswith("Ignored GRPC_TRACE='http\\x1b]0;TT\\x07': ")
+
+
+def test_version_names_the_ignored_grpc_trace() -> None:
+    environment = {**os.environ, "GRPC_TRACE": "http"}
+    environment.pop("MMTUI_ALLOW_GRPC_TRACE", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "mmtui", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("mmtui ")
+    assert completed.stderr == (
+        "mmtui: Ignored GRPC_TRACE='http': gRPC traces can contain the access token. "
+        "Set MMTUI_ALLOW_GRPC_TRACE=1 to keep them.\n"
+    )
