@@ -213,17 +213,20 @@ def _parse_instant(text: str, local: bool) -> tuple[Instant, str]:
     if not naive:
         return instant, cleaned
     explicit = moment.isoformat()
-    return instant, explicit[:-6] + "Z" if explicit.endswith("+00:00") and not local else explicit
+    if not local:
+        # Read as UTC, so the offset is +00:00, which RFC 3339 also writes Z.
+        explicit = explicit.removesuffix("+00:00") + "Z"
+    return instant, explicit
 
 
 def _local_moment(naive: datetime, text: str) -> datetime:
-    """Read a wall-clock time in the local time zone. Raises TimeRangeError when it is ambiguous.
+    """Read a wall-clock time in the local time zone.
 
-    Around a daylight saving change, a wall-clock time can be skipped or happen twice. Either
-    way, the user must say which offset is meant.
+    Raises TimeRangeError when the time is out of range there, or when a daylight saving
+    change skips it or repeats it: the user must then say which offset is meant.
     """
     try:
-        # A naive datetime's `astimezone` reads it as local time; `fold` picks the occurrence.
+        # A naive datetime's `astimezone` reads it as local time, and `fold` picks the occurrence.
         first = naive.replace(fold=0).astimezone()
         second = naive.replace(fold=1).astimezone()
         round_trip = first.astimezone(UTC).astimezone().replace(tzinfo=None)
@@ -245,18 +248,24 @@ def _local_moment(naive: datetime, text: str) -> datetime:
     )
 
 
+def utc_offset_text(offset_seconds: int) -> str:
+    """Return a UTC offset as RFC 3339 writes it (`+05:30`, `-04:00`), with seconds when it
+    has some: local mean time offsets before 1900 do, such as Paris +00:09:21."""
+    sign = "+" if offset_seconds >= 0 else "-"
+    hours, remainder = divmod(abs(offset_seconds), 3600)
+    minutes, seconds = divmod(remainder, 60)
+    suffix = f":{seconds:02d}" if seconds else ""
+    return f"{sign}{hours:02d}:{minutes:02d}{suffix}"
+
+
 def _format_utc_offset(moment: datetime) -> str:
-    """Return `moment`'s UTC offset as RFC 3339 writes it (`+05:30`, `-04:00`), with seconds
-    when it has some (local mean time before 1900)."""
+    """Return the UTC offset of an aware `moment` (see `utc_offset_text`)."""
     offset = moment.utcoffset() or timedelta(0)
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes, seconds = divmod(int(abs(offset).total_seconds()), 60)
-    text = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    return f"{text}:{seconds:02d}" if seconds else text
+    return utc_offset_text(int(offset.total_seconds()))
 
 
 def parse_time_range(text: str, local: bool = False) -> TimeRange:
-    """Parse what a user typed in the time range prompt; raises TimeRangeError.
+    """Parse what a user typed in the time range prompt. Raises TimeRangeError.
 
     `local` reads timestamps without an offset as local time (see `parse_instant`).
     """

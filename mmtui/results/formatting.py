@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from mmtui.results.jsonb import JsonbError, decode_jsonb
 from mmtui.results.text import NULL_TEXT, display_text
 from mmtui.results.widths import MAX_COLUMN_CELLS
+from mmtui.timerange import utc_offset_text
 
 logger = logging.getLogger(__name__)
 
@@ -497,15 +498,6 @@ def _clock_text(seconds_of_day: int, fraction: int, digits: int) -> str:
     return text
 
 
-def _offset_text(offset_seconds: int) -> str:
-    sign = "+" if offset_seconds >= 0 else "-"
-    hours, remainder = divmod(abs(offset_seconds), 3600)
-    minutes, seconds = divmod(remainder, 60)
-    # Local mean time offsets before 1900 have seconds, e.g. Paris +00:09:21.
-    suffix = f":{seconds:02d}" if seconds else ""
-    return f"{sign}{hours:02d}:{minutes:02d}{suffix}"
-
-
 def timestamp_text(value: int, unit: str, zone: str | None) -> str:
     """Format an integer timestamp exactly, in `zone` when zoneinfo has it, else in UTC.
 
@@ -523,7 +515,7 @@ def timestamp_text(value: int, unit: str, zone: str | None) -> str:
         + _clock_text(seconds_of_day, fraction, FRACTION_DIGITS[unit])
     )
     if zone is not None:
-        text += _offset_text(offset)
+        text += utc_offset_text(offset)
     return text
 
 
@@ -584,7 +576,7 @@ def _local_zone_name() -> str:
         except (ValueError, zoneinfo.ZoneInfoNotFoundError):
             continue
         return name
-    return _offset_text(time.localtime().tm_gmtoff)
+    return utc_offset_text(time.localtime().tm_gmtoff)
 
 
 def _display_zone(array_zone: str | None, tz: str | None) -> str | None:

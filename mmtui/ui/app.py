@@ -508,20 +508,20 @@ class MmtuiApp(App[int]):
     @work(thread=True, group="screenshot", exit_on_error=False)
     def _save_screenshot(self, target: Path, svg: str) -> None:
         """Write a screenshot (worker thread: a network home directory may be slow)."""
+        target_text = safe_text(str(target))
         try:
             target.write_text(svg, encoding="utf-8")
         except OSError as error:
             logger.warning("saving a screenshot to %s failed: %s", target, error)
             reason = error.strerror or str(error)
             notice = partial(self.notify, title="Screenshot", severity="error", markup=False)
-            target_text = safe_text(str(target))
             call_later_from_thread(
                 self, notice, f"Could not save the screenshot to {target_text}: {reason}."
             )
             return
         logger.info("saved a screenshot to %s", target)
         notice = partial(self.notify, title="Screenshot", markup=False)
-        call_later_from_thread(self, notice, f"Saved the screenshot to {safe_text(str(target))}")
+        call_later_from_thread(self, notice, f"Saved the screenshot to {target_text}")
 
     @work(thread=True, group="housekeeping", exit_on_error=False)
     def _remove_stale_spill_dirs(self) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -12,7 +12,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from mmtui.timerange import PRESETS, TimeRange, TimeRangeError, parse_time_range
+from mmtui.timerange import (
+    PRESETS,
+    TimeRange,
+    TimeRangeError,
+    parse_time_range,
+    utc_offset_text,
+)
 
 HELP_TEXT = (
     "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
@@ -27,7 +33,8 @@ HELP_TEXT = (
 def local_zone_label() -> str:
     """Return the local zone's abbreviation and current offset, such as `IST, UTC+05:30`."""
     now = datetime.now().astimezone()
-    return f"{now.tzname()}, UTC{now.isoformat()[-6:]}"
+    offset = now.utcoffset() or timedelta(0)
+    return f"{now.tzname()}, UTC{utc_offset_text(int(offset.total_seconds()))}"
 
 
 class TimeRangeScreen(ModalScreen[TimeRange | None]):
@@ -48,8 +55,9 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
         with Vertical(id="time-range-dialog", classes="dialog"):
             yield Label(Text("Time range", style="bold"))
             yield Input(value=self._current, placeholder="1h", id="time-range-input")
-            zone = f"in the local time zone ({local_zone_label()}), as displayed"
-            if not self._local:
+            if self._local:
+                zone = f"in the local time zone ({local_zone_label()}), as displayed"
+            else:
                 zone = "UTC"
             yield Static(Text(HELP_TEXT.format(zone=zone), style="dim"), id="time-range-help")
             yield Static(id="time-range-error")

@@ -316,8 +316,8 @@ async def test_pane_invalid_utf8_copied_replaced(fault_client: FlightSQLClient) 
 
 @contextlib.contextmanager
 def counting_server(answer: int, delay: float) -> Iterator[tuple[FaultServerHandle, PaneApp]]:
-    """Start a fault server whose COUNT(*) answers `answer` after `delay` seconds, and a pane
-    app that asks it for count estimates."""
+    """Start a fault server whose COUNT(*) returns `answer` after `delay` seconds, and a pane
+    app that requests count estimates from it."""
     handle = start_fault_server()
     handle.server.count_answer = answer
     handle.server.count_delay = delay
