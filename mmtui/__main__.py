@@ -249,6 +249,9 @@ def _run_explorer(
             settings.profile,
             settings.auth_mode,
         )
+        for warning in settings.warnings:
+            logger.warning("%s", warning)
+        startup_warnings = [*startup_warnings, *settings.warnings]
         client_factory = app_client_factory(settings.uri, app_settings, provider)
 
     with stderr_to_log(log_path):

@@ -82,6 +82,8 @@ def login_main(
     except SettingsError as exc:
         print(f"mmtui login: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    for warning in settings.warnings:
+        print(f"mmtui login: {warning}", file=sys.stderr)
     if settings.auth_mode != "oidc":
         if settings.auth_mode == "client-credentials":
             # The issuer and client id are set, and a client secret makes them a service
@@ -209,6 +211,8 @@ def logout_main(argv: list[str], *, stdout: TextIO | None = None) -> int:
         except SettingsError as exc:
             print(f"mmtui logout: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        for warning in settings.warnings:
+            print(f"mmtui logout: {warning}", file=sys.stderr)
         caches = [TokenCache.for_settings(settings)]
 
     for cache in caches:

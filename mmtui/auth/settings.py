@@ -69,6 +69,8 @@ class ConnectionSettings:
     upstream_token_path: Path | None = None
     #: Where each resolved value came from, e.g. {"uri": "env MICROMEGAS_ANALYTICS_URI"}.
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: Notices about the settings that did not stop mmtui, such as an ignored key.
+    warnings: tuple[str, ...] = ()
 
 
 def validate_profile_name(name: str, source: str) -> None:
@@ -178,6 +180,38 @@ def _select_profile(
     if not isinstance(entry, dict):
         raise SettingsError(f"invalid profile {name!r} in {path}: expected a map of settings")
     return name, entry
+
+
+PROFILE_KEYS = frozenset({"uri", "client_id", "issuers", "api_key_file"})
+"""Keys of a profile (or of a flat `config.json`) that mmtui reads."""
+
+PROFILE_MAP_KEYS = frozenset({"default_profile", "profiles"})
+"""Top-level keys of a `config.json` with named profiles."""
+
+
+def _unknown_key_warnings(
+    config: Mapping[str, Any], entry: Mapping[str, Any], where: str, path: Path
+) -> tuple[str, ...]:
+    """Return one notice per key of `config.json` that mmtui ignores.
+
+    Unknown keys are not errors: the file belongs to the upstream client, which may read keys
+    that mmtui does not. A misspelt `uri` would otherwise leave the default server in use
+    without a word.
+    """
+    known_here = ", ".join(sorted(PROFILE_KEYS))
+    notices = [
+        f"ignored unknown key {key!r} in {where} (known: {known_here})"
+        for key in entry
+        if key not in PROFILE_KEYS and (entry is not config or key not in PROFILE_MAP_KEYS)
+    ]
+    if entry is not config:
+        known_top = ", ".join(sorted(PROFILE_MAP_KEYS))
+        notices.extend(
+            f"ignored unknown key {key!r} at the top of {path} (known: {known_top})"
+            for key in config
+            if key not in PROFILE_MAP_KEYS
+        )
+    return tuple(notices)
 
 
 def _profile_string(entry: Mapping[str, Any], key: str, where: str) -> str | None:
@@ -367,6 +401,7 @@ def resolve_settings(
         token_cache_path=data_dir(env) / token_file_name(name),
         upstream_token_path=home_dir(env) / ".micromegas" / token_file_name(name),
         sources=dict(picker.sources),
+        warnings=_unknown_key_warnings(config, entry, where, path),
     )
 
 

@@ -54,7 +54,7 @@ from mmtui.ui.footer import KeyFooter
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
 from mmtui.ui.history import HistoryScreen, QueryHistory
-from mmtui.ui.key_names import invalid_keys
+from mmtui.ui.key_names import invalid_keys, key_conflicts
 from mmtui.ui.results_pane import ResultsPane
 from mmtui.ui.schema_browser import SchemaBrowser
 from mmtui.ui.thread_calls import call_later_from_thread
@@ -405,6 +405,28 @@ class MmtuiApp(App[int]):
             listed = safe_text(", ".join(unknown))
             logger.warning("unknown binding ids in [keys]: %s", listed)
             self._settings_warning(f"Unknown binding ids in [keys]: {listed}. F1 lists the ids.")
+        self._warn_key_conflicts()
+
+    def _warn_key_conflicts(self) -> None:
+        """Warn when `[keys]` gives a key to a command while another command of the same pane
+        (or of the whole app) still has it."""
+        scopes = [
+            [*class_bindings(type(self)), *class_bindings(type(self.screen))],
+            *(
+                class_bindings(type(widget))
+                for widget in (self.editor, self.schema_browser, self.results, self.results.grid)
+            ),
+        ]
+        for bindings in scopes:
+            pairs = [(binding.id, binding.key) for binding in bindings if binding.id]
+            for key, ids in key_conflicts(pairs, self.keymap_overrides):
+                owners = safe_text(" and ".join(ids))
+                shown_key = safe_text(key)
+                logger.warning("key %s of [keys] belongs to %s", shown_key, owners)
+                self._settings_warning(
+                    f"With [keys], {shown_key} is the key of {owners}, and only one of them "
+                    "runs. Give one of them another key."
+                )
 
     def on_mount(self) -> None:
         self._install_exit_handling()

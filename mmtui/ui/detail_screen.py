@@ -4,7 +4,7 @@ The value comes from `mmtui.results.detail_text` (JSON pretty-printed when it pa
 characters made visible) and is computed on a worker thread, so a 5M-character value does not
 freeze the screen. `TextView` wraps it to the screen width by index arithmetic and renders only
 the visible lines, as plain text: nothing in the value is parsed as markup. `c` copies the value
-with real tabs and line feeds (`copy_text`), up to MAX_CLIPBOARD_CHARS, as the grid's `c` does.
+with real tabs and line feeds (`copy_text`), up to OSC52_MAX_BYTES, as the grid's `c` does.
 A Micromegas level column shows the level name with its number (`ERROR (2)`), because the grid
 shows the name, but `c` copies the number. Timestamps show in `display_tz`, the zone of the grid.
 `z` toggles UTC and local time here as in the explorer, and the app then sets the zone of the
@@ -44,12 +44,24 @@ from mmtui.ui.thread_calls import call_later_from_thread
 
 logger = logging.getLogger(__name__)
 
-MAX_CLIPBOARD_CHARS = 1_000_000
-"""Maximum characters copied to the clipboard in one OSC 52 sequence.
+OSC52_MAX_BYTES = 1_048_576
+"""Longest OSC 52 string that tmux passes on to the terminal: `INPUT_BUF_LIMIT` in tmux's
+`input.c`, 1 MiB, which newer tmux versions make the `input-buffer-size` option. tmux drops a
+longer string without a message, and the copy is lost.
 
-NOTE: an estimate. Terminals and tmux cap OSC 52 payloads at different sizes, and some drop
-larger ones silently, so export is the way to move bigger values.
+NOTE: other terminals cap OSC 52 elsewhere or not at all. mmtui cannot ask the terminal, so
+every copy gets the limit of the common case over SSH. Export moves bigger values.
 """
+
+OSC52_PREFIX = "52;c;"
+"""The start of the OSC 52 string that Textual's `copy_to_clipboard` writes, before the Base64
+text."""
+
+
+def osc52_bytes(text: str) -> int:
+    """Return the length of the OSC 52 string that copies `text`: its UTF-8 in Base64."""
+    utf8_bytes = len(text.encode("utf-8", errors="surrogatepass"))
+    return len(OSC52_PREFIX) + 4 * -(-utf8_bytes // 3)
 
 
 def count_text(count: int, singular: str, plural: str) -> str:
@@ -58,21 +70,23 @@ def count_text(count: int, singular: str, plural: str) -> str:
 
 
 def copy_with_limit(widget: Widget, text: str, subject: str) -> bool:
-    """Copy `text` to the clipboard and notify, or warn when it exceeds MAX_CLIPBOARD_CHARS.
+    """Copy `text` to the clipboard and notify, or warn when its OSC 52 string exceeds
+    OSC52_MAX_BYTES.
 
     `subject` names the copied thing in the notification ("cell", "row"). Returns True when
     copied.
     """
-    if len(text) > MAX_CLIPBOARD_CHARS:
+    characters = count_text(len(text), "character", "characters")
+    size = osc52_bytes(text)
+    if size > OSC52_MAX_BYTES:
         widget.notify(
-            f"{subject.capitalize()} is {len(text):,} characters; the clipboard takes at most "
-            f"{MAX_CLIPBOARD_CHARS:,}. Use export instead.",
+            f"{subject.capitalize()} is {characters}, {size:,} bytes as an OSC 52 copy, and "
+            f"tmux drops copies over {OSC52_MAX_BYTES:,} bytes. Use export instead.",
             severity="warning",
             markup=False,
         )
         return False
     widget.app.copy_to_clipboard(text)
-    characters = count_text(len(text), "character", "characters")
     widget.notify(f"Copied {subject} ({characters})", markup=False)
     return True
 

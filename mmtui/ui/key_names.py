@@ -8,6 +8,7 @@ word such as "banana" (U+1F34C) passes although no keyboard sends it.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable, Mapping
 from itertools import product
 
 from textual.keys import KEY_NAME_REPLACEMENTS, Keys
@@ -55,3 +56,30 @@ def invalid_keys(keymap: dict[str, str]) -> dict[str, str]:
         for binding, keys in keymap.items()
         if not all(is_key_name(key) for key in keys.split(","))
     }
+
+
+def key_conflicts(
+    bindings: Iterable[tuple[str, str]], overrides: Mapping[str, str]
+) -> list[tuple[str, list[str]]]:
+    """Return each key that `overrides` gives to a binding while another one of the same scope
+    has it too, with the ids of every binding that has it.
+
+    `bindings` are (binding id, comma-separated default keys) pairs of one scope: the bindings
+    that Textual looks up together. `overrides` maps binding ids to their new keys, as `[keys]`.
+    """
+    owners: dict[str, list[str]] = {}
+    for binding_id, default_keys in bindings:
+        keys = overrides.get(binding_id, default_keys)
+        for key in keys.split(","):
+            ids = owners.setdefault(key.strip(), [])
+            if binding_id not in ids:
+                ids.append(binding_id)
+    keys_given = {
+        binding_id: {key.strip() for key in keys.split(",")}
+        for binding_id, keys in overrides.items()
+    }
+    return [
+        (key, ids)
+        for key, ids in owners.items()
+        if len(ids) > 1 and any(key in keys_given.get(binding_id, ()) for binding_id in ids)
+    ]

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,6 +124,20 @@ def test_logout_auth_mode_option(
     assert "or pass --auth-mode none" in capsys.readouterr().err
 
     assert logout_main(["--auth-mode", "none"]) == 0
+
+
+def test_logout_warns_unknown_config_key(
+    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_dir = Path(cli_env["HOME"]) / ".micromegas"
+    config_dir.mkdir(parents=True)
+    (config_dir / "config.json").write_text('{"analytics_uri": "grpc://127.0.0.1:1"}', "utf-8")
+
+    assert logout_main(["--auth-mode", "none"]) == 0
+
+    error = capsys.readouterr().err
+    assert "mmtui logout: ignored unknown key 'analytics_uri' in " in error
+    assert "(known: api_key_file, client_id, issuers, uri)" in error
 
 
 def test_login_invalid_profile(cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:

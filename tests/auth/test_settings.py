@@ -355,3 +355,49 @@ def test_empty_key_named_as_empty(tmp_path: Path) -> None:
     assert "'keys.app.run_query'" in str(caught.value)
     assert "the value is empty" in str(caught.value)
     assert "expected a string" not in str(caught.value)
+
+
+def test_profile_unknown_key_warns(tmp_path: Path) -> None:
+    config = {"profiles": {"lab": {"analytics_uri": "grpc://127.0.0.1:5"}}}
+    path = write_config(tmp_path, config)
+
+    settings = resolve_settings(profile="lab", env=base_env(tmp_path), config_path=path)
+
+    assert settings.uri == "grpc://localhost:50051"
+    assert settings.warnings == (
+        f"ignored unknown key 'analytics_uri' in profile 'lab' in {path} "
+        "(known: api_key_file, client_id, issuers, uri)",
+    )
+
+
+def test_top_level_unknown_key_warns(tmp_path: Path) -> None:
+    config = {**PROFILES, "defualt_profile": "local"}
+    path = write_config(tmp_path, config)
+
+    settings = resolve_settings(env=base_env(tmp_path), config_path=path)
+
+    assert settings.profile == "prod"
+    assert settings.warnings == (
+        f"ignored unknown key 'defualt_profile' at the top of {path} "
+        "(known: default_profile, profiles)",
+    )
+
+
+def test_flat_config_unknown_key_warns(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {"uri": "grpc://127.0.0.1:5", "issuer": ISSUER})
+
+    settings = resolve_settings(env=base_env(tmp_path), config_path=path)
+
+    assert settings.uri == "grpc://127.0.0.1:5"
+    assert settings.warnings == (
+        f"ignored unknown key 'issuer' in {path} (known: api_key_file, client_id, issuers, uri)",
+    )
+
+
+def test_known_keys_give_no_warning(tmp_path: Path) -> None:
+    path = write_config(tmp_path, PROFILES)
+
+    settings = resolve_settings(env=base_env(tmp_path), config_path=path)
+
+    assert settings.profile == "prod"
+    assert settings.warnings == ()

@@ -109,6 +109,34 @@ async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path
         assert app.focused is app.schema_browser
 
 
+async def test_key_override_conflict_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    settings = AppSettings(keys={"app.quit": "f5"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        warnings = [notification.message for notification in app._notifications]
+        conflicts = [message for message in warnings if message.startswith("With [keys]")]
+        assert conflicts == [
+            "With [keys], f5 is the key of app.quit and app.run_query, and only one of them "
+            "runs. Give one of them another key."
+        ]
+
+
+async def test_key_override_swap_is_quiet(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Swapping two keys leaves each key with one command.
+    settings = AppSettings(keys={"app.run_query": "f8", "app.history": "f5"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        warnings = [notification.message for notification in app._notifications]
+        assert not any(message.startswith("With [keys]") for message in warnings)
+        await set_editor_text(pilot, "SELECT 7 AS seven")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: app.results.state == "done", "the swapped run key")
+
+
 async def test_focus_keys_and_tab(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -6,6 +6,7 @@ exits, native code writes to file descriptor 2 directly, and signals go to a pro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -225,3 +226,34 @@ def test_app_runs_without_log_file(
     # -J joins the rows of a wrapped line: the warning is longer than the pane is wide.
     terminal_text = tmux.run("capture-pane", "-p", "-J", "-t", "main")
     assert "Running without a log file." in terminal_text
+
+
+def test_unknown_config_key_on_screen(tmux: TmuxServer, tmp_path: Path) -> None:
+    server = start_demo_server(host="127.0.0.1", port=0, scale=0.05)
+    home = tmp_path / "home"
+    config_dir = home / ".micromegas"
+    config_dir.mkdir(parents=True)
+    profile = {"uri": f"grpc://127.0.0.1:{server.port}", "analytics_uri": "grpc://127.0.0.1:1"}
+    (config_dir / "config.json").write_text(
+        json.dumps({"profiles": {"lab": profile}}), encoding="utf-8"
+    )
+    log_text, explain = _log_reader(home / "state" / "mmtui" / "log" / "mmtui.log")
+    try:
+        tmux.start(
+            [sys.executable, "-m", "mmtui", "--profile", "lab"],
+            env=_environment(home),
+            cwd=REPO_ROOT,
+        )
+        screen = tmux.wait_for(
+            lambda text: "analytics_uri" in text and "log_entries" in text,
+            "the warning and the schema",
+            START_TIMEOUT,
+            explain,
+        )
+        tmux.send_keys("C-q")
+        outcome = wait_exit(tmux, explain, STEP_TIMEOUT)
+    finally:
+        server.stop()
+    assert "ignored unknown key 'analytics_uri'" in screen
+    assert "ignored unknown key 'analytics_uri' in profile 'lab'" in log_text()
+    assert outcome == "status 0"

@@ -8,7 +8,7 @@ import pytest
 from textual.keys import Keys, _character_to_key
 
 from mmtui.ui.app import MmtuiApp
-from mmtui.ui.key_names import invalid_keys, is_key_name
+from mmtui.ui.key_names import invalid_keys, is_key_name, key_conflicts
 
 
 def test_textual_character_names_accepted() -> None:
@@ -44,3 +44,19 @@ def test_invalid_keys_lists_bad_entries() -> None:
     keymap = {"app.run_query": "f12,ctrl+j", "app.focus_schema": "f2,Ctrl+F2"}
 
     assert invalid_keys(keymap) == {"app.focus_schema": "f2,Ctrl+F2"}
+
+
+def test_key_conflicts_cases() -> None:
+    bindings = [("run", "f5,ctrl+j"), ("quit", "ctrl+q"), ("help", "f1")]
+
+    assert key_conflicts(bindings, {}) == []
+    assert key_conflicts(bindings, {"quit": "f5"}) == [("f5", ["run", "quit"])]
+    assert key_conflicts(bindings, {"quit": "ctrl+j, f9"}) == [("ctrl+j", ["run", "quit"])]
+    # A swap, and a binding moved off a key that another one takes, leave one owner per key.
+    assert key_conflicts(bindings, {"run": "f1", "help": "f5"}) == []
+    assert key_conflicts(bindings, {"run": "ctrl+j", "quit": "f5"}) == []
+    # Defaults that share a key count only once an override gives that key.
+    shared = [("a", "x"), ("b", "x"), ("c", "z")]
+    assert key_conflicts(shared, {"c": "w"}) == []
+    assert key_conflicts(shared, {"a": "x,y"}) == [("x", ["a", "b"])]
+    assert key_conflicts(shared, {"a": "y"}) == []

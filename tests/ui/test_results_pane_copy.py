@@ -6,7 +6,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from mmtui.flightsql import FlightSQLClient
-from mmtui.ui.detail_screen import MAX_CLIPBOARD_CHARS, DetailScreen
+from mmtui.ui.detail_screen import OSC52_MAX_BYTES, DetailScreen, osc52_bytes
 from tests.ui.test_results_pane_support import SCREEN_SIZE, PaneApp, run_to_end, wait_until
 
 CONTROLS_SQL = (
@@ -93,8 +93,23 @@ async def test_detail_names_level(demo_client: FlightSQLClient) -> None:
         assert screen.text == "9"
 
 
+def test_osc52_bytes_counts_base64_of_utf8() -> None:
+    assert osc52_bytes("") == len("52;c;")
+    assert osc52_bytes("abc") == len("52;c;") + 4
+    assert osc52_bytes("abcd") == len("52;c;") + 8
+    # "é" is 2 UTF-8 bytes and "日" 3, so 5 bytes take 8 Base64 characters.
+    assert osc52_bytes("é日") == len("52;c;") + 8
+
+
+def test_osc52_limit_boundary() -> None:
+    # 786,426 ASCII characters make an OSC 52 string of 1,048,573 bytes, the longest in 1 MiB.
+    assert osc52_bytes("x" * 786_426) <= OSC52_MAX_BYTES
+    assert osc52_bytes("x" * 786_427) > OSC52_MAX_BYTES
+
+
 async def test_detail_copy_over_limit_refused(demo_client: FlightSQLClient) -> None:
-    size = MAX_CLIPBOARD_CHARS + 1
+    # tmux 3.3a drops the OSC 52 copy of a value this long.
+    size = 800_000
     app = PaneApp(demo_client)
     async with app.run_test(size=SCREEN_SIZE) as pilot:
         await run_to_end(pilot, app, f"SELECT repeat('x', {size}) AS big")
@@ -106,9 +121,21 @@ async def test_detail_copy_over_limit_refused(demo_client: FlightSQLClient) -> N
         assert app.clipboard == ""
         assert app.notifications[-1] == (
             "warning",
-            "Value is 1,000,001 characters; the clipboard takes at most 1,000,000. "
-            "Use export instead.",
+            "Value is 800,000 characters, 1,066,673 bytes as an OSC 52 copy, and tmux drops "
+            "copies over 1,048,576 bytes. Use export instead.",
         )
+
+
+async def test_grid_copy_under_limit_copies(demo_client: FlightSQLClient) -> None:
+    size = 500_000
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, f"SELECT repeat('x', {size}) AS half")
+
+        await pilot.press("c")
+
+        assert app.clipboard == "x" * size
+        assert app.notifications[-1] == ("information", "Copied cell (500,000 characters)")
 
 
 async def test_detail_footer_counts_singular(demo_client: FlightSQLClient) -> None:
