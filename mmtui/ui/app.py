@@ -621,6 +621,20 @@ class MmtuiApp(App[int]):
             # The file may still contain work (a permission problem, say), so this session
             # saves the buffer beside it instead of replacing it.
             self._autosave_redirect = path.with_name(f"{path.name}.new")
+            if not _is_writable_dir(path.parent):
+                # For example a regular file in place of the state folder: nothing can be saved.
+                self._autosave_failure_shown = True
+                logger.warning("cannot read autosave file %s: %s, and autosave is off", path, error)
+                self.notify(
+                    f"Cannot read the autosaved buffer {path}: {error}. Its folder cannot "
+                    "take a new file either, so this session cannot save the editor buffer. "
+                    "Copy any text you need before quitting.",
+                    title="Autosave",
+                    severity="error",
+                    markup=False,
+                    timeout=30,
+                )
+                return ""
             logger.warning(
                 "cannot read autosave file %s: %s; saving to %s",
                 path,
@@ -1428,6 +1442,11 @@ class MmtuiApp(App[int]):
         if self.crash_error is None:
             self.crash_error = error
         super()._handle_exception(error)
+
+
+def _is_writable_dir(path: Path) -> bool:
+    """Tell whether `path` is a folder where this process can create files."""
+    return path.is_dir() and os.access(path, os.W_OK | os.X_OK)
 
 
 def _read_text_or_empty(path: Path) -> str:

@@ -94,6 +94,28 @@ async def test_autosave_not_utf8(demo_server: DemoServerHandle, tmp_path: Path) 
         assert any("not valid UTF-8" in message for message in warnings), warnings
 
 
+async def test_state_folder_is_a_file(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # No folder can be made where a regular file is, so a single error reports that nothing
+    # is saved.
+    state_file = tmp_path / "statefile"
+    state_file.write_text("not a folder")
+    app = make_app(demo_server.uri, state_file)
+    async with app.run_test(size=SIZE) as pilot:
+        app.editor.focus()
+        await pilot.press(*"SELECT 7")
+        await pilot.press("ctrl+q")
+
+    autosave_notices = [
+        notification.message
+        for notification in app._notifications
+        if notification.title == "Autosave"
+    ]
+    assert len(autosave_notices) == 1
+    assert "cannot save the editor buffer" in autosave_notices[0]
+    assert "autosave.sql.new" not in autosave_notices[0]
+    assert state_file.read_text() == "not a folder"
+
+
 async def test_unreadable_autosave_kept(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     # A folder in place of the file cannot be read, even by root (whom file modes do not
     # stop). The session saves beside it, so whatever the original contains survives.
