@@ -1,4 +1,4 @@
-"""mmtui's own settings (theme, default time range, memory budget, key overrides) from TOML.
+"""mmtui's own settings (theme, default time range, memory budget, spill limit, keys) from TOML.
 
 The file is `config.toml` in platformdirs' user config dir for "mmtui" (or MMTUI_CONFIG_DIR).
 An absent file gives the defaults. Example:
@@ -6,6 +6,7 @@ An absent file gives the defaults. Example:
     theme = "textual-dark"
     default_time_range = "1h"
     memory_budget_mb = 1024
+    spill_limit_mb = 10240
     first_batch_timeout = 60.0
     preserve_dictionary = true
 
@@ -45,6 +46,10 @@ class AppSettings:
     default_time_range: str = "1h"
     #: Memory for query results in MiB before they spill to disk.
     memory_budget_mb: int = 1024
+    #: Largest spill file of one result in MiB, lowered to at most half the free space of the
+    #: temporary folder's file system, never its last GiB. A result that would pass it is cut.
+    #: 0 never spills: results are cut at the memory budget.
+    spill_limit_mb: int = 10240
     #: Seconds to wait for a query's first batch before it fails; 0 waits without limit.
     first_batch_timeout: float = 60.0
     #: Whether queries request dictionary-encoded columns as the server stores them (less data,
@@ -99,6 +104,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         "theme",
         "default_time_range",
         "memory_budget_mb",
+        "spill_limit_mb",
         "first_batch_timeout",
         "preserve_dictionary",
         "count_estimate",
@@ -127,6 +133,13 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
     budget = data.get("memory_budget_mb", defaults.memory_budget_mb)
     if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
         raise SettingsError(f"invalid 'memory_budget_mb' {budget!r} in {path}: expected MiB > 0")
+
+    spill_limit = data.get("spill_limit_mb", defaults.spill_limit_mb)
+    if isinstance(spill_limit, bool) or not isinstance(spill_limit, int) or spill_limit < 0:
+        raise SettingsError(
+            f"invalid 'spill_limit_mb' {spill_limit!r} in {path}: expected MiB >= 0 (0 never "
+            "spills to disk)"
+        )
 
     timeout = data.get("first_batch_timeout", defaults.first_batch_timeout)
     if (
@@ -173,6 +186,7 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         theme=theme,
         default_time_range=time_range,
         memory_budget_mb=budget,
+        spill_limit_mb=spill_limit,
         first_batch_timeout=float(timeout),
         preserve_dictionary=preserve,
         count_estimate=count_estimate,

@@ -16,7 +16,15 @@ from mmtui.results.formatting import (
     resolve_display_tz,
 )
 from mmtui.results.jsonb import JsonbError, decode_jsonb, encode_jsonb_object
-from mmtui.results.store import DEFAULT_MEMORY_BUDGET, ResultStore, StoreClosedError
+from mmtui.results.store import (
+    DEFAULT_MEMORY_BUDGET,
+    DEFAULT_SPILL_LIMIT,
+    ResultStore,
+    SpillError,
+    SpillLimitError,
+    SpillWriteError,
+    StoreClosedError,
+)
 from mmtui.results.text import (
     ELLIPSIS,
     NULL_TEXT,
@@ -30,6 +38,7 @@ from mmtui.results.widths import MAX_COLUMN_CELLS, MAX_HEADER_CELLS
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
     "DEFAULT_PAGE_CHARS",
+    "DEFAULT_SPILL_LIMIT",
     "ELLIPSIS",
     "LEVEL_NAMES",
     "LOCAL_TZ",
@@ -38,6 +47,9 @@ __all__ = [
     "NULL_TEXT",
     "JsonbError",
     "ResultStore",
+    "SpillError",
+    "SpillLimitError",
+    "SpillWriteError",
     "StoreClosedError",
     "cell_width",
     "decode_jsonb",

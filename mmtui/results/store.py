@@ -12,6 +12,11 @@ to a spill file and their memory is released. Each spilled batch is appended to 
 a complete Arrow IPC file image (schema, dictionaries, batch, footer). So batches with different
 dictionaries spill without unification. A batch is read back zero-copy from a memory map of the
 file, by `pyarrow.ipc.open_file` on its byte range.
+
+The spill file is bounded by a spill limit (`spill_limit_bytes`, lowered to fit the free space
+of the spill directory's file system when the first batch spills). A batch that would pass it
+stays in memory and `append` raises `SpillLimitError`. A failed write raises `SpillWriteError`.
+After either, the store keeps every row appended so far and takes no more batches.
 """
 
 from __future__ import annotations
@@ -45,6 +50,22 @@ DEFAULT_MEMORY_BUDGET = 1024**3
 """Arrow bytes kept in memory before older batches spill to disk (1 GiB): large enough that
 typical on-call results never touch the disk, small enough for a laptop running other tools."""
 
+DEFAULT_SPILL_LIMIT = 10 * 1024**3
+"""Largest spill file of one result in bytes (10 GiB), lowered on a fuller disk when the first
+batch spills (`spill_limit_for_free_space`).
+
+Ten times the default memory budget, so a result can reach about 11 GiB of Arrow data, more
+rows than anyone pages through in a grid. The limit is a fixed size, and not only a share of
+the free space, so that a query that never ends (an unbounded CROSS JOIN) stops after a bounded
+amount of disk writes on any disk."""
+
+SPILL_FREE_SPACE_KEPT = 1024**3
+"""Bytes of the spill file system that a spill never uses (1 GiB), whatever the spill limit.
+
+The spill limit is also at most half the free space, which leaves room for a second result
+spilling at the same time. This margin keeps room for the rest of the system on a nearly full
+disk, where half the free space is little."""
+
 SPILLED_BATCH_CACHE = 8
 """Spilled batches kept open after a read; a window spans at most a few neighbouring batches."""
 
@@ -57,6 +78,79 @@ class _SpillLocation:
 
 class StoreClosedError(RuntimeError):
     """Raised when a closed store is used."""
+
+
+class SpillError(Exception):
+    """Raised by `ResultStore.append` when the store cannot spill and takes no more batches.
+
+    Every row appended before, including those of the batch whose `append` raised, stays
+    readable: `rows_kept` of them.
+    """
+
+    def __init__(self, message: str, *, rows_kept: int, spill_parent: Path) -> None:
+        super().__init__(message)
+        self.rows_kept = rows_kept
+        self.spill_parent = spill_parent
+        """The directory that contains the store's spill directory (the temporary folder)."""
+
+
+class SpillLimitError(SpillError):
+    """The spill file would have grown past the store's spill limit."""
+
+    def __init__(
+        self,
+        *,
+        rows_kept: int,
+        spill_parent: Path,
+        spill_path: Path | None,
+        spilled_bytes: int,
+        limit_bytes: int,
+        configured_limit_bytes: int,
+        free_bytes: int,
+    ) -> None:
+        where = spill_path if spill_path is not None else spill_parent
+        super().__init__(
+            f"result cut at the spill limit of {limit_bytes} bytes after {rows_kept} rows "
+            f"({spilled_bytes} bytes spilled to {where})",
+            rows_kept=rows_kept,
+            spill_parent=spill_parent,
+        )
+        self.spill_path = spill_path
+        """The spill file, or None when no batch fitted under the limit."""
+        self.spilled_bytes = spilled_bytes
+        self.limit_bytes = limit_bytes
+        """The limit applied: `configured_limit_bytes`, or less to fit `free_bytes`."""
+        self.configured_limit_bytes = configured_limit_bytes
+        self.free_bytes = free_bytes
+        """Free bytes of the spill file system when the result first spilled."""
+
+    @property
+    def capped_by_free_space(self) -> bool:
+        """True when the free space, not the configured limit, set `limit_bytes`."""
+        return self.limit_bytes < self.configured_limit_bytes
+
+
+class SpillWriteError(SpillError):
+    """Creating or writing the spill file failed, for example on a full or read-only disk."""
+
+    def __init__(
+        self, *, rows_kept: int, spill_parent: Path, spill_path: Path | None, error: OSError
+    ) -> None:
+        action = (
+            f"write {spill_path}"
+            if spill_path is not None
+            else f"create a spill directory in {spill_parent}"
+        )
+        super().__init__(
+            f"cannot {action}: {error}", rows_kept=rows_kept, spill_parent=spill_parent
+        )
+        self.spill_path = spill_path
+        """The spill file, or None when its directory could not be created."""
+        self.error = error
+
+
+class _SpillLimitReached(Exception):
+    """The next batch does not fit under the spill limit (internal to the store)."""
 
 
 class ResultStore:
@@ -72,8 +166,13 @@ class ResultStore:
         memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
         spill_dir: str | os.PathLike[str] | None = None,
         measure_every_rows: int = 0,
+        spill_limit_bytes: int = DEFAULT_SPILL_LIMIT,
     ) -> None:
         """Create an empty store for batches of `schema`.
+
+        `spill_dir` is where the spill directory is created (default: `tempfile.gettempdir()`,
+        which follows TMPDIR). `spill_limit_bytes` bounds the spill file. With 0 the store
+        never spills, so the result is cut at the memory budget.
 
         `measure_every_rows` is the number of appended rows whose widths may wait for one
         measurement. 0 measures every batch in `append`. The first non-empty batch is always
@@ -81,11 +180,20 @@ class ResultStore:
         """
         if memory_budget_bytes < 0:
             raise ValueError(f"memory budget must be >= 0 bytes, got {memory_budget_bytes}")
+        if spill_limit_bytes < 0:
+            raise ValueError(f"spill limit must be >= 0 bytes, got {spill_limit_bytes}")
         if measure_every_rows < 0:
             raise ValueError(f"measure_every_rows must be >= 0, got {measure_every_rows}")
         self.schema: pa.Schema = schema
         self.memory_budget_bytes = memory_budget_bytes
         self._spill_parent = Path(spill_dir) if spill_dir is not None else None
+        self.spill_limit_bytes = spill_limit_bytes
+        """The configured bound of the spill file in bytes."""
+        # Set when the first batch spills: the free bytes then, and the limit they allow.
+        self._free_bytes_at_first_spill: int | None = None
+        self._applied_spill_limit: int | None = None
+        # The error that stopped the store from taking batches, raised again by `append`.
+        self._spill_error: SpillError | None = None
         self._lock = threading.Lock()
         self._append_lock = threading.Lock()
         # Entry i is the batch in memory, or None once it is spilled.
@@ -148,6 +256,30 @@ class ResultStore:
         return self._spill_path
 
     @property
+    def spill_parent(self) -> Path:
+        """The directory the spill directory is created in: `spill_dir`, else the temporary
+        folder (`tempfile.gettempdir()`, which follows TMPDIR)."""
+        if self._spill_parent is not None:
+            return self._spill_parent
+        return Path(tempfile.gettempdir())
+
+    @property
+    def spill_bytes(self) -> int:
+        """Bytes written to the spill file."""
+        return self._spill_size
+
+    @property
+    def applied_spill_limit_bytes(self) -> int | None:
+        """The spill limit in force: `spill_limit_bytes` capped by the free space when the
+        first batch spilled (`spill_limit_for_free_space`). None until something spills."""
+        return self._applied_spill_limit
+
+    @property
+    def spill_error(self) -> SpillError | None:
+        """The error that stopped the store taking batches, or None while it takes them."""
+        return self._spill_error
+
+    @property
     def column_widths(self) -> list[int]:
         """Display width of each column in cells, header included, at most MAX_COLUMN_CELLS.
 
@@ -169,6 +301,10 @@ class ResultStore:
         Widths are due at once when `measure_every_rows` is 0 or no row was measured yet, else
         once `measure_every_rows` rows are unmeasured. Raises ValueError when the batch's schema
         differs from the store's (metadata aside).
+
+        Raises `SpillLimitError` or `SpillWriteError` after storing the batch when spilling
+        stopped at the spill limit or on a failed write. Batches that could not spill stay in
+        memory, over the budget. Every later call raises the same error and stores nothing.
         """
         self._check_open()
         if not batch.schema.equals(self.schema, check_metadata=False):
@@ -178,6 +314,8 @@ class ResultStore:
         with self._append_lock:
             # close() may have run while this thread waited for the lock.
             self._check_open()
+            if self._spill_error is not None:
+                raise self._spill_error
             if batch.num_rows == 0:
                 with self._lock:
                     self._appended_batches += 1
@@ -259,7 +397,11 @@ class ResultStore:
         ]
 
     def _spill_oldest(self) -> None:
-        """Write the oldest in-memory batches to the spill file until under budget."""
+        """Write the oldest in-memory batches to the spill file until under budget.
+
+        Raises `SpillError` (and keeps it for later appends) when a batch does not fit under
+        the spill limit or cannot be written. The batches written before it stay spilled.
+        """
         with self._lock:
             excess = self._bytes_in_memory - self.memory_budget_bytes
             victims: list[tuple[int, pa.RecordBatch]] = []
@@ -276,7 +418,31 @@ class ResultStore:
         if not victims:
             return
         # Disk writes happen outside the lock, so readers keep using the in-memory batches.
-        locations = [(index, self._write_spilled(batch)) for index, batch in victims]
+        locations: list[tuple[int, _SpillLocation]] = []
+        try:
+            for index, batch in victims:
+                locations.append((index, self._write_spilled(batch)))
+        except _SpillLimitReached:
+            self._spill_error = self._limit_error()
+        except OSError as error:
+            self._spill_error = SpillWriteError(
+                rows_kept=self.row_count,
+                spill_parent=self.spill_parent,
+                spill_path=self._spill_path,
+                error=error,
+            )
+        if locations:
+            self._release_spilled(locations)
+        victims.clear()
+        if self._spill_error is not None:
+            level = (
+                logging.INFO if isinstance(self._spill_error, SpillLimitError) else logging.WARNING
+            )
+            logger.log(level, "result store stopped taking batches: %s", self._spill_error)
+            raise self._spill_error
+
+    def _release_spilled(self, locations: list[tuple[int, _SpillLocation]]) -> None:
+        """Read the batches at `locations` from the spill file from now on, freeing their memory."""
         new_map = pa.memory_map(str(self._spill_path), "r")
         with self._lock:
             self._spill_map = new_map
@@ -285,7 +451,6 @@ class ResultStore:
                 self._batches[index] = None
                 self._spilled[index] = location
                 self._bytes_in_memory -= self._batch_bytes[index]
-        victims.clear()
         release_freed_memory()
         logger.debug(
             "spilled %d batches to %s; %d bytes in memory",
@@ -295,25 +460,69 @@ class ResultStore:
         )
 
     def _write_spilled(self, batch: pa.RecordBatch) -> _SpillLocation:
+        """Append `batch` to the spill file, creating the file first when needed.
+
+        Raises `_SpillLimitReached`, having written nothing, when the batch would pass the spill
+        limit, and OSError when the file system fails. A partly written batch is cut off.
+        """
+        if self._applied_spill_limit is None:
+            # Measured once, before this result put anything on disk, so the limit stays fixed
+            # while the spill file grows.
+            self._free_bytes_at_first_spill = shutil.disk_usage(self.spill_parent).free
+            self._applied_spill_limit = spill_limit_for_free_space(
+                self.spill_limit_bytes, self._free_bytes_at_first_spill
+            )
+        sink = pa.BufferOutputStream()
+        with ipc.new_file(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        image = sink.getvalue()
+        if self._spill_size + image.size > self._applied_spill_limit:
+            raise _SpillLimitReached
         if self._spill_path is None:
-            self._spill_dir = Path(tempfile.mkdtemp(prefix="mmtui-spill-", dir=self._spill_parent))
+            self._spill_dir = Path(tempfile.mkdtemp(prefix="mmtui-spill-", dir=self.spill_parent))
             # Deletes the directory at garbage collection or interpreter exit when close() was
             # never called. A killed process still leaves it behind.
             weakref.finalize(self, shutil.rmtree, self._spill_dir, ignore_errors=True)
             self._spill_path = self._spill_dir / "results.arrows"
             self._spill_path.touch()
             logger.info(
-                "spilling results beyond %d bytes to %s", self.memory_budget_bytes, self._spill_path
+                "spilling results beyond %d bytes to %s, at most %d bytes (%d bytes free)",
+                self.memory_budget_bytes,
+                self._spill_path,
+                self._applied_spill_limit,
+                self._free_bytes_at_first_spill,
             )
-        sink = pa.BufferOutputStream()
-        with ipc.new_file(sink, batch.schema) as writer:
-            writer.write_batch(batch)
-        image = sink.getvalue()
-        with open(self._spill_path, "ab") as spill_file:
-            spill_file.write(image)
+        try:
+            with open(self._spill_path, "ab") as spill_file:
+                spill_file.write(image)
+        except OSError:
+            self._cut_partial_write()
+            raise
         location = _SpillLocation(self._spill_size, image.size)
         self._spill_size += image.size
         return location
+
+    def _cut_partial_write(self) -> None:
+        """Truncate the spill file to its complete batches, giving a full disk its space back."""
+        if self._spill_path is None:
+            return
+        try:
+            os.truncate(self._spill_path, self._spill_size)
+        except OSError as error:
+            logger.warning("cannot truncate spill file %s: %s", self._spill_path, error)
+
+    def _limit_error(self) -> SpillLimitError:
+        assert self._applied_spill_limit is not None
+        assert self._free_bytes_at_first_spill is not None
+        return SpillLimitError(
+            rows_kept=self.row_count,
+            spill_parent=self.spill_parent,
+            spill_path=self._spill_path,
+            spilled_bytes=self._spill_size,
+            limit_bytes=self._applied_spill_limit,
+            configured_limit_bytes=self.spill_limit_bytes,
+            free_bytes=self._free_bytes_at_first_spill,
+        )
 
     # Reading.
 
@@ -434,6 +643,14 @@ class ResultStore:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def spill_limit_for_free_space(limit_bytes: int, free_bytes: int) -> int:
+    """Return `limit_bytes` capped to half of `free_bytes`, keeping `SPILL_FREE_SPACE_KEPT` free.
+
+    Half, so that two results spilling at once leave a quarter of the free space.
+    """
+    return max(0, min(limit_bytes, free_bytes // 2, free_bytes - SPILL_FREE_SPACE_KEPT))
 
 
 def _batch_bytes(batch: pa.RecordBatch) -> int:

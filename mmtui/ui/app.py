@@ -306,9 +306,11 @@ class MmtuiApp(App[int]):
                 yield SqlEditor(id="editor")
                 yield HintsPanel(id="hints")
                 budget = getattr(self.app_settings, "memory_budget_mb", None)
+                spill_limit = getattr(self.app_settings, "spill_limit_mb", None)
                 yield ResultsPane(
                     id="results",
                     memory_budget_bytes=budget * 1024 * 1024 if budget else None,
+                    spill_limit_bytes=None if spill_limit is None else spill_limit * 1024 * 1024,
                     estimate_count=getattr(self.app_settings, "count_estimate", True),
                 )
         yield KeyFooter()

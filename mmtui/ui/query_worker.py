@@ -6,6 +6,9 @@ rest, never the UI thread. The worker reaches the UI only through `post_message`
 in Textual): `BatchesArrived` for the first batch at once and then at most every
 `NOTIFY_INTERVAL` seconds, then exactly one of `QueryFinished`, `QueryFailed` or
 `QueryCancelled`. These messages are private to `ResultsPane`, which re-posts public ones.
+
+When the store stops taking batches (`SpillLimitError`, `SpillWriteError`), the worker cancels
+the call and ends with `QueryFailed` carrying that error, and the rows received stay.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from textual.message_pump import MessagePump
 from mmtui import flightsql
 from mmtui.auth.errors import AuthError
 from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
-from mmtui.results import ResultStore, StoreClosedError
+from mmtui.results import (
+    DEFAULT_MEMORY_BUDGET,
+    DEFAULT_SPILL_LIMIT,
+    ResultStore,
+    SpillError,
+    SpillLimitError,
+    StoreClosedError,
+)
 from mmtui.results.allocator import keep_freed_memory
 
 logger = logging.getLogger(__name__)
@@ -325,6 +335,7 @@ class QueryWorker:
         end: datetime | None = None,
         limit: int | None = None,
         memory_budget_bytes: int | None = None,
+        spill_limit_bytes: int | None = None,
         estimate_count: bool = False,
     ) -> None:
         self.target = target
@@ -335,6 +346,8 @@ class QueryWorker:
         self.end = end
         self.limit = limit
         self.memory_budget_bytes = memory_budget_bytes
+        self.spill_limit_bytes = spill_limit_bytes
+        """Bound of the store's spill file in bytes, or None for the store's default."""
         self.estimate_count = estimate_count
         self.started_at = 0.0
         """`time.monotonic()` when the worker started."""
@@ -450,6 +463,15 @@ class QueryWorker:
         except flightsql.QueryCancelled:
             final = QueryCancelled(self.run_id, store, *self.progress)
             logger.info("query %d cancelled after %d rows", self.run_id, self.progress[0])
+        except SpillError as error:
+            # Leaving `with stream` cancelled the call. The store keeps every row received.
+            final = QueryFailed(self.run_id, store, *self.progress, error=error)
+            if isinstance(error, SpillLimitError):
+                logger.info("query %d cut after %d rows: %s", self.run_id, self.progress[0], error)
+            else:
+                logger.warning(
+                    "query %d stopped after %d rows: %s", self.run_id, self.progress[0], error
+                )
         except StoreClosedError:
             # The pane closed the store while unmounting, after cancelling this query.
             final = QueryCancelled(self.run_id, None, *self.progress)
@@ -488,12 +510,13 @@ class QueryWorker:
 
     def _make_store(self, schema: Any) -> ResultStore:
         # `append` measures only the first batch; WidthMeasurer measures the others.
-        if self.memory_budget_bytes is None:
-            return ResultStore(schema, measure_every_rows=MEASURE_IN_APPEND_NEVER)
+        budget = self.memory_budget_bytes
+        spill_limit = self.spill_limit_bytes
         return ResultStore(
             schema,
-            memory_budget_bytes=self.memory_budget_bytes,
+            memory_budget_bytes=DEFAULT_MEMORY_BUDGET if budget is None else budget,
             measure_every_rows=MEASURE_IN_APPEND_NEVER,
+            spill_limit_bytes=DEFAULT_SPILL_LIMIT if spill_limit is None else spill_limit,
         )
 
     def _estimate(self) -> None:

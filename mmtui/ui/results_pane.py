@@ -4,9 +4,10 @@
 result store when the first batch arrives, or when the query ends with no batch. So a query
 that fails or is cancelled before any row leaves the previous results on screen. The status line
 reads "state · rows · batches · rows/s · elapsed" (the rate from the second batch on), where
-the state is running (with a percentage once the COUNT estimate is known), done, cancelled or
-"failed after N rows". The pane posts `QueryFinished`, `QueryFailed` and `QueryCancelled` for
-the app once it has updated itself.
+the state is running (with a percentage once the COUNT estimate is known), done, cancelled,
+"failed after N rows", or "cut at spill limit after N rows" when the result store stopped at
+its spill limit (`SpillLimitError`). The pane posts `QueryFinished`, `QueryFailed` (also for a
+cut result) and `QueryCancelled` for the app once it has updated itself.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from mmtui.flightsql import FlightSQLClient, QueryError
 from mmtui.results import (
     JsonbError,
     ResultStore,
+    SpillError,
+    SpillLimitError,
     cell_width,
     decode_jsonb,
     safe_lines,
@@ -44,10 +47,11 @@ from mmtui.ui import query_worker
 from mmtui.ui.detail_screen import DetailScreen, copy_with_limit, count_text
 from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.grid import ResultGrid
+from mmtui.ui.spill_messages import describe_spill_error
 
 logger = logging.getLogger(__name__)
 
-QueryState = Literal["idle", "running", "done", "cancelled", "failed"]
+QueryState = Literal["idle", "running", "done", "cancelled", "failed", "cut"]
 
 STATUS_INTERVAL = query_worker.NOTIFY_INTERVAL
 """Seconds between status line updates while a query runs (elapsed time and late rows)."""
@@ -114,13 +118,15 @@ def format_status(
     """
     if state == "failed":
         label = f"failed after {count_text(rows, 'row', 'rows')}"
+    elif state == "cut":
+        label = f"cut at spill limit after {count_text(rows, 'row', 'rows')}"
     elif state == "running" and estimate:
         label = f"running {min(99, rows * 100 // estimate)}%"
     else:
         label = state
     rate = rows / elapsed if elapsed > 0 else 0.0
     parts = [label]
-    if state != "failed":
+    if state not in ("failed", "cut"):
         parts.append(count_text(rows, "row", "rows"))
     batch_part = count_text(batches, "batch", "batches")
     rate_part = [f"{rate:,.0f} rows/s"] if batches > 1 else []
@@ -144,9 +150,11 @@ def describe_error(error: Exception) -> str:
     """Return the text to show for a query error: the server's message, safe for the screen.
 
     Line breaks are kept (servers add `note:` and `help:` lines); every other control
-    character is made visible.
+    character is made visible. A spill error gets the settings that change its limit.
     """
-    if isinstance(error, QueryError):
+    if isinstance(error, SpillError):
+        text = describe_spill_error(error)
+    elif isinstance(error, QueryError):
         text = f"{error.code}: {error.message}" if error.code else error.message
     else:
         text = f"{type(error).__name__}: {error}"
@@ -244,7 +252,8 @@ class ResultsPane(Widget, can_focus=False):
             return self.pane
 
     class QueryFailed(Message):
-        """A query failed; `rows_so_far` rows arrived before the error and stay on screen."""
+        """A query failed, or was cut at the spill limit (`error` is then a `SpillLimitError`).
+        `rows_so_far` rows arrived before the error and stay on screen."""
 
         def __init__(self, pane: ResultsPane, error: Exception, rows_so_far: int) -> None:
             super().__init__()
@@ -272,6 +281,7 @@ class ResultsPane(Widget, can_focus=False):
         self,
         *,
         memory_budget_bytes: int | None = None,
+        spill_limit_bytes: int | None = None,
         estimate_count: bool = True,
         name: str | None = None,
         id: str | None = None,
@@ -280,10 +290,12 @@ class ResultsPane(Widget, can_focus=False):
         super().__init__(name=name, id=id, classes=classes)
         self.memory_budget_bytes = memory_budget_bytes
         """Memory budget of each result store in bytes; None keeps the store's default."""
+        self.spill_limit_bytes = spill_limit_bytes
+        """Bound of each result's spill file in bytes, or None for the store's default."""
         self.estimate_count = estimate_count
         """Run a COUNT(*) estimate next to each query to show a percentage."""
         self.state: QueryState = "idle"
-        """idle before the first query, then running, done, cancelled or failed."""
+        """idle before the first query, then running, done, cancelled, failed or cut."""
         self.error: Exception | None = None
         """The error of the last query when it failed."""
         self._run_id = 0
@@ -416,6 +428,7 @@ class ResultsPane(Widget, can_focus=False):
             end=end,
             limit=limit,
             memory_budget_bytes=self.memory_budget_bytes,
+            spill_limit_bytes=self.spill_limit_bytes,
             estimate_count=self.estimate_count,
         )
         self._worker = worker
@@ -501,7 +514,7 @@ class ResultsPane(Widget, can_focus=False):
             return
         if message.rows > 0:
             self._take_message_rows(message)
-        self.state = "failed"
+        self.state = "cut" if isinstance(message.error, SpillLimitError) else "failed"
         self._release_memory_when_idle()
         self.error = message.error
         text = describe_error(message.error)

@@ -262,6 +262,7 @@ def test_app_settings_defaults_when_absent(tmp_path: Path) -> None:
     assert settings.path is None
     assert settings.default_time_range == "1h"
     assert settings.memory_budget_mb > 0
+    assert settings.spill_limit_mb == 10 * 1024
     assert settings.preserve_dictionary is True
     assert settings.count_estimate is True
     assert dict(settings.keys) == {}
@@ -273,6 +274,7 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
     assert path == tmp_path / "config.toml"
     path.write_text(
         'theme = "nord"\ndefault_time_range = "15m"\nmemory_budget_mb = 256\n'
+        "spill_limit_mb = 0\n"
         "first_batch_timeout = 5\npreserve_dictionary = false\ncount_estimate = false\n"
         '[keys]\nrun_query = "ctrl+r"\n',
         encoding="utf-8",
@@ -281,6 +283,7 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
     assert settings.theme == "nord"
     assert settings.default_time_range == "15m"
     assert settings.memory_budget_mb == 256
+    assert settings.spill_limit_mb == 0
     assert settings.first_batch_timeout == 5.0
     assert settings.preserve_dictionary is False
     assert settings.count_estimate is False
@@ -294,6 +297,9 @@ def test_app_settings_read_from_config_dir(tmp_path: Path) -> None:
         ('thme = "nord"\n', "thme"),
         ('default_time_range = "an hour"\n', "default_time_range"),
         ("memory_budget_mb = -1\n", "memory_budget_mb"),
+        ("spill_limit_mb = -1\n", "spill_limit_mb"),
+        ("spill_limit_mb = 1.5\n", "spill_limit_mb"),
+        ("spill_limit_mb = true\n", "spill_limit_mb"),
         ('first_batch_timeout = "soon"\n', "first_batch_timeout"),
         ('preserve_dictionary = "yes"\n', "preserve_dictionary"),
         ("count_estimate = 0\n", "count_estimate"),

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from textual.widgets import Input, RadioSet, Static
 
 from mmtui.flightsql import FlightSQLClient, QueryError
-from mmtui.results import encode_jsonb_object
+from mmtui.results import SpillLimitError, SpillWriteError, encode_jsonb_object
 from mmtui.ui.detail_screen import DetailScreen, TextView
 from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.results_pane import ResultsPane, describe_error, format_status, json_row
@@ -172,6 +172,12 @@ def test_status_line_texts() -> None:
     assert format_status("failed", 30, 3, 1.0) == (
         "failed after 30 rows · 3 batches · 30 rows/s · 1.0 s"
     )
+    assert format_status("cut", 49_152, 6, 0.5) == (
+        "cut at spill limit after 49,152 rows · 6 batches · 98,304 rows/s · 0.5 s"
+    )
+    assert format_status("cut", 49_152, 6, 0.5, max_cells=40) == (
+        "cut at spill limit after 49,152 rows"
+    )
 
 
 def test_status_line_fits_width() -> None:
@@ -277,3 +283,58 @@ def test_error_text_keeps_lines_only() -> None:
         "INVALID_ARGUMENT: bad \u241b[2J input (at line 1, column 8)",
         "help: quote it",
     ]
+
+
+def test_spill_limit_error_text_free_space() -> None:
+    error = SpillLimitError(
+        rows_kept=1234,
+        spill_parent=Path("/tmp"),
+        spill_path=Path("/tmp/mmtui-spill-abcd1234/results.arrows"),
+        spilled_bytes=3 * 1024**3 - 4096,
+        limit_bytes=3 * 1024**3,
+        configured_limit_bytes=10 * 1024**3,
+        free_bytes=6 * 1024**3,
+    )
+    text = describe_error(error)
+
+    assert text.startswith(
+        "Result cut at the spill limit: 1,234 rows kept, 3.0 GiB spilled to "
+        "/tmp/mmtui-spill-abcd1234/results.arrows (limit 3.0 GiB, set by the free space: "
+    )
+    assert "half of the 6.0 GiB free in /tmp" in text
+    assert "never the last 1.0 GiB" in text
+    assert "set TMPDIR to a larger disk and restart mmtui" in text
+
+
+def test_spill_limit_error_text_spilling_off() -> None:
+    error = SpillLimitError(
+        rows_kept=1,
+        spill_parent=Path("/tmp"),
+        spill_path=None,
+        spilled_bytes=0,
+        limit_bytes=0,
+        configured_limit_bytes=0,
+        free_bytes=6 * 1024**3,
+    )
+    text = describe_error(error)
+
+    assert text.startswith("Result cut at the memory budget: 1 row kept. Spilling to disk is off")
+    assert "(spill_limit_mb = 0)" in text
+    assert "raise memory_budget_mb in " in text
+
+
+def test_spill_write_error_text() -> None:
+    error = SpillWriteError(
+        rows_kept=5000,
+        spill_parent=Path("/data/tmp"),
+        spill_path=None,
+        error=PermissionError(13, "Permission denied", "/data/tmp/mmtui-spill-abcd1234"),
+    )
+    text = describe_error(error)
+
+    assert text.startswith(
+        "Spilling to disk failed: cannot create a spill directory in /data/tmp: Permission denied."
+    )
+    assert "the 5,000 rows received are kept" in text
+    assert "spill to /data/tmp (TMPDIR)" in text
+    assert "set TMPDIR to a writable directory" in text
