@@ -3,8 +3,10 @@
 Only one record batch is converted at a time, so memory stays bounded by the largest batch.
 The file is written to a new temporary file in the target's directory (`.NAME.mmtui-XXXX.part`,
 made by `tempfile.mkstemp`, so no existing file is touched) and renamed over the target when
-complete. A failed export never leaves a truncated file under the requested name. A result
-without columns is rejected before any file is created.
+complete. A failed or cancelled export never leaves a truncated file under the requested
+name. A result without columns is rejected before any file is created. Given a row count, an
+export writes only the first rows, so rows that a running query appends meanwhile are left
+out. A cancel callback is checked between batches.
 
 Conversions:
 - CSV (pyarrow.csv writer): columns the writer cannot take (nested, binary, Micromegas `jsonb`,
@@ -35,6 +37,7 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +79,11 @@ _DECIMAL128_MAX_PRECISION = 38
 _DECIMAL256_MAX_PRECISION = 76
 
 
+class ExportCancelledError(Exception):
+    """Raised by `export_store` when its `cancelled` callback returns True, after it deleted
+    the temporary file."""
+
+
 class ExportError(OSError):
     """Raised when an export cannot write its file; the message names the requested path.
 
@@ -106,8 +114,20 @@ def check_export_path(path: str | os.PathLike[str]) -> None:
         raise ExportError(f"directory {directory} {what}", user_error=True)
 
 
-def export_store(store: ResultStore, path: str | os.PathLike[str], fmt: str) -> int:
-    """Write every row of `store` to `path` in `fmt` (csv, parquet or jsonl); return the rows.
+def export_store(
+    store: ResultStore,
+    path: str | os.PathLike[str],
+    fmt: str,
+    *,
+    rows: int | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> int:
+    """Write the rows of `store` to `path` in `fmt` (csv, parquet or jsonl); return the rows.
+
+    `rows` limits the export to the first `rows` rows, and None writes the rows stored when
+    writing starts. Either way rows appended later are not written. `cancelled` is called
+    before each batch and once before the file is renamed. When it returns True the
+    temporary file is deleted and ExportCancelledError is raised.
 
     An existing file at `path` is replaced. Raises ValueError for an unknown format and
     ExportError (an OSError) when the file cannot be written.
@@ -135,13 +155,16 @@ def export_store(store: ResultStore, path: str | os.PathLike[str], fmt: str) -> 
     # NOTE: mkstemp creates the file with mode 0600, which the export keeps after the rename.
     os.close(handle)
     partial = Path(temporary_name)
+    batches = _batches_until_cancelled(store, rows, cancelled, target)
     try:
         if fmt == "csv":
-            rows = _export_csv(store, partial)
+            written = _export_csv(store, batches, partial)
         elif fmt == "parquet":
-            rows = _export_parquet(store, partial)
+            written = _export_parquet(store, batches, partial)
         else:
-            rows = _export_jsonl(store, partial)
+            written = _export_jsonl(store, batches, partial)
+        if cancelled is not None and cancelled():
+            raise ExportCancelledError(f"the export to {target} was cancelled")
         os.replace(partial, target)
     except OSError as error:
         partial.unlink(missing_ok=True)
@@ -149,8 +172,19 @@ def export_store(store: ResultStore, path: str | os.PathLike[str], fmt: str) -> 
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    logger.info("exported %d rows as %s to %s", rows, fmt, target)
-    return rows
+    logger.info("exported %d rows as %s to %s", written, fmt, target)
+    return written
+
+
+def _batches_until_cancelled(
+    store: ResultStore, rows: int | None, cancelled: Callable[[], bool] | None, target: Path
+) -> Iterator[pa.RecordBatch]:
+    """Yield the batches of the first `rows` rows, and raise ExportCancelledError as soon as
+    `cancelled()` returns True."""
+    for batch in store.iter_batches(rows):
+        if cancelled is not None and cancelled():
+            raise ExportCancelledError(f"the export to {target} was cancelled")
+        yield batch
 
 
 def _export_error(target: Path, partial: Path | None, error: OSError) -> ExportError:
@@ -226,11 +260,11 @@ def _csv_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _export_csv(store: ResultStore, path: Path) -> int:
+def _export_csv(store: ResultStore, batches: Iterator[pa.RecordBatch], path: Path) -> int:
     schema = _csv_schema(store.schema)
     rows = 0
     with pacsv.CSVWriter(str(path), schema) as writer:
-        for batch in store.iter_batches():
+        for batch in batches:
             writer.write_batch(_csv_batch(batch, schema))
             rows += batch.num_rows
     return rows
@@ -269,7 +303,7 @@ def _parquet_field(field: pa.Field) -> pa.Field:
     return field.with_type(data_type)
 
 
-def _export_parquet(store: ResultStore, path: Path) -> int:
+def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path: Path) -> int:
     # Dictionary columns are written as their values, and Parquet encodes each column chunk
     # with a dictionary of the values it holds. A Flight stream may repeat a partition's whole
     # dictionary in every batch (15,341 block ids for about 150 used per batch), and writing
@@ -284,7 +318,7 @@ def _export_parquet(store: ResultStore, path: Path) -> int:
     )
     rows = 0
     with pq.ParquetWriter(str(path), schema) as writer:
-        for batch in store.iter_batches():
+        for batch in batches:
             columns = []
             for index, field in enumerate(schema):
                 column = batch.column(index)
@@ -317,11 +351,11 @@ def _decoded(array: Any) -> Any:
     return array
 
 
-def _export_jsonl(store: ResultStore, path: Path) -> int:
+def _export_jsonl(store: ResultStore, batches: Iterator[pa.RecordBatch], path: Path) -> int:
     keys = [json.dumps(field.name, ensure_ascii=False) + ": " for field in store.schema]
     rows = 0
     with open(path, "w", encoding="utf-8", newline="\n") as output:
-        for batch in store.iter_batches():
+        for batch in batches:
             columns = [_json_column(batch, i) for i in range(batch.num_columns)]
             lines = []
             for row in range(batch.num_rows):

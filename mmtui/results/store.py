@@ -611,13 +611,26 @@ class ResultStore:
         index, offset = self.locate(row)
         return self._batch(index).column(col)[offset]
 
-    def iter_batches(self) -> Iterator[pa.RecordBatch]:
-        """Yield every stored batch in order (zero-row batches are not stored)."""
+    def iter_batches(self, rows: int | None = None) -> Iterator[pa.RecordBatch]:
+        """Yield the stored batches in order (zero-row batches are not stored).
+
+        Only batches stored when iteration starts are yielded, so batches appended meanwhile
+        are left out. With `rows`, the batches contain the first `rows` rows (at most the rows
+        stored), and the batch that contains the last of them is cut to it.
+        """
         self._check_open()
         with self._lock:
-            count = len(self._batches)
+            total = int(self._starts[-1])
+            limit = total if rows is None else max(0, min(rows, total))
+            # _starts strictly increases, so the batches that start before `limit` contain the
+            # rows before it.
+            count = bisect.bisect_left(self._starts, limit)
+            last_start = int(self._starts[count - 1]) if count else 0
         for index in range(count):
-            yield self._batch(index)
+            batch = self._batch(index)
+            if index == count - 1 and last_start + batch.num_rows > limit:
+                batch = batch.slice(0, limit - last_start)
+            yield batch
 
     def close(self) -> None:
         """Drop every batch and delete the spill file. Idempotent."""

@@ -7,15 +7,20 @@ The format follows the file extension as it is typed (.csv, .parquet or .pq, .js
 the current directory, which the screen shows, and messages name the absolute path.
 The path is checked before anything is written: a `~user` that does not exist, a directory or
 a missing directory is reported on the screen, and an existing file is replaced only after a
-second Enter. A result without columns is not exported, and the screen shows why. The export
-writes every row in the store at the time it starts; the result is reported with a
-notification (rows written, or the error).
+second Enter. A result without columns is not exported, and the screen shows why.
+
+The export writes the rows in the store when the user confirms it. While a query still runs,
+rows that arrive later are not written, so an export of an endless query ends too. Esc or the
+Cancel button cancels a running export: the writer stops before its next batch, deletes its
+temporary file, and the screen closes once it has stopped. The result is reported with a
+notification (rows written, cancelled, or the error).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,9 +33,15 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
-from mmtui.results import ResultStore, safe_text
-from mmtui.results.export import ExportError, check_export_path, export_store
+from mmtui.results import ResultStore, StoreClosedError, safe_text
+from mmtui.results.export import (
+    ExportCancelledError,
+    ExportError,
+    check_export_path,
+    export_store,
+)
 from mmtui.ui.detail_screen import count_text
+from mmtui.ui.footer import KeyFooter
 from mmtui.ui.thread_calls import call_later_from_thread
 
 if TYPE_CHECKING:
@@ -75,10 +86,16 @@ def path_with_format(path: str, fmt: str) -> str:
 
 
 class ExportScreen(ModalScreen[int | None]):
-    """Ask for a path and a format and export `store`; dismiss with the rows written."""
+    """Ask for a path and a format and export `store`; dismiss with the rows written.
+
+    The screen has its own footer, because the explorer's footer below it offers keys (such as
+    Esc to cancel the query) that do something else while this screen is open.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="export.close"),
+        # The same key while the export writes (see `check_action`), so the footer shows it.
+        Binding("escape", "cancel_export", "Cancel export", id="export.cancel"),
     ]
 
     DEFAULT_CSS = """
@@ -125,7 +142,12 @@ class ExportScreen(ModalScreen[int | None]):
         self._overwrite_path: Path | None = None
         self.running = False
         self.rows_written: int | None = None
+        self.rows_to_write: int | None = None
+        """The store's row count when the user confirmed the export, which is the number of
+        rows it writes. None until then and after a failure."""
         self._title_timer: Timer | None = None
+        # Set by the UI thread to ask the writer thread to stop before its next batch.
+        self._cancel_request = threading.Event()
 
     def compose(self) -> ComposeResult:
         initial = format_for_path(self.default_path) or "csv"
@@ -142,6 +164,7 @@ class ExportScreen(ModalScreen[int | None]):
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-run")
                 yield Button("Cancel", id="export-cancel")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The pane keeps the store open while this screen may read it, even if a new query
@@ -158,6 +181,11 @@ class ExportScreen(ModalScreen[int | None]):
         return pane is not None and pane.is_running and pane.running_store is self.store
 
     def _title_text(self) -> str:
+        if self.rows_to_write is not None:
+            rows = count_text(self.rows_to_write, "row", "rows")
+            if self._still_streaming():
+                return f"Export {rows} (rows that arrive later are not exported)"
+            return f"Export {rows}"
         rows = count_text(self.store.row_count, "row", "rows")
         if self._still_streaming():
             return f"Export {rows} so far (the query is still running)"
@@ -170,13 +198,26 @@ class ExportScreen(ModalScreen[int | None]):
         text = self._title_text()
         if str(title.content) != text:
             title.update(Text(text))
-        if not streaming and self._title_timer is not None:
+        if (not streaming or self.running) and self._title_timer is not None:
             self._title_timer.stop()
             self._title_timer = None
 
     def on_unmount(self) -> None:
+        # The app may close this screen while the writer runs (on quit), so the writer stops
+        # before its next batch and deletes its temporary file.
+        # NOTE: the writer runs on a daemon thread (DaemonThreadExecutor). When the process
+        # exits before the writer reaches that check, the `.part` file stays.
+        self._cancel_request.set()
         if self.pane is not None:
             self.pane.end_export(self.store)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Bind Esc to closing the screen, or to cancelling the export while it writes."""
+        if action == "close":
+            return not self.running
+        if action == "cancel_export":
+            return self.running
+        return True
 
     @property
     def selected_format(self) -> str:
@@ -231,9 +272,14 @@ class ExportScreen(ModalScreen[int | None]):
             self._overwrite_path = target
             self._set_status(f"{target} exists. Press Enter again to overwrite it.")
             return
-        self.running = True
-        self._set_status(f"Writing {target} …")
-        self._export(target, self.selected_format)
+        self._set_running(True)
+        # The UI thread counts the rows, so the file contains exactly the rows the title shows
+        # when the user confirms, however many arrive before the writer thread starts.
+        self.rows_to_write = self.store.row_count
+        self._refresh_title()
+        self._cancel_request.clear()
+        self._set_status(f"Writing {target} … Esc cancels.")
+        self._export(target, self.selected_format, self.rows_to_write)
 
     def _checked_target(self, path: str) -> Path | None:
         """Return the file to write for `path`, or None after showing why it cannot be used."""
@@ -258,19 +304,43 @@ class ExportScreen(ModalScreen[int | None]):
 
     @on(Button.Pressed, "#export-cancel")
     def action_close(self) -> None:
+        """Close the screen, or cancel the export while it writes."""
         if self.running:
-            # NOTE: a running export cannot be stopped; the screen stays until it ends.
-            self._set_status("The export is still writing; this screen closes when it ends.")
+            self.action_cancel_export()
             return
         self.dismiss(None)
+
+    def action_cancel_export(self) -> None:
+        """Ask the writer to stop. The screen closes once it has stopped (see `_cancelled`)."""
+        if not self.running:
+            return
+        if not self._cancel_request.is_set():
+            logger.info("cancel of the running export requested")
+        self._cancel_request.set()
+        self._set_status("Cancelling the export …")
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        # Esc's footer hint changes between Close and Cancel export.
+        self.refresh_bindings()
 
     def _set_status(self, text: str) -> None:
         self.query_one("#export-status", Static).update(Text(safe_text(text)))
 
     @work(thread=True, exclusive=True)
-    def _export(self, path: Path, fmt: str) -> None:
+    def _export(self, path: Path, fmt: str, rows: int) -> None:
         try:
-            rows = export_store(self.store, path, fmt)
+            written = export_store(
+                self.store, path, fmt, rows=rows, cancelled=self._cancel_request.is_set
+            )
+        except ExportCancelledError:
+            logger.info("export to %s as %s cancelled", path, fmt)
+            call_later_from_thread(self, self._cancelled, path)
+        except StoreClosedError:
+            # The pane keeps the store open until this screen unmounts (`begin_export`), which
+            # happens during an export only when the app quits. The unmount set the cancel
+            # request, and export_store deleted its temporary file.
+            logger.info("export to %s as %s stopped: the result was closed", path, fmt)
         except ExportError as error:
             if error.user_error:
                 logger.warning("export to %s as %s failed: %s", path, fmt, error)
@@ -281,11 +351,11 @@ class ExportScreen(ModalScreen[int | None]):
             logger.exception("export to %s as %s failed", path, fmt)
             call_later_from_thread(self, self._failed, path, error)
         else:
-            logger.info("exported %d rows to %s as %s", rows, path, fmt)
-            call_later_from_thread(self, self._done, path, rows)
+            logger.info("exported %d rows to %s as %s", written, path, fmt)
+            call_later_from_thread(self, self._done, path, written)
 
     def _done(self, path: Path, rows: int) -> None:
-        self.running = False
+        self._set_running(False)
         self.rows_written = rows
         if self.pane is not None:
             self.pane.remember_export(path)
@@ -293,8 +363,19 @@ class ExportScreen(ModalScreen[int | None]):
         self.app.notify(safe_text(f"Exported {rows_text} to {path}"), markup=False)
         self.dismiss(rows)
 
+    def _cancelled(self, path: Path) -> None:
+        self._set_running(False)
+        self.app.notify(
+            safe_text(f"Export cancelled: nothing was written to {path}."), markup=False
+        )
+        self.dismiss(None)
+
     def _failed(self, path: Path, error: Exception) -> None:
-        self.running = False
+        self._set_running(False)
+        self.rows_to_write = None
+        self._refresh_title()
+        if self._still_streaming() and self._title_timer is None:
+            self._title_timer = self.set_interval(TITLE_INTERVAL, self._refresh_title)
         if isinstance(error, ExportError):
             message = safe_text(f"Export failed: {error}")
         else:

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mmtui.results import ResultStore
-from mmtui.results.export import ExportError, export_store
+from mmtui.results.export import ExportCancelledError, ExportError, export_store
 from mmtui.results.jsonb import encode_jsonb_object
 
 SCHEMA = pa.schema(
@@ -102,6 +102,79 @@ def test_jsonl_rows(store: ResultStore, tmp_path: Path) -> None:
         "point": {"x": 350.5, "y": 701},
         "payload": "0xbd00",
     }
+    store.close()
+
+
+def read_rows(path: Path, fmt: str) -> list[int]:
+    """Return the `level` column of an exported file, one value per row."""
+    if fmt == "parquet":
+        return [int(value) for value in pq.read_table(path).column("level").to_pylist()]
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [int(row["level"]) for row in csv.DictReader(handle)]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["level"] for line in lines]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_first_rows(store: ResultStore, tmp_path: Path, fmt: str) -> None:
+    # 1200 rows in 12 batches of 100, some spilled: 250 rows end inside the third batch.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / f"first.{fmt}"
+
+    assert export_store(store, path, fmt, rows=250) == 250
+
+    levels = read_rows(path, fmt)
+    assert len(levels) == 250
+    assert levels[-1] == 249 % 6 + 1
+    assert sorted(p.name for p in folder.iterdir()) == [path.name]
+    if fmt == "parquet":
+        assert pq.read_metadata(path).num_rows == 250
+    store.close()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_cancel_between_batches(store: ResultStore, tmp_path: Path, fmt: str) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / f"cancelled.{fmt}"
+    checks: list[int] = []
+
+    def cancelled() -> bool:
+        # True at the check before the fourth batch, once three batches are in the file.
+        checks.append(len(list(folder.iterdir())))
+        return len(checks) > 3
+
+    with pytest.raises(ExportCancelledError) as caught:
+        export_store(store, target, fmt, cancelled=cancelled)
+
+    assert str(caught.value) == f"the export to {target} was cancelled"
+    assert len(checks) == 4
+    # The temporary file existed while the batches were written, and is gone now.
+    assert checks == [1, 1, 1, 1]
+    assert list(folder.iterdir()) == []
+    store.close()
+
+
+def test_export_cancel_before_rename(store: ResultStore, tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "late.csv"
+    target.write_text("precious\n")
+    checks: list[int] = []
+
+    def cancelled() -> bool:
+        # 12 batches, so the 13th check is the one after the last batch.
+        checks.append(1)
+        return len(checks) == 13
+
+    with pytest.raises(ExportCancelledError):
+        export_store(store, target, "csv", cancelled=cancelled)
+
+    assert len(checks) == 13
+    assert target.read_text() == "precious\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["late.csv"]
     store.close()
 
 

@@ -173,6 +173,31 @@ def test_spill_then_windows_match_original(tmp_path: pytest.TempPathFactory) -> 
     assert not spill_path.exists()
 
 
+def test_iter_batches_first_rows(tmp_path: pytest.TempPathFactory) -> None:
+    store = ResultStore(SCHEMA, memory_budget_bytes=4 * 1024, spill_dir=tmp_path)
+    table = fill(store, [100, 0, 100, 100, 100])
+    assert store.spilled_batch_count > 0
+
+    for rows in (0, 1, 100, 150, 299, 400, 1000):
+        expected = table.slice(0, min(rows, 400))
+        batches = list(store.iter_batches(rows))
+        assert all(batch.num_rows > 0 for batch in batches)
+        assert pa.Table.from_batches(batches, schema=SCHEMA).equals(expected), rows
+    assert [batch.num_rows for batch in store.iter_batches(150)] == [100, 50]
+    store.close()
+
+
+def test_iter_batches_skips_later_appends() -> None:
+    with ResultStore(SCHEMA) as store:
+        fill(store, [10, 10])
+        batches = store.iter_batches()
+        first = next(batches)
+        store.append(make_batch(20, 10))
+
+        assert [first.num_rows, *(batch.num_rows for batch in batches)] == [10, 10]
+        assert store.row_count == 30
+
+
 def test_widths_ascii_cjk_emoji_combining() -> None:
     schema = pa.schema(
         [

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioSet, Static
 
 from mmtui.flightsql import FlightSQLClient
 from mmtui.ui.export_screen import ExportScreen
+from tests.ui.test_app_support import screen_text
 from tests.ui.test_results_pane_support import (
     SCREEN_SIZE,
+    WAIT_SECONDS,
     PaneApp,
     run_to_end,
     wait_for_rows,
@@ -22,6 +31,74 @@ from tests.ui.test_results_pane_support import (
 )
 
 SERIES_SQL = "SELECT value AS n, value * 2 AS twice FROM generate_series(0, 99) ORDER BY n"
+
+# 10 rows every 50 ms for more than an hour: the query still runs when each test ends.
+ENDLESS_TRICKLE_SQL = "SELECT 1 -- fault:trickle:100000"
+
+CONFIRMED_TITLE = re.compile(r"Export ([\d,]+) rows \(rows that arrive later are not exported\)")
+"""The title once the user confirmed an export while the query still runs."""
+
+
+class CallGate:
+    """Gate that makes the first call of a patched method wait until the test releases it."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        """Set when the first call has started and waits."""
+        self.released = threading.Event()
+
+    def hold(self) -> None:
+        if not self.released.is_set():
+            self.reached.set()
+            self.released.wait(WAIT_SECONDS)
+
+
+@contextmanager
+def hold_first_call(monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> Iterator[CallGate]:
+    """Make the first call of `owner.name` (from any thread) wait until the gate is released.
+
+    The gate is released on exit, so a failing test never leaves the export thread waiting.
+    """
+    gate = CallGate()
+    original = getattr(owner, name)
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        gate.hold()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held)
+    try:
+        yield gate
+    finally:
+        gate.released.set()
+
+
+@contextmanager
+def hold_first_csv_batch(monkeypatch: pytest.MonkeyPatch) -> Iterator[CallGate]:
+    """Make the first `write_batch` of pyarrow's CSV writer wait until the gate is released."""
+    gate = CallGate()
+
+    # pyarrow's CSVWriter is a compiled type whose methods cannot be replaced, so the export
+    # gets a subclass.
+    class HeldCSVWriter(pacsv.CSVWriter):
+        def write_batch(self, *args: Any, **kwargs: Any) -> None:
+            gate.hold()
+            super().write_batch(*args, **kwargs)
+
+    monkeypatch.setattr(pacsv, "CSVWriter", HeldCSVWriter)
+    try:
+        yield gate
+    finally:
+        gate.released.set()
+
+
+def footer_line(app: App[Any]) -> str:
+    """Return the bottom line of the screen as the user sees it."""
+    return screen_text(app).rstrip("\n").split("\n")[-1]  # type: ignore[arg-type]
+
+
+def part_files(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.endswith(".part"))
 
 
 async def open_export(pilot: Pilot[None], app: PaneApp) -> ExportScreen:
@@ -43,6 +120,10 @@ async def submit_path(pilot: Pilot[None], screen: ExportScreen, path: str) -> st
 
 def export_status(screen: ExportScreen) -> str:
     return str(screen.query_one("#export-status", Static).content)
+
+
+def export_title(screen: ExportScreen) -> str:
+    return str(screen.query_one("#export-title", Static).content)
 
 
 def csv_rows(path: Path) -> list[list[str]]:
@@ -312,3 +393,95 @@ async def test_export_dialog_fits_narrow_screen(demo_client: FlightSQLClient) ->
         assert box.region.right <= 60
         assert cancel.region.right <= 60
         assert cancel.region.width > 0
+
+
+async def test_export_running_query_writes_confirmed_rows(
+    fault_client: FlightSQLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "running.parquet"
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.run_sql(ENDLESS_TRICKLE_SQL)
+        await wait_for_rows(pilot, app, 30)
+        store = app.pane.store
+        screen = await open_export(pilot, app)
+
+        # The writer waits before it opens the file, while more rows arrive.
+        with hold_first_call(monkeypatch, pq.ParquetWriter, "__init__") as gate:
+            await submit_path(pilot, screen, str(target))
+            await wait_until(pilot, gate.reached.is_set, "the writer to start")
+            title = export_title(screen)
+            match = CONFIRMED_TITLE.fullmatch(title)
+            assert match is not None, title
+            confirmed = int(match.group(1).replace(",", ""))
+            await wait_until(
+                pilot, lambda: app.pane.store.row_count > confirmed, "rows after the confirm"
+            )
+            # What the title timer runs every TITLE_INTERVAL while the query streams.
+            screen._refresh_title()
+            await pilot.pause()
+            assert export_title(screen) == title
+
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the export")
+
+        assert screen.rows_written == confirmed
+        assert pq.read_metadata(target).num_rows == confirmed
+        ids = pq.read_table(target).column("id").to_pylist()
+        assert ids == list(range(confirmed))
+        rows_text = f"{confirmed:,} rows"
+        assert app.notifications[-1] == ("information", f"Exported {rows_text} to {target}")
+        assert app.pane.is_running
+        assert app.pane.store is store
+        assert store.row_count > confirmed
+        assert part_files(tmp_path) == []
+        app.pane.cancel()
+        await wait_until(pilot, lambda: app.pane.state == "cancelled", "the query's cancel")
+
+
+@pytest.mark.parametrize("how", ["escape", "button"])
+async def test_export_cancel_deletes_partial_file(
+    fault_client: FlightSQLClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    target = tmp_path / "cancelled.csv"
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.run_sql(ENDLESS_TRICKLE_SQL)
+        await wait_for_rows(pilot, app, 30)
+        store = app.pane.store
+        assert "esc Cancel query" in footer_line(app)
+        screen = await open_export(pilot, app)
+        await pilot.pause()
+        # Esc closes the dialog here, so the footer must not offer it as the query's cancel.
+        assert "esc Close" in footer_line(app)
+        assert "Cancel query" not in footer_line(app)
+
+        # The writer waits inside the file's first batch.
+        with hold_first_csv_batch(monkeypatch) as gate:
+            await submit_path(pilot, screen, str(target))
+            await wait_until(pilot, gate.reached.is_set, "the first batch")
+            assert len(part_files(tmp_path)) == 1
+            assert "esc Cancel export" in footer_line(app)
+            assert "Cancel query" not in footer_line(app)
+
+            if how == "escape":
+                await pilot.press("escape")
+            else:
+                await pilot.click("#export-cancel")
+            await pilot.pause()
+            assert export_status(screen) == "Cancelling the export …"
+            assert app.screen is screen
+
+        await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the cancel")
+
+        assert app.notifications[-1] == (
+            "information",
+            f"Export cancelled: nothing was written to {target}.",
+        )
+        assert screen.rows_written is None
+        assert list(tmp_path.iterdir()) == []
+        # The query and its rows are untouched.
+        assert app.pane.is_running
+        assert app.pane.store is store
+        await wait_until(pilot, lambda: app.grid.row_count > 30, "rows after the cancel")
+        app.pane.cancel()
+        await wait_until(pilot, lambda: app.pane.state == "cancelled", "the query's cancel")

@@ -1,0 +1,70 @@
+"""Export from the explorer while a query streams from the demo server: cancel and footer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from textual.widgets import Input
+
+from mmtui.demo import DemoServerHandle
+from mmtui.ui.app import MmtuiApp
+from mmtui.ui.export_screen import ExportScreen
+from tests.ui.test_app_support import SIZE, make_app, screen_text, wait_for, wait_schema
+from tests.ui.test_results_pane_export import export_status, hold_first_call, part_files
+
+# Billions of rows: the stream runs until it is cancelled.
+CROSS_JOIN_SQL = "SELECT a.time, b.msg FROM log_entries a CROSS JOIN log_entries b"
+
+
+def footer_line(app: MmtuiApp) -> str:
+    return screen_text(app).rstrip("\n").split("\n")[-1]
+
+
+async def test_export_cancel_during_endless_query(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "x"
+    folder.mkdir()
+    target = folder / "running.parquet"
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text(CROSS_JOIN_SQL)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.store is not None, "rows to stream")
+        store = app.results.store
+        await pilot.press("f4", "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        assert "esc Close" in footer_line(app)
+        assert "Cancel query" not in footer_line(app)
+
+        # The writer waits once its temporary file exists.
+        with hold_first_call(monkeypatch, pq.ParquetWriter, "write_batch") as gate:
+            screen.query_one("#export-path", Input).value = str(target)
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_for(pilot, gate.reached.is_set, "the writer")
+            assert len(part_files(folder)) == 1
+            assert "esc Cancel export" in footer_line(app)
+            assert "Cancel query" not in footer_line(app)
+
+            await pilot.press("escape")
+            await pilot.pause()
+            assert export_status(screen) == "Cancelling the export …"
+
+        await wait_for(pilot, lambda: app.screen is app.screen_stack[0], "the cancelled export")
+
+        messages = [notification.message for notification in app._notifications]
+        assert f"Export cancelled: nothing was written to {target}." in messages
+        assert list(folder.iterdir()) == []
+        assert app.results.is_running
+        assert app.results.store is store
+
+        # Back on the explorer, Esc cancels the query.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results.state == "cancelled", "the query's cancel")
