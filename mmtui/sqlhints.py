@@ -8,6 +8,7 @@ any other type 16. It estimates the wire size of a row and measures nothing.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -51,7 +52,9 @@ VIEW_INSTANCE_TEMPLATES: tuple[tuple[str, str, str], ...] = (
 )
 """Per-process and per-stream views: (view, id kind, description)."""
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*$")
+_NAME_CONTINUATION_ONLY = string.digits + "."
+"""Characters that continue a name but cannot start one."""
+_NAME_CHARACTERS = string.ascii_letters + "_" + _NAME_CONTINUATION_ONLY
 _TIME_PREDICATE = re.compile(
     r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b"
     r"\s*(?:>=|<=|=|>|<|\bbetween\b)",
@@ -59,15 +62,21 @@ _TIME_PREDICATE = re.compile(
 )
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _CLAUSE = re.compile(
-    r"(?P<from_subquery>\bfrom\s*\()|(?P<open>\()|(?P<close>\))"
+    # Every clause starts with a parenthesis or at the start of a word. The lookahead rejects
+    # other positions before `re` tries each alternative there, so a long list of numbers
+    # scans several times faster.
+    r"(?=[()]|\b[a-z])"
+    r"(?:(?P<from_subquery>\bfrom\s*\()|(?P<open>\()|(?P<close>\))"
     r"|(?P<distinct>\bselect\s+distinct\b)|(?P<order>\border\s+by\b)"
     r"|(?P<group>\bgroup\s+by\b)"
     # `LIMIT 10`, `LIMIT (10)` (the parenthesis is left to `open`) and SQL's `FETCH FIRST`.
     r"|(?P<limit>\blimit(?=\s*\(?\s*\d)|\bfetch\s+(?:first|next)\b)"
-    r"|(?P<set_operation>\b(?:union|intersect|except)\b)|(?P<join>\bjoin\b)",
+    r"|(?P<set_operation>\b(?:union|intersect|except)\b)|(?P<join>\bjoin\b))",
     re.IGNORECASE,
 )
 _QUERY_START = re.compile(r"\s*(?:select|with|values)\b", re.IGNORECASE)
+_LITERAL_OR_COMMENT_START = re.compile(r"['\"]|--|/\*")
+_SEMICOLON = re.compile(";")
 
 
 @dataclass(frozen=True)
@@ -83,38 +92,45 @@ def blank_literals_and_comments(sql: str) -> str:
     """Return `sql` with the insides of string literals, quoted names and comments blanked.
 
     Every character keeps its offset (blanked ones become spaces, newlines stay), so positions
-    found in the result are positions in `sql`.
+    found in the result are positions in `sql`. The quotes of a literal or a quoted name stay.
     """
-    out = list(sql)
+    # The text between literals and comments is copied in slices found by `re` and
+    # `str.find`, so one long line costs time linear in its length, done in C.
+    pieces: list[str] = []
     index = 0
     length = len(sql)
     while index < length:
-        char = sql[index]
-        if char in ("'", '"'):
-            close = sql.find(char, index + 1)
-            while close != -1 and close + 1 < length and sql[close + 1] == char:
-                close = sql.find(char, close + 2)
+        match = _LITERAL_OR_COMMENT_START.search(sql, index)
+        if match is None:
+            pieces.append(sql[index:])
+            break
+        start = match.start()
+        pieces.append(sql[index:start])
+        opener = match.group()
+        if opener in ("'", '"'):
+            close = sql.find(opener, start + 1)
+            while close != -1 and close + 1 < length and sql[close + 1] == opener:
+                close = sql.find(opener, close + 2)
             stop = length if close == -1 else close
-            for position in range(index + 1, stop):
-                if out[position] != "\n":
-                    out[position] = " "
+            pieces.append(opener)
+            pieces.append(_blank_keeping_line_breaks(sql[start + 1 : stop]))
+            pieces.append(sql[stop : stop + 1])
             index = stop + 1
-        elif sql.startswith("--", index):
-            stop = sql.find("\n", index)
+        elif opener == "--":
+            stop = sql.find("\n", start)
             stop = length if stop == -1 else stop
-            for position in range(index, stop):
-                out[position] = " "
-            index = stop
-        elif sql.startswith("/*", index):
-            close = sql.find("*/", index + 2)
-            stop = length if close == -1 else close + 2
-            for position in range(index, stop):
-                if out[position] != "\n":
-                    out[position] = " "
+            pieces.append(" " * (stop - start))
             index = stop
         else:
-            index += 1
-    return "".join(out)
+            close = sql.find("*/", start + 2)
+            stop = length if close == -1 else close + 2
+            pieces.append(_blank_keeping_line_breaks(sql[start:stop]))
+            index = stop
+    return "".join(pieces)
+
+
+def _blank_keeping_line_breaks(text: str) -> str:
+    return "\n".join(" " * len(line) for line in text.split("\n"))
 
 
 def split_statements(sql: str) -> list[Statement]:
@@ -126,9 +142,8 @@ def split_statements(sql: str) -> list[Statement]:
     blanked = blank_literals_and_comments(sql)
     statements: list[Statement] = []
     start = 0
-    for index, char in enumerate([*blanked, ";"]):
-        if char != ";":
-            continue
+    ends = [match.start() for match in _SEMICOLON.finditer(blanked)]
+    for index in [*ends, len(sql)]:
         segment = sql[start:index]
         if segment.strip() and blanked[start:index].strip():
             leading = len(segment) - len(segment.lstrip())
@@ -408,9 +423,16 @@ def compares_level_with_text(sql: str) -> bool:
 
 
 def word_before(line: str, column: int) -> str:
-    """Return the identifier prefix that ends at `column` in `line` (may contain dots)."""
-    match = _WORD.search(line[:column])
-    return match.group(0) if match else ""
+    """Return the identifier prefix that ends at `column` in `line` (may contain dots).
+
+    The prefix starts with a letter or `_`, so digits and dots before its first letter are left
+    out (`12a.b` gives `a.b`).
+    """
+    # `rstrip` finds the run of name characters in C. A regex anchored at the end (`...$`)
+    # would try every start in the line and take time quadratic in a long run.
+    before = line[:column]
+    run = before[len(before.rstrip(_NAME_CHARACTERS)) :]
+    return run.lstrip(_NAME_CONTINUATION_ONLY)
 
 
 def complete(prefix: str, tables: Iterable[str], columns: Iterable[str]) -> list[str]:

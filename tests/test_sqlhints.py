@@ -18,6 +18,39 @@ def test_split_ignores_semicolons_in_literals_and_comments() -> None:
     assert BUFFER[second.start : second.end] == second.text
 
 
+@pytest.mark.parametrize(
+    ("sql", "blanked"),
+    [
+        ("SELECT 'a;b' FROM t", "SELECT '   ' FROM t"),
+        ("'it''s' x", "'     ' x"),
+        ('"a b".c', '"   ".c'),
+        ("x -- c;\ny", "x      \ny"),
+        ("a /* b\nc */ d", "a     \n     d"),
+        ("'a\nb'", "' \n '"),
+        ("'abc", "'   "),
+        ("/* abc", "      "),
+        ("SELECT 1", "SELECT 1"),
+        ("", ""),
+    ],
+)
+def test_blank_literals_and_comments(sql: str, blanked: str) -> None:
+    assert sqlhints.blank_literals_and_comments(sql) == blanked
+
+
+def test_split_long_line() -> None:
+    ids = ",".join(str(number) for number in range(40_000))
+    first = f"SELECT * FROM t WHERE id IN ({ids})"
+    second = "SELECT 'a;b' -- c;"
+    buffer = f"{first}; {second}"
+
+    statements = sqlhints.split_statements(buffer)
+
+    assert [statement.text for statement in statements] == [first, second]
+    assert (statements[0].start, statements[0].end) == (0, len(first))
+    assert buffer[statements[1].start : statements[1].end] == second
+    assert sqlhints.statement_at(buffer, len(buffer)) == statements[1]
+
+
 def test_statement_at_cursor() -> None:
     assert sqlhints.statement_at(BUFFER, 3).text == "SELECT 1"
     assert sqlhints.statement_at(BUFFER, 9).text == "SELECT 1"
@@ -162,6 +195,24 @@ def test_completion_order_and_case() -> None:
     assert "SELECT" in sqlhints.complete("sel", [], [])
     assert sqlhints.complete("", ["a"], []) == []
     assert sqlhints.word_before("SELECT l.ms", 11) == "l.ms"
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "word"),
+    [
+        ("SELECT l.ms", 11, "l.ms"),
+        ("SELECT l.ms", 8, "l"),
+        ("count(_tmp", 10, "_tmp"),
+        ("12a.b", 5, "a.b"),
+        ("x + 9.5", 7, ""),
+        ("abc", 0, ""),
+        ("SELECT ", 7, ""),
+        ("a" * 20_000 + "-x", 20_002, "x"),
+        ("a" * 20_000, 20_000, "a" * 20_000),
+    ],
+)
+def test_word_before_cases(line: str, column: int, word: str) -> None:
+    assert sqlhints.word_before(line, column) == word
 
 
 def test_describe_type_short_names() -> None:

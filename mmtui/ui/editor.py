@@ -7,7 +7,8 @@ validation or from a failed query, is painted in the error style without moving 
 the user keeps typing where they were. Cells of the selection and the cursor keep their colours
 under the mark and take only its underline. The mark moves with its statement when other text
 changes, and goes when the statement does. Pasted text loses its colour codes and shows other
-control characters as visible symbols.
+control characters as visible symbols. While a line is longer than MAX_HIGHLIGHT_LINE_LENGTH,
+the buffer is plain text and the editor's border shows why.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
-from textual.widgets.text_area import Edit, EditResult, Selection
+from textual.widgets.text_area import DocumentBase, Edit, EditResult, Selection
 
 from mmtui import sqlhints
 from mmtui.results import safe_text
@@ -38,6 +39,14 @@ _CSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 MIN_COMPLETION_PREFIX = 2
 """Characters typed before completion offers anything (one letter matches too much)."""
+MAX_HIGHLIGHT_LINE_LENGTH = 5_000
+"""Maximum line length, in characters, that the editor highlights as SQL. With a longer line the
+buffer is plain text, because after every edit Textual runs tree-sitter's highlight query over
+the whole buffer, and the query takes time quadratic in the length of a line. With Textual 8.2.8
+and tree-sitter 0.26.1 on a 2-core test machine, one query took 11 ms for a 4,466-character
+line, 0.12 s for 18,966 characters and 2 s for 84,966."""
+# NOTE: the limit bounds the cost of one line only. A buffer of many short lines is still
+# reparsed and queried whole after every edit, which grows with the buffer's size.
 
 
 def _location_after(start: tuple[int, int], text: str) -> tuple[int, int]:
@@ -114,6 +123,9 @@ class SqlEditor(TextArea):
         """The placeholder that `insert_at_cursor` selected, while the user has not changed it."""
         self._example_selection: Selection | None = None
         """The welcome example that `select_example` selected, while the user has not changed it."""
+        self._long_line_in_history = False
+        """True when a line longer than MAX_HIGHLIGHT_LINE_LENGTH was in the buffer since the
+        last `load_text`, so that undo or redo may bring it back."""
 
     # Keys
 
@@ -232,22 +244,74 @@ class SqlEditor(TextArea):
         self._placeholder_selection = None
         self._error_selection = None
         self._example_selection = None
+        # Highlighting goes off before the long line reaches the syntax tree, which is where
+        # the time goes.
+        if _longest_line_after(self.document, edit) > MAX_HIGHLIGHT_LINE_LENGTH:
+            self._long_line_in_history = True
+            self._set_highlighting(False)
         result = super().edit(edit)
         self._follow_edit()
+        self._restore_highlighting_when_fits()
         return result
 
     def load_text(self, text: str) -> None:
         """Replace the buffer with `text`, made safe for the terminal (`editor_text`)."""
-        super().load_text(editor_text(text))
+        text = editor_text(text)
+        self._long_line_in_history = _longest_line(text.split("\n")) > MAX_HIGHLIGHT_LINE_LENGTH
+        if self._long_line_in_history:
+            self._set_highlighting(False)
+        super().load_text(text)
+        self._restore_highlighting_when_fits()
         self._follow_edit()
 
     def undo(self) -> None:
+        # The text that undo brings back is not known beforehand, so any long line of the
+        # history counts.
+        if self._long_line_in_history:
+            self._set_highlighting(False)
         super().undo()
         self._follow_edit()
+        self._restore_highlighting_when_fits()
 
     def redo(self) -> None:
+        if self._long_line_in_history:
+            self._set_highlighting(False)
         super().redo()
         self._follow_edit()
+        self._restore_highlighting_when_fits()
+
+    # Highlighting
+
+    @property
+    def highlighting(self) -> bool:
+        """True while the buffer is highlighted as SQL, False while a line is too long for it."""
+        return self.language is not None
+
+    def _set_highlighting(self, enabled: bool) -> None:
+        """Switch SQL highlighting on or off, keeping the selection, scroll offset and history."""
+        if enabled == self.highlighting:
+            return
+        selection = self.selection
+        scroll_x, scroll_y = self.scroll_offset
+        # Textual builds a new document for the language (a plain `Document` for None) and
+        # moves the cursor to the start, which also ends the current undo batch. The undo
+        # history stays.
+        self.language = "sql" if enabled else None
+        self.selection = selection
+        if self.is_mounted:
+            self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
+        if enabled:
+            self.border_subtitle = ""
+        else:
+            self.border_subtitle = (
+                f"No SQL highlighting: a line is over {MAX_HIGHLIGHT_LINE_LENGTH:,} characters"
+            )
+
+    def _restore_highlighting_when_fits(self) -> None:
+        if not self.highlighting and (
+            _longest_line(self.document.lines) <= MAX_HIGHLIGHT_LINE_LENGTH
+        ):
+            self._set_highlighting(True)
 
     def insert_at_cursor(self, text: str, select: str | None = None) -> None:
         """Insert `text` at the cursor, replacing the selection, as an undoable edit.
@@ -446,6 +510,26 @@ def clean_pasted_text(text: str) -> str:
     character as a visible symbol (ESC as U+241B), so none reaches the document or the terminal.
     """
     return editor_text(_CSI_RE.sub("", text))
+
+
+def _longest_line(lines: Iterable[str]) -> int:
+    return max(map(len, lines), default=0)
+
+
+def _longest_line_after(document: DocumentBase, edit: Edit) -> int:
+    """Return the length of the longest line that `edit` leaves where it replaces text."""
+    top_row, top_column = edit.top
+    bottom_row, bottom_column = edit.bottom
+    lines = document.lines
+    # Rows past the end count as empty, as in Textual's `Document.replace_range`.
+    top_line = lines[top_row] if top_row < len(lines) else ""
+    bottom_line = lines[bottom_row] if bottom_row < len(lines) else ""
+    before = min(top_column, len(top_line))
+    after = len(bottom_line) - min(bottom_column, len(bottom_line))
+    inserted = edit.text.split("\n")
+    if len(inserted) == 1:
+        return before + len(inserted[0]) + after
+    return max(before + len(inserted[0]), _longest_line(inserted[1:-1]), len(inserted[-1]) + after)
 
 
 def _word_end(line: str, column: int) -> int:

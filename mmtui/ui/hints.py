@@ -141,14 +141,25 @@ class HintsPanel(Vertical):
                 request.statement.text, begin=request.begin, end=request.end
             )
         except Exception as error:  # every failure is shown; typed below
-            call_later_from_thread(self, self._prepared, request, None, error)
+            call_later_from_thread(self, self._prepared, request, None, [], error)
             return
-        call_later_from_thread(self, self._prepared, request, prepared.dataset_schema, None)
+        schema = prepared.dataset_schema
+        # The advice rules scan the whole statement, so they run here and not on the UI thread.
+        has_range = request.begin is not None
+        notes = sqlhints.advice(request.statement.text, schema, has_range)
+        call_later_from_thread(self, self._prepared, request, schema, notes, None)
 
     def _prepared(
-        self, request: HintRequest, schema: pa.Schema | None, error: Exception | None
+        self,
+        request: HintRequest,
+        schema: pa.Schema | None,
+        notes: list[str],
+        error: Exception | None,
     ) -> None:
-        """Show a call's outcome unless it is stale, then start the queued request, if any."""
+        """Show a call's outcome unless it is stale, then start the queued request, if any.
+
+        `notes` is the advice for the statement when `schema` is given.
+        """
         self._in_flight -= 1
         queued, self._queued = self._queued, None
         if queued is not None and queued[1].generation == self.generation:
@@ -157,7 +168,7 @@ class HintsPanel(Vertical):
         if error is not None:
             self._show_failure(request, error)
         elif schema is not None:
-            self._show_schema(request, schema)
+            self._show_schema(request, schema, notes)
 
     def _is_stale(self, request: HintRequest) -> bool:
         if request.generation != self.generation:
@@ -165,10 +176,9 @@ class HintsPanel(Vertical):
             return True
         return False
 
-    def _show_schema(self, request: HintRequest, schema: pa.Schema) -> None:
+    def _show_schema(self, request: HintRequest, schema: pa.Schema, notes: list[str]) -> None:
         if self._is_stale(request):
             return
-        has_range = request.begin is not None
         row_bytes = sqlhints.estimate_row_bytes(schema)
         text = Text()
         text.append("✓ valid", style="bold green")
@@ -176,7 +186,7 @@ class HintsPanel(Vertical):
         text.append(f"  {columns} · est. {row_bytes} B/row", style="green")
         # Advice comes before the column list: in a short panel (80x24) a long column list
         # would push it out of view.
-        for note in sqlhints.advice(request.statement.text, schema, has_range):
+        for note in notes:
             text.append("\n⚠ ", style="bold yellow")
             text.append(note, style="yellow")
         text.append("\n")
