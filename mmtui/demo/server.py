@@ -535,7 +535,12 @@ class DemoServerHandle:
         self.now: datetime = telemetry.now
         self._stopped = False
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=server.serve, name="demo-flightsql", daemon=True)
+        # The gRPC server already listens, so this thread only waits for its shutdown. It calls
+        # `wait`, not `serve`, because pyarrow's `serve` (ServeWithSignals in pyarrow 23) hooks
+        # SIGINT, and SIGTERM when Python handles it, for the whole process. On that signal gRPC
+        # shuts down and waits for every call in progress before Python's handler runs, so an
+        # open result stream would keep the process alive because `stop` could not end it.
+        self._thread = threading.Thread(target=server.wait, name="demo-flightsql", daemon=True)
         self._thread.start()
 
     @property

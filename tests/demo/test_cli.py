@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pyarrow.flight as flight
 import pytest
 
 from mmtui.demo.cli import main
+from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
 from tests.demo.flight_calls import run_query
 
 SERVE_COMMAND = "import sys; from mmtui.demo.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -32,22 +34,32 @@ def test_cli_rejects_bad_arguments(argv: list[str], capsys: pytest.CaptureFixtur
     assert "usage: mmtui demo-server" in capsys.readouterr().err
 
 
-def test_cli_serves_until_sigint() -> None:
-    process = subprocess.Popen(
+def start_server_process() -> subprocess.Popen[str]:
+    """Start `mmtui demo-server` on a free port of 127.0.0.1, logging to the piped stderr."""
+    return subprocess.Popen(
         [sys.executable, "-c", SERVE_COMMAND, "--port", "0", "--scale", "0.05", "--seed", "9"],
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def read_server_uri(process: subprocess.Popen[str]) -> str:
+    """Read the server's log on stderr until it names the address it serves on."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        assert line, "the server exited before serving"
+        found = re.search(r"serving on (grpc://127\.0\.0\.1:\d+)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("the server did not log its address within 30 s")
+
+
+def test_cli_serves_until_sigint() -> None:
+    process = start_server_process()
     try:
-        assert process.stderr is not None
-        uri = None
-        deadline = time.monotonic() + 30
-        while uri is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line, "the server exited before serving"
-            found = re.search(r"serving on (grpc://127\.0\.0\.1:\d+)", line)
-            uri = found.group(1) if found else None
-        assert uri is not None
+        uri = read_server_uri(process)
         client = flight.connect(uri)
         table = run_query(client, "SELECT count(DISTINCT computer) AS hosts FROM processes")
         client.close()
@@ -58,6 +70,47 @@ def test_cli_serves_until_sigint() -> None:
         assert process.returncode == 0
         assert "stopped" in rest
     finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_sigint_ends_open_stream() -> None:
+    """SIGINT stops the server while a client still reads an endless result stream."""
+    process = start_server_process()
+    client = None
+    stream = None
+    try:
+        uri = read_server_uri(process)
+        client = FlightSQLClient(uri)
+        stream = client.query_stream("SELECT value FROM range(1000000000000)")
+        assert next(stream).num_rows > 0
+        errors: list[QueryError] = []
+
+        def read_to_end(open_stream: QueryStream) -> None:
+            try:
+                for _ in open_stream:
+                    pass
+            except QueryError as error:
+                errors.append(error)
+
+        reader = threading.Thread(target=read_to_end, args=(stream,), daemon=True)
+        reader.start()
+
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+        reader.join(timeout=60)
+
+        assert process.returncode == 0
+        assert "stopped by server shutdown" in rest
+        assert not reader.is_alive()
+        assert len(errors) == 1
+        assert "the server is shutting down" in errors[0].message
+    finally:
+        if stream is not None:
+            stream.cancel()
+        if client is not None:
+            client.close()
         if process.poll() is None:
             process.kill()
             process.wait()
