@@ -367,7 +367,9 @@ class DemoFlightServer(flight.FlightServerBase):  # type: ignore[misc]
             for item in stream:
                 if stopping.is_set():
                     outcome = "stopped by server shutdown"
-                    raise flight.FlightCancelledError(
+                    # UNAVAILABLE is the code gRPC itself gives calls when a server shuts down
+                    # (doc/statuscodes.md). Clients read CANCELLED as their own cancel.
+                    raise flight.FlightUnavailableError(
                         f"the server is shutting down (query_id={query_id})"
                     )
                 batch = item.to_pyarrow()

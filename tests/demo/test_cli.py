@@ -16,7 +16,7 @@ import pyarrow.flight as flight
 import pytest
 
 from mmtui.demo.cli import main
-from mmtui.flightsql import FlightSQLClient, QueryError, QueryStream
+from mmtui.flightsql import ConnectionFailed, FlightSQLClient, QueryError, QueryStream
 from tests.demo.flight_calls import run_query
 
 SERVE_COMMAND = "import sys; from mmtui.demo.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -105,6 +105,8 @@ def test_cli_sigint_ends_open_stream() -> None:
         assert "stopped by server shutdown" in rest
         assert not reader.is_alive()
         assert len(errors) == 1
+        assert isinstance(errors[0], ConnectionFailed)
+        assert errors[0].code == "UNAVAILABLE"
         assert "the server is shutting down" in errors[0].message
     finally:
         if stream is not None:
