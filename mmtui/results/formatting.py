@@ -10,6 +10,9 @@ Rules per type:
   9 ns), plus the UTC offset (`+00:00`) when the column has a time zone or a display zone is
   requested. The grid writes `+00:00` as `Z` with `compact_utc_offset`. Values outside years
   0001-9999 are formatted exactly from the integer (proleptic Gregorian calendar, shown in UTC).
+- durations: `[-][Nd ]HH:MM:SS[.fraction]`, with days of 24 hours.
+- month-day-nano intervals: years and months, days, then a clock of any number of hours,
+  each part with its own sign (`1y 2mo 3d 04:05:06.5`, `-1mo +2d`, zero as `00:00:00`).
 - binary: `0x` and hex digits, or JSON text when the bytes are UTF-8 JSON or decode completely
   as Micromegas JSONB (plain, large and view binaries, and dictionaries of them). Micromegas
   `jsonb` columns (dictionary of binary) always decode to JSON text.
@@ -740,13 +743,46 @@ def _duration_texts(array: Any, tz: str | None, max_cells: int, nested: bool) ->
     return texts
 
 
+def interval_text(months: int, days: int, nanoseconds: int) -> str:
+    """Format a month-day-nano interval as `[Ny] [Nmo] [Nd] [HH:MM:SS[.fraction]]`.
+
+    The three fields are independent, because a month has no fixed number of days and a day
+    has no fixed number of nanoseconds. So hours are never folded into days, and each part
+    keeps its own sign. When the signs differ, positive parts get a `+`. Zero parts are left
+    out, a zero interval shows as `00:00:00`, and the fraction loses its trailing zeros.
+    """
+    values = [value for value in (months, days, nanoseconds) if value]
+    mixed_signs = any(value < 0 for value in values) and any(value > 0 for value in values)
+
+    def signed(value: int, text: str) -> str:
+        if value < 0:
+            return "-" + text
+        return "+" + text if mixed_signs else text
+
+    parts: list[str] = []
+    years, months_of_year = divmod(abs(months), 12)
+    if years:
+        parts.append(signed(months, f"{years}y"))
+    if months_of_year:
+        parts.append(signed(months, f"{months_of_year}mo"))
+    if days:
+        parts.append(signed(days, f"{abs(days)}d"))
+    if nanoseconds or not parts:
+        seconds, fraction = divmod(abs(nanoseconds), TICKS_PER_SECOND["ns"])
+        clock = _clock_text(seconds, 0, 0)
+        if fraction:
+            clock += "." + f"{fraction:09d}".rstrip("0")
+        parts.append(signed(nanoseconds, clock))
+    return " ".join(parts)
+
+
 def _interval_texts(array: Any, tz: str | None, max_cells: int, nested: bool) -> Texts:
     texts: Texts = []
     for value in array.to_pylist():
         if value is None:
             texts.append(None)
         elif hasattr(value, "months") and hasattr(value, "nanoseconds"):
-            texts.append(f"{value.months}mo {value.days}d {value.nanoseconds}ns")
+            texts.append(interval_text(value.months, value.days, value.nanoseconds))
         else:
             texts.append(str(value))
     if nested:

@@ -207,7 +207,7 @@ def test_parquet_unsupported_type_as_text(tmp_path: Path) -> None:
         table = pq.read_table(path)
         assert table.column("n").to_pylist() == [5]
         # Parquet has no month-day-nano interval type, so the column is written as text.
-        assert table.column("span").to_pylist() == ["1mo 2d 3ns"]
+        assert table.column("span").to_pylist() == ["1mo 2d 00:00:00.000000003"]
 
 
 def test_export_rejects_directory(store: ResultStore, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from mmtui.results.formatting import (
     timestamp_text,
 )
 from mmtui.results.jsonb import encode_jsonb_object
+from mmtui.results.measure import column_cells
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
@@ -206,9 +207,80 @@ def test_durations() -> None:
     assert format_array(pa.array([INT64_MIN], pa.duration("ns"))) == ["-106751d 23:47:16.854775808"]
 
 
-def test_month_day_nano_interval() -> None:
-    array = pa.array([pa.MonthDayNano([1, 2, 3]), None], pa.month_day_nano_interval())
-    assert format_array(array) == ["1mo 2d 3ns", NULL_TEXT]
+HOUR_NS = 3600 * 10**9
+INT32_MAX = 2**31 - 1
+INT32_MIN = -(2**31)
+
+
+@pytest.mark.parametrize(
+    ("months", "days", "nanoseconds", "expected"),
+    [
+        (0, 0, 0, "00:00:00"),
+        (0, 1, 2 * HOUR_NS, "1d 02:00:00"),
+        (1, 3, 1_500_000_000, "1mo 3d 00:00:01.5"),
+        (1, 2, 3, "1mo 2d 00:00:00.000000003"),
+        (1, 0, 0, "1mo"),
+        (12, 0, 0, "1y"),
+        (14, 0, 0, "1y 2mo"),
+        (0, 7, 0, "7d"),
+        (0, 0, 90 * 60 * 10**9, "01:30:00"),
+        # Hours stay hours: a day of the interval is a calendar day, not 24 hours.
+        (0, 0, 36 * HOUR_NS, "36:00:00"),
+        (0, 0, 1, "00:00:00.000000001"),
+        (0, 0, 123_456_789_000, "00:02:03.456789"),
+        (0, 0, -5 * 10**9, "-00:00:05"),
+        (-14, 0, 0, "-1y -2mo"),
+        (-1, -2, -HOUR_NS, "-1mo -2d -01:00:00"),
+        (-1, 2, 0, "-1mo +2d"),
+        (0, -1, 5 * 10**9, "-1d +00:00:05"),
+        (1, 0, -1, "+1mo -00:00:00.000000001"),
+        (
+            INT32_MAX,
+            INT32_MAX,
+            INT64_MAX,
+            "178956970y 7mo 2147483647d 2562047:47:16.854775807",
+        ),
+        (
+            INT32_MIN,
+            INT32_MIN,
+            INT64_MIN,
+            "-178956970y -8mo -2147483648d -2562047:47:16.854775808",
+        ),
+    ],
+)
+def test_month_day_nano_interval(months: int, days: int, nanoseconds: int, expected: str) -> None:
+    array = pa.array([pa.MonthDayNano([months, days, nanoseconds])], pa.month_day_nano_interval())
+    assert format_array(array) == [expected]
+    assert full_texts(array) == [expected]
+
+
+def test_interval_null_and_nested() -> None:
+    interval_type = pa.month_day_nano_interval()
+    array = pa.array([pa.MonthDayNano([0, 1, 2 * HOUR_NS]), None], interval_type)
+    assert format_array(array) == ["1d 02:00:00", NULL_TEXT]
+
+    nested = pa.array([[pa.MonthDayNano([1, 0, 0]), None]], pa.list_(interval_type))
+    assert format_array(nested) == ['["1mo", null]']
+
+
+def test_interval_cut_to_max_cells() -> None:
+    array = pa.array([pa.MonthDayNano([14, 3, HOUR_NS])], pa.month_day_nano_interval())
+    assert format_array(array) == ["1y 2mo 3d 01:00:00"]
+    assert format_array(array, max_cells=8) == ["1y 2mo …"]
+
+
+def test_interval_column_width_fits_widest() -> None:
+    values = [
+        pa.MonthDayNano([0, 1, 0]),
+        pa.MonthDayNano([-1, 2, -1]),
+        None,
+        pa.MonthDayNano([14, 0, 0]),
+    ]
+    array = pa.array(values, pa.month_day_nano_interval())
+    texts = format_array(array)
+    assert texts[1] == "-1mo +2d -00:00:00.000000001"
+    assert column_cells(array) == len(texts[1])
+    assert column_cells(pa.chunked_array([array.slice(0, 2), array.slice(2)])) == len(texts[1])
 
 
 def test_binary_hex_and_json() -> None:
