@@ -58,7 +58,7 @@ from mmtui.ui.key_names import invalid_keys, key_conflicts
 from mmtui.ui.results_pane import ResultsPane
 from mmtui.ui.schema_browser import SchemaBrowser
 from mmtui.ui.thread_calls import call_later_from_thread
-from mmtui.ui.time_range_screen import TimeRangeScreen
+from mmtui.ui.time_range_screen import TimeRangeScreen, local_zone_label
 
 logger = logging.getLogger(__name__)
 
@@ -986,6 +986,12 @@ class MmtuiApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, DetailScreen):
                 screen.display_tz = display_tz
+        # Notified too, because no time column may be on screen to show the change.
+        if self.local_time:
+            message = f"Times show in local time ({local_zone_label()})"
+        else:
+            message = "Times show in UTC (columns with a time zone of their own keep it)"
+        self.notify(message, title="Time zone", markup=False)
 
     @property
     def escape_to_minimize(self) -> bool:

@@ -142,6 +142,24 @@ async def test_zone_toggle_changes_grid_times(
         assert local_line.rstrip().endswith("+05:30")
 
 
+@pytest.mark.usefixtures("kolkata_zone")
+async def test_zone_toggle_notifies_zone(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    """The notification names the zone even when no time column is on screen."""
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        assert app.results.state == "idle"
+
+        await pilot.press("f2", "z")
+        messages = [notification.message for notification in app._notifications]
+        assert messages[-1] == "Times show in local time (IST, UTC+05:30)"
+
+        await pilot.press("z")
+        messages = [notification.message for notification in app._notifications]
+        assert messages[-1] == "Times show in UTC (columns with a time zone of their own keep it)"
+        assert len(messages) == 2
+
+
 FIXED_TIME_SQL = (
     "SELECT arrow_cast(TIMESTAMP '2024-03-05 12:34:56.123456789',"
     " 'Timestamp(Nanosecond, Some(\"+00:00\"))') AS t"
