@@ -13,13 +13,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mmtui import __version__, paths
 from mmtui.auth.settings import AUTH_MODES
+
+if TYPE_CHECKING:
+    from mmtui.timerange import Instant
 
 logger = logging.getLogger("mmtui")
 
@@ -72,16 +77,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def initial_range_text(begin: str | None, end: str | None) -> str | None:
-    """Combine --begin and --end into the time range syntax (`A..B`), or None when unset."""
-    if begin is None and end is None:
-        return None
+    """Check --begin and --end and combine them into the time range syntax (`A..B`).
+
+    Returns None when both are unset. Raises ValueError (TimeRangeError included) with a
+    message that names the options as typed, because the combined text is not what the user
+    typed.
+    """
+    from mmtui.timerange import RangeOrderError, TimeRangeError, parse_time_range
+
     if begin is None:
-        raise ValueError("--end needs --begin")
+        if end is None:
+            return None
+        raise ValueError(f"--end {_typed(end)} needs --begin, the start of the range")
     if end is None:
+        try:
+            parse_time_range(begin)
+        except RangeOrderError:
+            raise TimeRangeError(
+                f"--begin {_typed(begin)} is not before now, where the range ends without --end"
+            ) from None
         return begin
+
     if begin.strip().lower() == "all":
         raise ValueError("--begin all means no time range, so it takes no --end")
-    return f"{begin}..{end}"
+    if ".." in begin:
+        raise ValueError(f"--begin {_typed(begin)} is a whole range, so it takes no --end")
+    if end.strip().lower() == "all":
+        raise ValueError("--end all is invalid: for no time range, give --begin all alone")
+    if ".." in end:
+        raise ValueError(
+            f"--end {_typed(end)} is invalid: give one time, or the whole range A..B to --begin"
+        )
+
+    range_text = f"{begin}..{end}"
+    try:
+        parse_time_range(range_text)
+    except RangeOrderError as error:
+        message = f"--begin {_typed(begin)} is not before --end {_typed(end)}"
+        if _counts_back_further(error.end, error.begin):
+            message += (
+                ". Both count back from now, so swap them: "
+                f"--begin {_typed(end)} --end {_typed(begin)}"
+            )
+        raise TimeRangeError(message) from None
+    return range_text
+
+
+def _typed(value: str) -> str:
+    """Quote an option's value as a shell would need it, so that the message shows it as typed."""
+    return shlex.quote(value)
+
+
+def _counts_back_further(first: Instant, second: Instant) -> bool:
+    """Tell whether both instants count back from now and `first` lies further back."""
+    if first.at is not None or second.at is not None:
+        return False
+    return bool((first.offset or timedelta(0)) < (second.offset or timedelta(0)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"mmtui: {grpc_trace_notice}", file=sys.stderr)
         return 0
 
-    from mmtui.timerange import TimeRangeError, parse_time_range
+    from mmtui.timerange import TimeRangeError
 
     log_path = _start_logging(subcommand=False)
     logger.info("mmtui %s starting (pid %d)", __version__, os.getpid())
@@ -120,8 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         range_text = initial_range_text(args.begin, args.end)
-        if range_text is not None:
-            parse_time_range(range_text)
     except (ValueError, TimeRangeError) as error:
         print(f"mmtui: invalid time range: {error}", file=sys.stderr)
         return 2

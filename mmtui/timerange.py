@@ -53,6 +53,15 @@ class TimeRangeError(ValueError):
     """
 
 
+class RangeOrderError(TimeRangeError):
+    """A range whose beginning is not before its end, with both ends as parsed."""
+
+    def __init__(self, message: str, begin: Instant, end: Instant) -> None:
+        super().__init__(message)
+        self.begin = begin
+        self.end = end
+
+
 @dataclass(frozen=True)
 class Instant:
     """A point in time: absolute (`at`) or relative to now (`offset` added to now)."""
@@ -308,7 +317,10 @@ def _looks_like_duration(text: str) -> bool:
 
 
 def _check_order(begin: Instant, end: Instant, text: str) -> None:
-    """Raise TimeRangeError unless both ends resolve now and `begin` comes first."""
+    """Raise TimeRangeError unless both ends resolve now, and RangeOrderError unless `begin`
+    comes first."""
     now = datetime.now(UTC)
     if begin.resolve(now) >= end.resolve(now):
-        raise TimeRangeError(f"invalid range {text!r}: the beginning must be before the end")
+        raise RangeOrderError(
+            f"invalid range {text!r}: the beginning must be before the end", begin, end
+        )

@@ -166,6 +166,62 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
     assert "--begin all means no time range, so it takes no --end" in completed.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--demo", "--begin", "1h", "--end", "2h"],
+            "--begin 1h is not before --end 2h. Both count back from now, so swap them: "
+            "--begin 2h --end 1h",
+        ),
+        (
+            ["--begin", "now - 1h", "--end", "now-2h"],
+            "--begin 'now - 1h' is not before --end now-2h. Both count back from now, so swap "
+            "them: --begin now-2h --end 'now - 1h'",
+        ),
+        (["--begin", "1h", "--end", "1h"], "--begin 1h is not before --end 1h"),
+        (
+            ["--begin", "2026-01-02T00:00:00Z", "--end", "2026-01-01T00:00:00Z"],
+            "--begin 2026-01-02T00:00:00Z is not before --end 2026-01-01T00:00:00Z",
+        ),
+        (
+            ["--begin", "now+1h"],
+            "--begin now+1h is not before now, where the range ends without --end",
+        ),
+        (
+            ["--begin", "1h", "--end", "all"],
+            "--end all is invalid: for no time range, give --begin all alone",
+        ),
+        (
+            ["--begin", "2h..1h", "--end", "now"],
+            "--begin 2h..1h is a whole range, so it takes no --end",
+        ),
+        (
+            ["--begin", "2h", "--end", "1h..now"],
+            "--end 1h..now is invalid: give one time, or the whole range A..B to --begin",
+        ),
+        (["--end", "2h"], "--end 2h needs --begin, the start of the range"),
+    ],
+    ids=[
+        "durations-reversed",
+        "spaces-quoted",
+        "equal",
+        "timestamps-reversed",
+        "begin-in-future",
+        "end-all",
+        "begin-range-with-end",
+        "end-range",
+        "end-without-begin",
+    ],
+)
+def test_range_error_names_options(tmp_path: Path, args: list[str], expected: str) -> None:
+    server = [] if "--demo" in args else ["--uri", "grpc://127.0.0.1:1"]
+    completed = _run_cli(tmp_path, *server, *args)
+    assert completed.returncode == 2
+    assert completed.stderr == f"mmtui: invalid time range: {expected}\n"
+    assert completed.stdout == ""
+
+
 def test_begin_duration_with_end_accepted() -> None:
     range_text = initial_range_text("2h", "now")
     assert range_text == "2h..now"
