@@ -40,6 +40,7 @@ from mmtui.results import (
     safe_text,
 )
 from mmtui.results.detail import copy_text
+from mmtui.ui.footer import KeyFooter
 from mmtui.ui.thread_calls import call_later_from_thread
 
 logger = logging.getLogger(__name__)
@@ -259,6 +260,8 @@ class DetailScreen(ModalScreen[None]):
             yield Static(Text(self.title_text), id="detail-title")
             yield TextView(id="detail-text")
             yield Static(Text("loading…"), id="detail-info")
+        # The explorer's footer below offers keys that do something else while this is open.
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(TextView).focus()

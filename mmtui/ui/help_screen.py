@@ -21,6 +21,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from mmtui.ui.footer import KeyFooter
+
 ID_COLUMN_MIN_WIDTH = 120
 """Terminal columns from which the help shows the binding ids in a column of their own."""
 
@@ -196,6 +198,8 @@ class HelpScreen(ModalScreen[None]):
                             action = Text.assemble(description, "  ", (binding_id, "dim"))
                             table.add_row(Text(keys), action)
                     yield Static(table, classes="help-section")
+        # The explorer's footer below offers keys that do something else while this is open.
+        yield KeyFooter()
 
     def action_close(self) -> None:
         self.dismiss(None)

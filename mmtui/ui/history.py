@@ -41,6 +41,7 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from mmtui.results import safe_text
+from mmtui.ui.footer import KeyFooter
 
 logger = logging.getLogger(__name__)
 
@@ -323,6 +324,8 @@ class HistoryScreen(ModalScreen[str | None]):
             if not options:
                 options = [Option(Text("(no queries run yet)", style="dim"), disabled=True)]
             yield OptionList(*options, id="history-list")
+        # The explorer's footer below offers keys that do something else while this is open.
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self._entries[event.option_index].sql)

@@ -37,6 +37,7 @@ from mmtui.auth import (
     open_browser,
 )
 from mmtui.auth.login import DEFAULT_CALLBACK_PORT, browser_available
+from mmtui.ui.footer import KeyFooter
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class LoginScreen(ModalScreen[bool]):
             with Horizontal(id="login-actions"):
                 yield Button("Copy URL", id="login-copy", disabled=True)
                 yield Button("Cancel", id="login-cancel", variant="error")
+        # The explorer's footer below offers keys that do something else while this is open.
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#login-paste", Input).display = False

@@ -19,6 +19,7 @@ from mmtui.timerange import (
     parse_time_range,
     utc_offset_text,
 )
+from mmtui.ui.footer import KeyFooter
 
 HELP_TEXT = (
     "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
@@ -61,6 +62,8 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
                 zone = "UTC"
             yield Static(Text(HELP_TEXT.format(zone=zone), style="dim"), id="time-range-help")
             yield Static(id="time-range-error")
+        # The explorer's footer below offers keys that do something else while this is open.
+        yield KeyFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         try:

@@ -68,3 +68,33 @@ async def test_export_cancel_during_endless_query(
         # Back on the explorer, Esc cancels the query.
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.results.state == "cancelled", "the query's cancel")
+
+
+async def test_dialog_footers_during_query(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text(CROSS_JOIN_SQL)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.grid.row_count > 0, "rows to stream")
+        await pilot.press("f4")
+        assert "esc Cancel query" in footer_line(app)
+
+        # Each dialog shows its own keys, not the explorer's Esc, which would cancel the query.
+        for keys, expected in [
+            ("enter", "esc Close"),
+            ("f8", "esc Close"),
+            ("ctrl+t", "esc Cancel"),
+        ]:
+            await pilot.press(keys)
+            await wait_for(pilot, lambda: app.screen is not app.screen_stack[0], keys)
+            line = footer_line(app)
+            assert expected in line, (keys, line)
+            assert "Cancel query" not in line, (keys, line)
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is app.screen_stack[0], f"{keys} closed")
+            assert app.results.is_running
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.results.state == "cancelled", "the query's cancel")
