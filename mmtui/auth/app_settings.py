@@ -16,6 +16,7 @@ An absent file gives the defaults. Example:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import threading
@@ -132,13 +133,16 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
 
     budget = data.get("memory_budget_mb", defaults.memory_budget_mb)
     if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
-        raise SettingsError(f"invalid 'memory_budget_mb' {budget!r} in {path}: expected MiB > 0")
+        raise SettingsError(
+            f"invalid 'memory_budget_mb' {_toml_text(budget)} in {path}: expected a whole number "
+            "of MiB above 0"
+        )
 
     spill_limit = data.get("spill_limit_mb", defaults.spill_limit_mb)
     if isinstance(spill_limit, bool) or not isinstance(spill_limit, int) or spill_limit < 0:
         raise SettingsError(
-            f"invalid 'spill_limit_mb' {spill_limit!r} in {path}: expected MiB >= 0 (0 never "
-            "spills to disk)"
+            f"invalid 'spill_limit_mb' {_toml_text(spill_limit)} in {path}: expected a whole "
+            "number of MiB, 0 or more (0 never spills to disk)"
         )
 
     timeout = data.get("first_batch_timeout", defaults.first_batch_timeout)
@@ -193,3 +197,11 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         keys=dict(keys),
         path=path,
     )
+
+
+def _toml_text(value: object) -> str:
+    """Return `value` as the settings file spells it (`true`, `"100"`, `100.5`)."""
+    try:
+        return json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        return repr(value)

@@ -54,7 +54,7 @@ from mmtui.ui.footer import KeyFooter
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
 from mmtui.ui.history import HistoryScreen, QueryHistory
-from mmtui.ui.key_names import invalid_keys, key_conflicts
+from mmtui.ui.key_names import invalid_keys, is_text_key, key_conflicts
 from mmtui.ui.results_pane import ResultsPane
 from mmtui.ui.schema_browser import SchemaBrowser
 from mmtui.ui.thread_calls import call_later_from_thread
@@ -384,19 +384,18 @@ class MmtuiApp(App[int]):
 
     def _apply_keymap(self) -> None:
         """Bind the keys of `[keys]`, and warn of misspelt keys and unknown binding ids."""
-        invalid = invalid_keys(self.keymap_overrides)
-        if invalid:
-            # Textual would bind these strings anyway, and the command would lose its key.
-            for binding in invalid:
-                del self.keymap_overrides[binding]
-            entries = safe_text(
-                ", ".join(f"{binding} = {keys!r}" for binding, keys in invalid.items())
-            )
-            logger.warning("invalid keys in [keys], defaults kept: %s", entries)
-            self._settings_warning(
-                f"Invalid keys in [keys]: {entries}. These commands keep their default keys. "
-                "Keys are written like f5, ctrl+j or escape."
-            )
+        # Textual would bind misspelt keys anyway, and the command would lose its key.
+        self._drop_overrides(
+            invalid_keys(self.keymap_overrides),
+            "invalid keys",
+            "These commands keep their default keys. Keys are written like f5, ctrl+j or escape.",
+        )
+        self._drop_overrides(
+            self._priority_text_keys(),
+            "keys that type text",
+            "These commands run before the SQL editor receives a key, so typing would trigger "
+            "them. They keep their default keys. Use a key with ctrl or alt, or a function key.",
+        )
         if not self.keymap_overrides:
             return
 
@@ -408,6 +407,33 @@ class MmtuiApp(App[int]):
             logger.warning("unknown binding ids in [keys]: %s", listed)
             self._settings_warning(f"Unknown binding ids in [keys]: {listed}. F1 lists the ids.")
         self._warn_key_conflicts()
+
+    def _drop_overrides(self, dropped: dict[str, str], problem: str, advice: str) -> None:
+        """Remove `dropped` from the `[keys]` overrides, log them and warn on screen."""
+        if not dropped:
+            return
+        for binding in dropped:
+            del self.keymap_overrides[binding]
+        entries = safe_text(", ".join(f"{binding} = {keys!r}" for binding, keys in dropped.items()))
+        logger.warning("%s in [keys], defaults kept: %s", problem, entries)
+        self._settings_warning(f"{problem.capitalize()} in [keys]: {entries}. {advice}")
+
+    def _priority_text_keys(self) -> dict[str, str]:
+        """Return the entries of `[keys]` that give a text key to a priority binding.
+
+        Priority bindings of the app (quit, focus keys, the time range prompt) run before the
+        focused widget receives the key, so a letter bound to one is taken from the editor.
+        """
+        priority_ids = {
+            binding.id
+            for binding in [*class_bindings(type(self)), *class_bindings(type(self.screen))]
+            if binding.priority and binding.id
+        }
+        return {
+            binding: keys
+            for binding, keys in self.keymap_overrides.items()
+            if binding in priority_ids and any(is_text_key(key) for key in keys.split(","))
+        }
 
     def _warn_key_conflicts(self) -> None:
         """Warn when `[keys]` gives a key to a command while another command of the same pane
@@ -1202,8 +1228,8 @@ class MmtuiApp(App[int]):
         if event.text_area is not self.editor:
             return
         # The completion belongs to the word before the cursor: Home or a click moves away
-        # from it, and Tab must not insert it at the new place.
-        self.editor.update_suggestion()
+        # from it, and Tab or Right must not insert it at the new place.
+        self.editor.drop_moved_suggestion()
         statement = self.editor.statement_under_cursor()
         start = statement.start if statement is not None else None
         if start != self._hinted_statement_start:

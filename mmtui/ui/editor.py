@@ -110,6 +110,8 @@ class SqlEditor(TextArea):
         self._known_names: set[str] = set()
         """Every table and column name, lower-cased: a word equal to one gets no completion."""
         self._candidates: list[str] = []
+        self._suggested_at: tuple[int, int] | None = None
+        """The cursor location the completion was offered for, by `update_suggestion`."""
         self.error_position: sqlhints.ErrorPosition | None = None
         """The server error that the mark shows, kept while its statement is in the buffer."""
         self.error_from_query = False
@@ -183,8 +185,25 @@ class SqlEditor(TextArea):
                 for candidate in sqlhints.complete(prefix, tables, self._column_names)
             ]
         self._candidates = candidates
+        self._suggested_at = self.cursor_location
         self.suggestion = candidates[0][len(prefix) :] if candidates else ""
         self.post_message(self.CompletionsChanged(prefix, candidates))
+
+    def drop_moved_suggestion(self) -> None:
+        """Drop the completion once the cursor left the place it was offered for.
+
+        Textual calls `update_suggestion` after each edit, but not after a cursor move. A
+        completion offered on moving the cursor was inserted by the next Right arrow, which
+        Textual's `TextArea` turns into accepting it.
+        """
+        if self.cursor_location == self._suggested_at:
+            return
+        self._suggested_at = None
+        if not self.suggestion and not self._candidates:
+            return
+        self._candidates = []
+        self.suggestion = ""
+        self.post_message(self.CompletionsChanged("", []))
 
     def action_accept_completion(self) -> None:
         """Insert the offered completion, or move focus on as Tab does elsewhere."""

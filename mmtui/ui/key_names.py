@@ -49,6 +49,24 @@ def _is_unicode_name(words: list[str], joins: tuple[str, ...]) -> bool:
     return character.isprintable() and unicodedata.name(character, "") == name.upper()
 
 
+TEXT_EDITING_KEYS = frozenset({"space", "enter", "tab", "backspace", "delete"})
+"""Named keys that edit text in the SQL editor."""
+
+COMMAND_MODIFIERS = frozenset({"ctrl", "alt", "meta", "super", "hyper"})
+"""Modifiers that make a key a command rather than text."""
+
+
+def is_text_key(key: str) -> bool:
+    """Tell whether `key` types or edits text in an editor: a character, with or without
+    shift, or one of TEXT_EDITING_KEYS."""
+    *modifiers, base = key.strip().split("+")
+    if any(modifier in COMMAND_MODIFIERS for modifier in modifiers):
+        return False
+    if base in TEXT_EDITING_KEYS or len(base) == 1:
+        return True
+    return base not in _NAMED_KEYS and is_key_name(base)
+
+
 def invalid_keys(keymap: dict[str, str]) -> dict[str, str]:
     """Return the entries of `keymap` (binding id to comma-separated keys) with a bad key."""
     return {

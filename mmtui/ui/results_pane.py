@@ -5,7 +5,7 @@ result store when the first batch arrives, or when the query ends with no batch.
 that fails or is cancelled before any row leaves the previous results on screen. The status line
 reads "state · rows · batches · rows/s · elapsed" (the rate from the second batch on), where
 the state is running (with a percentage once the COUNT estimate is known), done, cancelled,
-"failed after N rows", or "cut at spill limit after N rows" when the result store stopped at
+"failed after N rows", or "cut at size limit after N rows" when the result store stopped at
 its spill limit (`SpillLimitError`). The pane posts `QueryFinished`, `QueryFailed` (also for a
 cut result) and `QueryCancelled` for the app once it has updated itself.
 """
@@ -119,7 +119,7 @@ def format_status(
     if state == "failed":
         label = f"failed after {count_text(rows, 'row', 'rows')}"
     elif state == "cut":
-        label = f"cut at spill limit after {count_text(rows, 'row', 'rows')}"
+        label = f"cut at size limit after {count_text(rows, 'row', 'rows')}"
     elif state == "running" and estimate:
         label = f"running {min(99, rows * 100 // estimate)}%"
     else:

@@ -407,3 +407,23 @@ def test_known_keys_give_no_warning(tmp_path: Path) -> None:
 
     assert settings.profile == "prod"
     assert settings.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("spill_limit_mb = 100.5\n", "invalid 'spill_limit_mb' 100.5 in"),
+        ("spill_limit_mb = true\n", "invalid 'spill_limit_mb' true in"),
+        ('spill_limit_mb = "100"\n', "invalid 'spill_limit_mb' \"100\" in"),
+        ("memory_budget_mb = false\n", "invalid 'memory_budget_mb' false in"),
+    ],
+)
+def test_size_settings_errors_spell_toml(tmp_path: Path, text: str, shown: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+
+    assert shown in str(caught.value)
+    assert "expected a whole number of MiB" in str(caught.value)

@@ -123,6 +123,26 @@ async def test_key_override_conflict_warns(demo_server: DemoServerHandle, tmp_pa
         ]
 
 
+async def test_text_key_override_refused(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    settings = AppSettings(keys={"app.quit": "q", "app.focus_editor": "c,f3"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(pilot, "")
+
+        warnings = [notification.message for notification in app._notifications]
+        rejected = [message for message in warnings if message.startswith("Keys that type text")]
+        assert len(rejected) == 1
+        assert "app.quit = 'q'" in rejected[0]
+        assert "app.focus_editor = 'c,f3'" in rejected[0]
+
+        # The letters go into the editor, and the commands keep their default keys.
+        await pilot.press(*"quick")
+        assert app.editor.text == "quick"
+        assert app.is_running
+        await pilot.press("ctrl+q")
+    assert not app.is_running
+
+
 async def test_key_override_swap_is_quiet(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     # Swapping two keys leaves each key with one command.
     settings = AppSettings(keys={"app.run_query": "f8", "app.history": "f5"})
@@ -198,6 +218,26 @@ async def test_completion_dropped_when_cursor_leaves(
         assert app.editor.suggestion == ""
         await pilot.press("tab")
         assert app.editor.text == "SELECT * FROM log_e"
+
+
+async def test_arrows_never_insert_completion(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    text = "SELECT count(*) AS n FROM log_entries"
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(pilot, text)
+        await pilot.press("home", *["right"] * 18)
+        # The cursor is after `AS`, which starts `ASC`, but moving there offers nothing.
+        assert app.editor.cursor_location == (0, 18)
+        assert app.editor.suggestion == ""
+
+        await pilot.press("right")
+
+        assert app.editor.text == text
+        assert app.editor.cursor_location == (0, 19)
+        await pilot.press("left", "left", "tab")
+        assert app.editor.text == text
 
 
 async def test_palette_has_app_commands(demo_server: DemoServerHandle, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from textual.keys import Keys, _character_to_key
 
 from mmtui.ui.app import MmtuiApp
-from mmtui.ui.key_names import invalid_keys, is_key_name, key_conflicts
+from mmtui.ui.key_names import invalid_keys, is_key_name, is_text_key, key_conflicts
 
 
 def test_textual_character_names_accepted() -> None:
@@ -60,3 +60,26 @@ def test_key_conflicts_cases() -> None:
     assert key_conflicts(shared, {"c": "w"}) == []
     assert key_conflicts(shared, {"a": "x,y"}) == [("x", ["a", "b"])]
     assert key_conflicts(shared, {"a": "y"}) == []
+
+
+@pytest.mark.parametrize(
+    ("key", "types_text"),
+    [
+        ("q", True),
+        ("Q", True),
+        ("7", True),
+        ("question_mark", True),
+        ("shift+a", True),
+        ("space", True),
+        ("enter", True),
+        ("backspace", True),
+        ("ctrl+q", False),
+        ("alt+x", False),
+        ("f5", False),
+        ("escape", False),
+        ("pageup", False),
+        ("ctrl+space", False),
+    ],
+)
+def test_is_text_key_cases(key: str, types_text: bool) -> None:
+    assert is_text_key(key) is types_text

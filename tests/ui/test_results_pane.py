@@ -173,10 +173,10 @@ def test_status_line_texts() -> None:
         "failed after 30 rows · 3 batches · 30 rows/s · 1.0 s"
     )
     assert format_status("cut", 49_152, 6, 0.5) == (
-        "cut at spill limit after 49,152 rows · 6 batches · 98,304 rows/s · 0.5 s"
+        "cut at size limit after 49,152 rows · 6 batches · 98,304 rows/s · 0.5 s"
     )
     assert format_status("cut", 49_152, 6, 0.5, max_cells=40) == (
-        "cut at spill limit after 49,152 rows"
+        "cut at size limit after 49,152 rows"
     )
 
 

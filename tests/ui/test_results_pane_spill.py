@@ -69,7 +69,7 @@ async def test_cross_join_cut_at_spill_limit(
         assert spill_path.stat().st_size == store.spill_bytes
 
         status = screen_text(app.pane.query_one("#results-status", Static))
-        assert status.startswith(f"cut at spill limit after {rows:,} rows · ")
+        assert status.startswith(f"cut at size limit after {rows:,} rows · ")
         assert status_rows(status) == rows
 
         error_widget = app.pane.query_one("#results-error", Static)
