@@ -92,10 +92,14 @@ def initial_range_text(begin: str | None, end: str | None) -> str | None:
     if end is None:
         try:
             parse_time_range(begin)
-        except RangeOrderError:
+        except RangeOrderError as error:
+            if ".." in begin:
+                raise TimeRangeError(f"--begin {_typed(begin)}: {error}") from None
             raise TimeRangeError(
                 f"--begin {_typed(begin)} is not before now, where the range ends without --end"
             ) from None
+        except TimeRangeError as error:
+            raise TimeRangeError(f"--begin {_typed(begin)}: {error}") from None
         return begin
 
     if begin.strip().lower() == "all":
@@ -120,7 +124,22 @@ def initial_range_text(begin: str | None, end: str | None) -> str | None:
                 f"--begin {_typed(end)} --end {_typed(begin)}"
             )
         raise TimeRangeError(message) from None
+    except TimeRangeError as error:
+        # The combined text is not what the user typed: name the option whose value fails.
+        option, value = ("--end", end) if _parses(begin) else ("--begin", begin)
+        raise TimeRangeError(f"{option} {_typed(value)}: {error}") from None
     return range_text
+
+
+def _parses(text: str) -> bool:
+    """Tell whether `text` alone is a valid time range (a time, a duration or a range)."""
+    from mmtui.timerange import TimeRangeError, parse_time_range
+
+    try:
+        parse_time_range(text)
+    except TimeRangeError:
+        return False
+    return True
 
 
 def _typed(value: str) -> str:

@@ -58,7 +58,7 @@ def test_help_mentions_log_and_subcommands(tmp_path: Path) -> None:
 def test_invalid_begin_rejected(tmp_path: Path) -> None:
     completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", "--begin", "yesterday")
     assert completed.returncode == 2
-    assert "invalid time range: invalid duration 'yesterday'" in completed.stderr
+    assert "invalid time range: --begin yesterday: invalid duration 'yesterday'" in completed.stderr
     assert completed.stdout == ""
 
 
@@ -201,6 +201,22 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
             "--end 1h..now is invalid: give one time, or the whole range A..B to --begin",
         ),
         (["--end", "2h"], "--end 2h needs --begin, the start of the range"),
+        (
+            ["--begin", "x", "--end", "1h"],
+            "--begin x: invalid time 'x': use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z",
+        ),
+        (
+            ["--begin", "1h", "--end", "y"],
+            "--end y: invalid time 'y': use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z",
+        ),
+        (
+            ["--begin", "1h..2h"],
+            "--begin 1h..2h: invalid range '1h..2h': the beginning must be before the end",
+        ),
+        (
+            ["--begin", "yesterday"],
+            "--begin yesterday: invalid duration 'yesterday': use a value such as 15m, 1h30m or 7d",
+        ),
     ],
     ids=[
         "durations-reversed",
@@ -212,6 +228,10 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
         "begin-range-with-end",
         "end-range",
         "end-without-begin",
+        "begin-invalid",
+        "end-invalid",
+        "begin-range-reversed",
+        "begin-alone-invalid",
     ],
 )
 def test_range_error_names_options(tmp_path: Path, args: list[str], expected: str) -> None:
