@@ -282,10 +282,11 @@ class MmtuiApp(App[int]):
         self._autosave_redirect: Path | None = None
         """The file the buffer is saved to instead, when the slot's file could not be read."""
         self._autosave_failure_shown = False
-        self._key_targets: weakref.WeakKeyDictionary[events.Key, Widget] = (
+        self._key_targets: weakref.WeakKeyDictionary[events.Key, tuple[Widget, int]] = (
             weakref.WeakKeyDictionary()
         )
-        """The widget each key from the terminal was sent to, while the key is handled."""
+        """The widget each key from the terminal was sent to (the screen itself when nothing
+        had the focus), and how many screens were open then, while the key is handled."""
         self._key_from_other_widget = False
         """True while `_run_bindings_of` runs a binding of a widget that lost the focus."""
         self._login_open = False
@@ -359,9 +360,9 @@ class MmtuiApp(App[int]):
         if isinstance(event, events.Key) and not event.is_forwarded:
             if event.key == "escape":
                 self._escape_time = event.time
-            if self.focused is not None:
-                # Textual sends the key to the widget focused now, and it may bubble back later.
-                self._key_targets[event] = self.focused
+            # Textual sends the key to the widget focused now (or to the screen), and it may
+            # bubble back later.
+            self._key_targets[event] = (self.focused or self.screen, len(self.screen_stack))
         await super().on_event(event)
 
     def get_driver_class(self) -> type[Driver]:
@@ -1029,18 +1030,26 @@ class MmtuiApp(App[int]):
         return super().escape_to_minimize
 
     async def _on_key(self, event: events.Key) -> None:
-        """Run the bindings of the widget that a bubbled key was sent to, when the editor has
-        taken the focus since.
+        """Send a key typed ahead of a dialog to that dialog, and run the bindings of the widget
+        that a bubbled key was sent to, when the editor has taken the focus since.
 
         Textual looks a bubbled key up in the bindings of the widget focused when the key comes
         back, without the keys that widget takes as text. In the burst "F2 3 F3", F3 (a
         priority key) focuses the editor before the schema tree passes the 3 up, so the app's
         range key 3 was hidden and the key did nothing.
         """
-        target = self._key_targets.pop(event, None)
+        sent = self._key_targets.pop(event, None)
+        if sent is None:
+            return
+        target, screens_then = sent
+        if self._typed_ahead_of_dialog(target, screens_then):
+            # Send it again, to the dialog's focused field this time.
+            self.post_message(events.Key(event.key, event.character))
+            event.prevent_default()
+            return
         if (
-            target is not None
-            and target is not self.focused
+            target is not self.focused
+            and not isinstance(target, Screen)
             and isinstance(self.focused, TextArea)
             and event.is_printable
             and not isinstance(target, TextArea)
@@ -1050,6 +1059,23 @@ class MmtuiApp(App[int]):
         ):
             # Textual calls `App._on_key` after this handler unless the default is prevented.
             event.prevent_default()
+
+    def _typed_ahead_of_dialog(self, target: Widget, screens_then: int) -> bool:
+        """Tell whether a key that bubbled back unused was typed for the dialog now open.
+
+        A key typed right after the one that opens a dialog (`e`, Ctrl+T) reaches Textual before
+        the dialog has focused its field. It goes to the widget below, or to the dialog screen
+        itself, and was lost: a trial lost the first characters of an export path this way
+        while a query streamed.
+        """
+        focused = self.screen.focused
+        if focused is None or self.screen is self.screen_stack[0]:
+            return False
+        if len(self.screen_stack) > screens_then:
+            # The dialog opened after the key was sent to a widget below it.
+            return True
+        # The key reached the dialog before any of its widgets had the focus.
+        return target is self.screen
 
     async def _run_bindings_of(self, target: Widget, key: str) -> bool:
         """Run the first non-priority binding of `key` from `target` up to the app."""
@@ -1416,7 +1442,7 @@ class MmtuiApp(App[int]):
             ("Help", "All keys (F1 or ?)", self.action_help),
         ]
         results = self.results
-        result_commands: list[tuple[str, str, Callable[[], None], str]] = [
+        result_commands: list[tuple[str, str, Callable[[], object], str]] = [
             (
                 "Export results…",
                 "Write the whole result to CSV, Parquet or JSON lines (e on the grid)",
@@ -1454,7 +1480,7 @@ class MmtuiApp(App[int]):
             yield SystemCommand(title, help_text, callback)
         yield from super().get_system_commands(screen)
 
-    def _run_result_command(self, action: Callable[[], None], verb: str) -> None:
+    def _run_result_command(self, action: Callable[[], object], verb: str) -> None:
         """Run a result action from the palette, or notify the user why it cannot run yet."""
         results = self.results
         if not results.has_results:
@@ -1466,7 +1492,8 @@ class MmtuiApp(App[int]):
         if verb != "export" and results.grid.row_count == 0:
             self.notify(f"The result has no rows to {verb}.", severity="warning", markup=False)
             return
-        action()
+        # Some actions are coroutines (export waits for its dialog): the loop runs either kind.
+        self.call_next(action)
 
     # ------------------------------------------------------------------ crash report
 

@@ -766,14 +766,17 @@ class ResultsPane(Widget, can_focus=False):
             return "results.csv"
         return str(last.parent / f"results{last.suffix}")
 
-    def action_export(self) -> None:
+    async def action_export(self) -> None:
         store = self.grid.store
         if store is None:
             self.notify("No result to export yet. Run a query first.", markup=False)
             return
-        self.app.push_screen(
-            ExportScreen(store, pane=self, default_path=self.default_export_path())
-        )
+        screen = ExportScreen(store, pane=self, default_path=self.default_export_path())
+        # Keys typed right after `e` wait in the app's queue while this action runs. Returning
+        # before the dialog has mounted and focused its path field would lose them, and a
+        # streaming query makes that window tens of milliseconds wide.
+        await self.app.push_screen(screen)
+        screen.focus_path()
 
 
 def _json_cell(scalar: Any) -> Any:

@@ -11,6 +11,7 @@ from textual.widgets import Input
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.export_screen import ExportScreen
+from tests.ui.test_app_keys import post_keys
 from tests.ui.test_app_support import SIZE, make_app, screen_text, wait_for, wait_schema
 from tests.ui.test_results_pane_export import export_status, hold_first_call, part_files
 
@@ -98,3 +99,21 @@ async def test_dialog_footers_during_query(demo_server: DemoServerHandle, tmp_pa
 
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.results.state == "cancelled", "the query's cancel")
+
+
+async def test_keys_after_e_reach_path(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text("SELECT 1 AS n")
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query")
+        await pilot.press("f4")
+
+        # A terminal sends a burst at once: the keys after `e` arrive before the dialog mounts.
+        await post_keys(pilot, "e", "x", "y", "z")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+
+        # The field selects its text when it takes the focus, so typing replaces it.
+        assert app.screen.query_one("#export-path", Input).value == "xyz"

@@ -14,6 +14,7 @@ from mmtui.demo import DemoServerHandle
 from mmtui.results import formatting
 from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
+from tests.ui.test_app_keys import post_keys
 from tests.ui.test_app_support import (
     SIZE,
     first_value,
@@ -200,3 +201,15 @@ async def test_zone_toggle_changes_detail_times(
         monkeypatch.delenv("TZ")
         time.tzset()
         formatting._local_zone_name.cache_clear()
+
+
+async def test_range_typed_ahead_of_prompt(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # A terminal sends the burst at once: the range arrives before the prompt has its field.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        await post_keys(pilot, "ctrl+t", "1", "5", "m", "enter")
+        await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the typed range")
+
+        assert app.screen is app.screen_stack[0]
