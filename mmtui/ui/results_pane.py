@@ -121,7 +121,9 @@ def format_status(
     elif state == "cut":
         label = f"cut at size limit after {count_text(rows, 'row', 'rows')}"
     elif state == "running" and estimate:
-        label = f"running {min(99, rows * 100 // estimate)}%"
+        percent = min(99, rows * 100 // estimate)
+        # "0%" for millions of rows of a huge result reads as "nothing yet".
+        label = f"running {percent}%" if percent or not rows else "running <1%"
     else:
         label = state
     rate = rows / elapsed if elapsed > 0 else 0.0

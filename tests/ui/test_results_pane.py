@@ -162,6 +162,8 @@ def test_status_line_texts() -> None:
     assert format_status("running", 420, 1, 1.0, estimate=1000).startswith("running 42% · ")
     # The estimate can be lower than the rows that arrive; the percentage stays below 100.
     assert format_status("running", 2000, 1, 1.0, estimate=1000).startswith("running 99% · ")
+    assert format_status("running", 0, 0, 1.0, estimate=10**12).startswith("running 0% · ")
+    assert format_status("running", 5_000_000, 9, 1.0, estimate=10**12).startswith("running <1% · ")
     assert format_status("done", 10, 1, 0.5, estimate=10) == ("done · 10 rows · 1 batch · 0.5 s")
     assert format_status("failed", 1, 1, 1.0) == "failed after 1 row · 1 batch · 1.0 s"
     # From the second batch on, the rate shows.
