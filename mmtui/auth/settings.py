@@ -185,6 +185,9 @@ def _select_profile(
 PROFILE_KEYS = frozenset({"uri", "client_id", "issuers", "api_key_file"})
 """Keys of a profile (or of a flat `config.json`) that mmtui reads."""
 
+ISSUER_KEYS = frozenset({"issuer", "audience"})
+"""Keys of an entry of a profile's `issuers` list that mmtui reads."""
+
 PROFILE_MAP_KEYS = frozenset({"default_profile", "profiles"})
 """Top-level keys of a `config.json` with named profiles."""
 
@@ -204,6 +207,16 @@ def _unknown_key_warnings(
         for key in entry
         if key not in PROFILE_KEYS and (entry is not config or key not in PROFILE_MAP_KEYS)
     ]
+    issuers = entry.get("issuers")
+    if isinstance(issuers, list):
+        known_issuer = ", ".join(sorted(ISSUER_KEYS))
+        notices.extend(
+            f"ignored unknown key {key!r} in {where} issuers[{index}] (known: {known_issuer})"
+            for index, issuer in enumerate(issuers)
+            if isinstance(issuer, dict)
+            for key in issuer
+            if key not in ISSUER_KEYS
+        )
     if entry is not config:
         known_top = ", ".join(sorted(PROFILE_MAP_KEYS))
         notices.extend(

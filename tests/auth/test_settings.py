@@ -427,3 +427,14 @@ def test_size_settings_errors_spell_toml(tmp_path: Path, text: str, shown: str) 
 
     assert shown in str(caught.value)
     assert "expected a whole number of MiB" in str(caught.value)
+
+
+def test_issuer_unknown_key_warns(tmp_path: Path) -> None:
+    issuers = [{"issuer": ISSUER, "issuerr": "https://typo.example.com"}]
+    path = write_config(tmp_path, {"uri": "grpc://127.0.0.1:5", "issuers": issuers})
+
+    settings = resolve_settings(env=base_env(tmp_path), auth_mode="none", config_path=path)
+
+    assert settings.warnings == (
+        f"ignored unknown key 'issuerr' in {path} issuers[0] (known: audience, issuer)",
+    )
