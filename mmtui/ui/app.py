@@ -1254,7 +1254,7 @@ class MmtuiApp(App[int]):
         if event.text_area is not self.editor:
             return
         # The completion belongs to the word before the cursor: Home or a click moves away
-        # from it, and Tab or Right must not insert it at the new place.
+        # from it, and Tab must not insert it at the new place.
         self.editor.drop_moved_suggestion()
         statement = self.editor.statement_under_cursor()
         start = statement.start if statement is not None else None

@@ -1,15 +1,14 @@
 """The SQL editor: a TextArea with SQL highlighting, inline completion and an error mark.
 
 Completion offers the first matching view, column, Micromegas function or keyword as ghost text
-after the cursor (Textual's `TextArea.suggestion`); Tab or Right accepts it. The other matches
-travel in `CompletionsChanged` for the hints panel. The position of a server's error, from
-validation or from a failed query, is painted in the error style without moving the cursor, so
-the user keeps typing where they were. Cells of the selection and the cursor keep their colours
-under the mark and take only its underline. The mark moves with its statement when other text
-changes, and goes when the statement does. Pasted text loses its colour codes and shows other
-control characters as visible symbols. While a line is longer than MAX_HIGHLIGHT_LINE_LENGTH,
-the buffer is plain text and the editor's border shows why.
-"""
+after the cursor (Textual's `TextArea.suggestion`). Tab accepts it, and Right only moves. The
+other matches travel in `CompletionsChanged` for the hints panel. The position of a server's
+error, from validation or from a failed query, is painted in the error style without moving the
+cursor, so the user keeps typing where they were. Cells of the selection and the cursor keep
+their colours under the mark and take only its underline. The mark moves with its statement when
+other text changes, and goes when the statement does. Pasted text loses its colour codes and
+shows other control characters as visible symbols. While a line is longer than
+MAX_HIGHLIGHT_LINE_LENGTH, the buffer is plain text and the editor's border shows why."""
 
 from __future__ import annotations
 
@@ -198,6 +197,9 @@ class SqlEditor(TextArea):
         """
         if self.cursor_location == self._suggested_at:
             return
+        self._drop_suggestion()
+
+    def _drop_suggestion(self) -> None:
         self._suggested_at = None
         if not self.suggestion and not self._candidates:
             return
@@ -207,10 +209,20 @@ class SqlEditor(TextArea):
 
     def action_accept_completion(self) -> None:
         """Insert the offered completion, or move focus on as Tab does elsewhere."""
-        if self.suggestion:
+        if self.suggestion and self.cursor_location == self._suggested_at:
             self.insert(self.suggestion)
         else:
             self.screen.focus_next()
+
+    def action_cursor_right(self, select: bool = False) -> None:
+        """Move the cursor right, and drop the completion instead of inserting it.
+
+        Textual's `TextArea` inserts the completion on Right. Moving through a statement then
+        changed it (`AS n` became `ASC n`) whenever a completion was offered where the cursor
+        stood, after an undo or in a burst of keys. Tab accepts a completion here.
+        """
+        self._drop_suggestion()
+        super().action_cursor_right(select)
 
     # Statements
 
