@@ -16,6 +16,7 @@ An absent file gives the defaults. Example:
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -153,25 +154,27 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
         or timeout < 0
     ):
         raise SettingsError(
-            f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected a finite number of "
-            "seconds >= 0 (0 waits without limit)"
+            f"invalid 'first_batch_timeout' {_toml_text(timeout)} in {path}: expected a finite "
+            "number of seconds >= 0 (0 waits without limit)"
         )
     if timeout > MAX_FIRST_BATCH_TIMEOUT:
         raise SettingsError(
-            f"invalid 'first_batch_timeout' {timeout!r} in {path}: expected at most "
+            f"invalid 'first_batch_timeout' {_toml_text(timeout)} in {path}: expected at most "
             f"{MAX_FIRST_BATCH_TIMEOUT:.0f} seconds (0 waits without limit)"
         )
 
     preserve = data.get("preserve_dictionary", defaults.preserve_dictionary)
     if not isinstance(preserve, bool):
         raise SettingsError(
-            f"invalid 'preserve_dictionary' {preserve!r} in {path}: expected true or false"
+            f"invalid 'preserve_dictionary' {_toml_text(preserve)} in {path}: expected true or "
+            "false"
         )
 
     count_estimate = data.get("count_estimate", defaults.count_estimate)
     if not isinstance(count_estimate, bool):
         raise SettingsError(
-            f"invalid 'count_estimate' {count_estimate!r} in {path}: expected true or false"
+            f"invalid 'count_estimate' {_toml_text(count_estimate)} in {path}: expected true or "
+            "false"
         )
 
     keys = data.get("keys", {})
@@ -200,7 +203,16 @@ def _parse(data: Mapping[str, Any], path: Path) -> AppSettings:
 
 
 def _toml_text(value: object) -> str:
-    """Return `value` as the settings file spells it (`true`, `"100"`, `100.5`)."""
+    """Return `value` as the settings file spells it (`true`, `"100"`, `100.5`, `inf`).
+
+    A number keeps its value, not its spelling: `1e3` reads back as `1000.0`.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "nan"
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
     try:
         return json.dumps(value, ensure_ascii=True)
     except (TypeError, ValueError):

@@ -1043,9 +1043,10 @@ class MmtuiApp(App[int]):
             return
         target, screens_then = sent
         if self._typed_ahead_of_dialog(target, screens_then):
-            # Send it again, to the dialog's focused field this time.
-            self.post_message(events.Key(event.key, event.character))
             event.prevent_default()
+            # Route it again now, to the dialog's focused field this time. Posting it would queue
+            # it behind keys that arrived later, and mix up the order of a typed path.
+            await self.on_event(events.Key(event.key, event.character))
             return
         if (
             target is not self.focused

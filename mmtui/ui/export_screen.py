@@ -42,6 +42,7 @@ from mmtui.results.export import (
 )
 from mmtui.ui.detail_screen import count_text
 from mmtui.ui.footer import KeyFooter
+from mmtui.ui.ordered_input import OrderedInput
 from mmtui.ui.thread_calls import call_later_from_thread
 
 if TYPE_CHECKING:
@@ -153,7 +154,7 @@ class ExportScreen(ModalScreen[int | None]):
         initial = format_for_path(self.default_path) or "csv"
         with Vertical(id="export-box"):
             yield Static(Text(self._title_text()), id="export-title")
-            yield Input(self.default_path, placeholder="file path", id="export-path")
+            yield OrderedInput(self.default_path, placeholder="file path", id="export-path")
             yield Static(
                 Text(safe_text(f"Relative paths are saved in {Path.cwd()}")), id="export-folder"
             )

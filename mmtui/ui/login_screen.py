@@ -38,6 +38,7 @@ from mmtui.auth import (
 )
 from mmtui.auth.login import DEFAULT_CALLBACK_PORT, browser_available
 from mmtui.ui.footer import KeyFooter
+from mmtui.ui.ordered_input import OrderedInput
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class LoginScreen(ModalScreen[bool]):
             yield Static("", id="login-url", markup=False)
             yield Static("", id="login-code", markup=False)
             yield Static("Contacting the identity provider…", id="login-status", markup=False)
-            yield Input(
+            yield OrderedInput(
                 placeholder="Paste the address the browser was sent to, then press Enter",
                 id="login-paste",
             )

@@ -20,6 +20,7 @@ from mmtui.timerange import (
     utc_offset_text,
 )
 from mmtui.ui.footer import KeyFooter
+from mmtui.ui.ordered_input import OrderedInput
 
 HELP_TEXT = (
     "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
@@ -55,7 +56,7 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="time-range-dialog", classes="dialog"):
             yield Label(Text("Time range", style="bold"))
-            yield Input(value=self._current, placeholder="1h", id="time-range-input")
+            yield OrderedInput(value=self._current, placeholder="1h", id="time-range-input")
             if self._local:
                 zone = f"in the local time zone ({local_zone_label()}), as displayed"
             else:

@@ -416,6 +416,9 @@ def test_known_keys_give_no_warning(tmp_path: Path) -> None:
         ("spill_limit_mb = true\n", "invalid 'spill_limit_mb' true in"),
         ('spill_limit_mb = "100"\n', "invalid 'spill_limit_mb' \"100\" in"),
         ("memory_budget_mb = false\n", "invalid 'memory_budget_mb' false in"),
+        ("spill_limit_mb = inf\n", "invalid 'spill_limit_mb' inf in"),
+        ("spill_limit_mb = nan\n", "invalid 'spill_limit_mb' nan in"),
+        ("spill_limit_mb = 1979-05-27\n", "invalid 'spill_limit_mb' 1979-05-27 in"),
     ],
 )
 def test_size_settings_errors_spell_toml(tmp_path: Path, text: str, shown: str) -> None:
@@ -438,3 +441,22 @@ def test_issuer_unknown_key_warns(tmp_path: Path) -> None:
     assert settings.warnings == (
         f"ignored unknown key 'issuerr' in {path} issuers[0] (known: audience, issuer)",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('first_batch_timeout = "60"\n', "invalid 'first_batch_timeout' \"60\" in"),
+        ("first_batch_timeout = true\n", "invalid 'first_batch_timeout' true in"),
+        ('preserve_dictionary = "yes"\n', "invalid 'preserve_dictionary' \"yes\" in"),
+        ("count_estimate = 0\n", "invalid 'count_estimate' 0 in"),
+    ],
+)
+def test_other_settings_errors_spell_toml(tmp_path: Path, text: str, shown: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+
+    assert shown in str(caught.value)

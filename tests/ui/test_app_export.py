@@ -117,3 +117,21 @@ async def test_keys_after_e_reach_path(demo_server: DemoServerHandle, tmp_path: 
 
         # The field selects its text when it takes the focus, so typing replaces it.
         assert app.screen.query_one("#export-path", Input).value == "xyz"
+
+
+async def test_ctrl_u_burst_keeps_path(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text("SELECT 1 AS n")
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query")
+        await pilot.press("f4", "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+        await pilot.press("end")
+
+        # Ctrl+U is a binding of the field: it must clear the field before the path is typed.
+        await post_keys(pilot, "ctrl+u", *"out.csv")
+
+        assert app.screen.query_one("#export-path", Input).value == "out.csv"

@@ -213,3 +213,14 @@ async def test_range_typed_ahead_of_prompt(demo_server: DemoServerHandle, tmp_pa
         await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the typed range")
 
         assert app.screen is app.screen_stack[0]
+
+
+async def test_ctrl_u_burst_in_prompt(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="6h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        await post_keys(pilot, "ctrl+t", "end", "ctrl+u", "1", "5", "m", "enter")
+        await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the typed range")
+
+        assert app.screen is app.screen_stack[0]
