@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from mmtui.demo import DemoServerHandle
@@ -21,6 +22,16 @@ CROSS_JOIN_SQL = "SELECT a.time, b.msg FROM log_entries a CROSS JOIN log_entries
 
 def footer_line(app: MmtuiApp) -> str:
     return screen_text(app).rstrip("\n").split("\n")[-1]
+
+
+async def run_on_grid(pilot: Pilot[None], app: MmtuiApp, sql: str) -> None:
+    """Run `sql` from the editor and focus the grid once the query is done."""
+    await wait_schema(pilot)
+    app.editor.load_text(sql)
+    app.editor.focus()
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: app.results.state == "done", "the query")
+    await pilot.press("f4")
 
 
 async def test_export_cancel_during_endless_query(
@@ -104,12 +115,7 @@ async def test_dialog_footers_during_query(demo_server: DemoServerHandle, tmp_pa
 async def test_keys_after_e_reach_path(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text("SELECT 1 AS n")
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: app.results.state == "done", "the query")
-        await pilot.press("f4")
+        await run_on_grid(pilot, app, "SELECT 1 AS n")
 
         # A terminal sends a burst at once: the keys after `e` arrive before the dialog mounts.
         await post_keys(pilot, "e", "x", "y", "z")
@@ -122,12 +128,8 @@ async def test_keys_after_e_reach_path(demo_server: DemoServerHandle, tmp_path: 
 async def test_ctrl_u_burst_keeps_path(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text("SELECT 1 AS n")
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: app.results.state == "done", "the query")
-        await pilot.press("f4", "e")
+        await run_on_grid(pilot, app, "SELECT 1 AS n")
+        await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
         await pilot.press("end")
 
