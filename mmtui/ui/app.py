@@ -425,11 +425,8 @@ class MmtuiApp(App[int]):
         Priority bindings of the app (quit, focus keys, the time range prompt) run before the
         focused widget receives the key, so a letter bound to one is taken from the editor.
         """
-        priority_ids = {
-            binding.id
-            for binding in [*class_bindings(type(self)), *class_bindings(type(self.screen))]
-            if binding.priority and binding.id
-        }
+        _title, app_bindings = self._binding_scopes()[0]
+        priority_ids = {binding.id for binding in app_bindings if binding.priority and binding.id}
         return {
             binding: keys
             for binding, keys in self.keymap_overrides.items()
@@ -439,14 +436,7 @@ class MmtuiApp(App[int]):
     def _warn_key_conflicts(self) -> None:
         """Warn when `[keys]` gives a key to a command while another command of the same pane
         (or of the whole app) still has it."""
-        scopes = [
-            [*class_bindings(type(self)), *class_bindings(type(self.screen))],
-            *(
-                class_bindings(type(widget))
-                for widget in (self.editor, self.schema_browser, self.results, self.results.grid)
-            ),
-        ]
-        for bindings in scopes:
+        for _title, bindings in self._binding_scopes():
             pairs = [(binding.id, binding.key) for binding in bindings if binding.id]
             for key, ids in key_conflicts(pairs, self.keymap_overrides):
                 owners = safe_text(" and ".join(ids))
@@ -1391,27 +1381,32 @@ class MmtuiApp(App[int]):
 
     # ------------------------------------------------------------------ help and palette
 
-    def help_sections(self) -> list[HelpSection]:
-        """Return the keys of the app and of each pane, with key overrides applied."""
-        keymap = self.keymap_overrides
-        panes: list[tuple[str, Widget]] = [
-            ("SQL editor", self.editor),
-            ("Schema browser", self.schema_browser),
-            ("Results", self.results),
-            ("Result grid", self.results.grid),
-        ]
+    def _binding_scopes(self) -> list[tuple[str, list[Binding]]]:
+        """Return the bindings that Textual looks up together, by title: the app's first, then
+        each pane's, without key overrides."""
         global_bindings = [*class_bindings(type(self)), *class_bindings(type(self.screen))]
         if self.ENABLE_COMMAND_PALETTE:
             # Textual binds the palette key on the app instance, not in a BINDINGS list.
             global_bindings.append(
                 Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
             )
-        sections: list[HelpSection] = [
-            ("Everywhere", describe_bindings(self, global_bindings, keymap))
+        panes: list[tuple[str, Widget]] = [
+            ("SQL editor", self.editor),
+            ("Schema browser", self.schema_browser),
+            ("Results", self.results),
+            ("Result grid", self.results.grid),
         ]
-        for title, widget in panes:
-            sections.append((title, describe_bindings(self, class_bindings(type(widget)), keymap)))
-        return sections
+        return [
+            ("Everywhere", global_bindings),
+            *((title, class_bindings(type(widget))) for title, widget in panes),
+        ]
+
+    def help_sections(self) -> list[HelpSection]:
+        """Return the keys of the app and of each pane, with key overrides applied."""
+        return [
+            (title, describe_bindings(self, bindings, self.keymap_overrides))
+            for title, bindings in self._binding_scopes()
+        ]
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

@@ -176,12 +176,6 @@ class ExportScreen(ModalScreen[int | None]):
         if self._still_streaming():
             self._title_timer = self.set_interval(TITLE_INTERVAL, self._refresh_title)
 
-    def focus_path(self) -> None:
-        """Give the focus to the path field, unless the export already runs."""
-        path_input = self.query_one("#export-path", Input)
-        if not path_input.disabled:
-            path_input.focus()
-
     def _still_streaming(self) -> bool:
         """Tell whether the query that fills this screen's store still runs."""
         pane = self.pane

@@ -52,7 +52,7 @@ def _is_unicode_name(words: list[str], joins: tuple[str, ...]) -> bool:
 TEXT_EDITING_KEYS = frozenset({"space", "enter", "tab", "backspace", "delete"})
 """Named keys that edit text in the SQL editor."""
 
-COMMAND_MODIFIERS = frozenset({"ctrl", "alt", "meta", "super", "hyper"})
+COMMAND_MODIFIERS = MODIFIERS - {"shift"}
 """Modifiers that make a key a command rather than text."""
 
 

@@ -74,7 +74,7 @@ as long in each generation: a cycle that survived one young collection was freed
 110,000 allocations instead of 7,700 (measured with Python 3.11)."""
 
 CALL_HANDOFF_WAIT_S = 0.005
-"""Longest wait, in seconds, of `QueryWorker.start` for the query thread to send the call.
+"""Maximum seconds that `QueryWorker.start` waits for the query thread to send the call.
 
 Without the wait, the UI thread went on to repaint the status line while the query thread
 waited for the GIL: the call was sent 2.0 ms after `run_query`, against 0.7 ms with it

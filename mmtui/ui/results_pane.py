@@ -774,11 +774,10 @@ class ResultsPane(Widget, can_focus=False):
             self.notify("No result to export yet. Run a query first.", markup=False)
             return
         screen = ExportScreen(store, pane=self, default_path=self.default_export_path())
-        # Keys typed right after `e` wait in the app's queue while this action runs. Returning
-        # before the dialog has mounted and focused its path field would lose them, and a
-        # streaming query makes that window tens of milliseconds wide.
+        # Keys typed right after `e` wait in the app's queue while this action runs. Awaiting
+        # the mount runs the dialog's `on_mount`, which focuses its path field, before they
+        # are routed. A streaming query makes that window tens of milliseconds wide.
         await self.app.push_screen(screen)
-        screen.focus_path()
 
 
 def _json_cell(scalar: Any) -> Any:

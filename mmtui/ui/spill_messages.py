@@ -13,6 +13,7 @@ import os
 from mmtui.auth.app_settings import app_settings_path
 from mmtui.results import SpillError, SpillLimitError, SpillWriteError
 from mmtui.results.store import SPILL_FREE_SPACE_KEPT
+from mmtui.ui.detail_screen import count_text
 
 NARROW_QUERY_HINT = "or narrow the query with a time range, WHERE or LIMIT"
 
@@ -44,7 +45,7 @@ def _settings_file() -> str:
 
 
 def _describe_limit(error: SpillLimitError) -> str:
-    rows_kept = f"{error.rows_kept:,} {'row' if error.rows_kept == 1 else 'rows'} kept"
+    rows_kept = f"{count_text(error.rows_kept, 'row', 'rows')} kept"
     configured_mb = error.configured_limit_bytes // 1024**2
     if error.configured_limit_bytes == 0:
         return (
@@ -76,7 +77,7 @@ def _describe_limit(error: SpillLimitError) -> str:
 
 
 def _describe_write_failure(error: SpillWriteError) -> str:
-    rows_text = f"{error.rows_kept:,} {'row' if error.rows_kept == 1 else 'rows'}"
+    rows_text = count_text(error.rows_kept, "row", "rows")
     target = (
         f"write {error.spill_path}"
         if error.spill_path is not None

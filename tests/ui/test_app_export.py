@@ -24,6 +24,15 @@ def footer_line(app: MmtuiApp) -> str:
     return screen_text(app).rstrip("\n").split("\n")[-1]
 
 
+async def start_endless_query(pilot: Pilot[None], app: MmtuiApp) -> None:
+    """Start CROSS_JOIN_SQL from the editor and wait for its first rows."""
+    await wait_schema(pilot)
+    app.editor.load_text(CROSS_JOIN_SQL)
+    app.editor.focus()
+    await pilot.press("f5")
+    await wait_for(pilot, lambda: app.results.grid.row_count > 0, "rows to stream")
+
+
 async def run_on_grid(pilot: Pilot[None], app: MmtuiApp, sql: str) -> None:
     """Run `sql` from the editor and focus the grid once the query is done."""
     await wait_schema(pilot)
@@ -42,11 +51,7 @@ async def test_export_cancel_during_endless_query(
     target = folder / "running.parquet"
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text(CROSS_JOIN_SQL)
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: app.results.store is not None, "rows to stream")
+        await start_endless_query(pilot, app)
         store = app.results.store
         await pilot.press("f4", "e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
@@ -85,11 +90,7 @@ async def test_export_cancel_during_endless_query(
 async def test_dialog_footers_during_query(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     app = make_app(demo_server.uri, tmp_path, time_range="all")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        app.editor.load_text(CROSS_JOIN_SQL)
-        app.editor.focus()
-        await pilot.press("f5")
-        await wait_for(pilot, lambda: app.results.grid.row_count > 0, "rows to stream")
+        await start_endless_query(pilot, app)
         await pilot.press("f4")
         assert "esc Cancel query" in footer_line(app)
 
