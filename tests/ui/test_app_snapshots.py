@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.app import MmtuiApp
@@ -43,6 +44,17 @@ def masked_screen(app: MmtuiApp) -> str:
     return PORT.sub("127.0.0.1:PORT", "\n".join(lines).rstrip("\n") + "\n")
 
 
+async def empty_editor(pilot: Pilot[None], app: MmtuiApp) -> None:
+    """Empty the editor and wait until the welcome example's hints are gone.
+
+    They stay until the emptied buffer's hint replaces them, which a busy machine delays.
+    """
+    await set_editor_text(pilot, "")
+    await wait_for(
+        pilot, lambda: "No time range" not in screen_text(app), "the example's hints to go"
+    )
+
+
 def check_snapshot(name: str, text: str) -> None:
     path = SNAPSHOTS / f"{name}.txt"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
@@ -56,7 +68,7 @@ async def test_snapshot_schema_expanded(demo_server: DemoServerHandle, tmp_path:
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SMALL) as pilot:
         await wait_schema(pilot)
-        await set_editor_text(pilot, "")
+        await empty_editor(pilot, app)
         node = app.schema_browser.node_for("log_entries")
         assert node is not None
         await pilot.press("f2")
@@ -85,7 +97,7 @@ async def test_snapshot_help(demo_server: DemoServerHandle, tmp_path: Path) -> N
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SMALL) as pilot:
         await wait_schema(pilot)
-        await set_editor_text(pilot, "")
+        await empty_editor(pilot, app)
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
 
@@ -98,7 +110,7 @@ async def test_snapshot_time_range_prompt(demo_server: DemoServerHandle, tmp_pat
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SMALL) as pilot:
         await wait_schema(pilot)
-        await set_editor_text(pilot, "")
+        await empty_editor(pilot, app)
         await pilot.press("ctrl+t")
         await wait_for(pilot, lambda: isinstance(app.screen, TimeRangeScreen), "the prompt")
 
