@@ -191,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         range_text = initial_range_text(args.begin, args.end)
     except (ValueError, TimeRangeError) as error:
-        print(f"mmtui: invalid time range: {error}", file=sys.stderr)
+        # Each message names the option, so it needs no prefix of its own.
+        print(f"mmtui: {error}", file=sys.stderr)
         return 2
     return _run_app(args, range_text, log_path, startup_warnings)
 

@@ -53,6 +53,10 @@ class TimeRangeError(ValueError):
     """
 
 
+class DurationFormatError(TimeRangeError):
+    """Text that is no duration at all, as opposed to a duration out of bounds."""
+
+
 class RangeOrderError(TimeRangeError):
     """A range whose beginning is not before its end, with both ends as parsed."""
 
@@ -170,7 +174,7 @@ def parse_duration(text: str) -> timedelta:
             f"duration too large: {cleaned!r} exceeds the maximum of about 106,751 days (292 years)"
         ) from error
     except (ValueError, TypeError) as error:
-        raise TimeRangeError(
+        raise DurationFormatError(
             f"invalid duration {cleaned!r}: use a value such as 15m, 1h30m or 7d"
         ) from error
     if pd.isna(value) or value <= pd.Timedelta(0):
@@ -191,11 +195,25 @@ def parse_instant(text: str, local: bool = False) -> Instant:
     return _parse_instant(text, local)[0]
 
 
-def _parse_instant(text: str, local: bool) -> tuple[Instant, str]:
+INSTANT_FORMS = "now-1h or RFC 3339 such as 2026-12-04T10:00:00Z"
+"""The forms `parse_instant` reads, as an invalid time's message lists them."""
+
+BOUND_FORMS = "a duration such as 2h, now-1h, or RFC 3339 such as 2026-12-04T10:00:00Z"
+"""The forms one end of an `A..B` range may take, which include a look-back duration."""
+
+RANGE_FORMS = (
+    "a duration such as 15m, 1h30m or 7d, now-1h, RFC 3339 such as 2026-12-04T10:00:00Z, "
+    "A..B between two of those, or all"
+)
+"""Every form `parse_time_range` reads."""
+
+
+def _parse_instant(text: str, local: bool, forms: str = INSTANT_FORMS) -> tuple[Instant, str]:
     """Parse like `parse_instant`, and also return the text with the offset it was read in.
 
     A timestamp typed without an offset comes back with it (`Z` or `+05:30`), so that the text
-    keeps its meaning when the display zone changes. Other text comes back stripped.
+    keeps its meaning when the display zone changes. Other text comes back stripped. `forms`
+    is what an invalid time's message suggests instead.
     """
     cleaned = text.strip()
     match = _NOW_PATTERN.match(cleaned)
@@ -207,9 +225,7 @@ def _parse_instant(text: str, local: bool) -> tuple[Instant, str]:
     try:
         moment = datetime.fromisoformat(cleaned.replace("z", "Z").replace(" ", "T", 1))
     except ValueError as error:
-        raise TimeRangeError(
-            f"invalid time {cleaned!r}: use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z"
-        ) from error
+        raise TimeRangeError(f"invalid time {cleaned!r}: use {forms}") from error
     naive = moment.tzinfo is None
     if naive and local:
         moment = _local_moment(moment, cleaned)
@@ -295,7 +311,12 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
         begin, begin_text = _parse_instant(cleaned, local)
         _check_order(begin, Instant(offset=timedelta(0)), cleaned)
         return TimeRange(text=begin_text, begin=begin)
-    begin = Instant(offset=-parse_duration(cleaned))
+    try:
+        duration = parse_duration(cleaned)
+    except DurationFormatError as error:
+        # The text may have been meant as a time or a range, so every form is listed.
+        raise TimeRangeError(f"invalid time range {cleaned!r}: use {RANGE_FORMS}") from error
+    begin = Instant(offset=-duration)
     _check_order(begin, Instant(offset=timedelta(0)), cleaned)
     return TimeRange(text=cleaned, begin=begin)
 
@@ -308,7 +329,7 @@ def _parse_bound(text: str, local: bool) -> tuple[Instant, str]:
     cleaned = text.strip()
     if _looks_like_duration(cleaned):
         return Instant(offset=-parse_duration(cleaned)), cleaned
-    return _parse_instant(cleaned, local)
+    return _parse_instant(cleaned, local, BOUND_FORMS)
 
 
 def _looks_like_duration(text: str) -> bool:

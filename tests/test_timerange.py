@@ -80,7 +80,8 @@ def test_resolved_bounds_are_aware_utc() -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("soon", "invalid duration"),
+        ("soon", "invalid time range 'soon'"),
+        ("1h..soon", "use a duration such as 2h, now-1h"),
         ("-1h", "greater than zero"),
         ("0m", "greater than zero"),
         ("now-", "invalid time"),
@@ -92,6 +93,17 @@ def test_invalid_input_message(text: str, fragment: str) -> None:
     with pytest.raises(TimeRangeError) as caught:
         parse_time_range(text)
     assert fragment in str(caught.value)
+
+
+def test_unknown_text_lists_every_form() -> None:
+    with pytest.raises(TimeRangeError) as caught:
+        parse_time_range("yesterday")
+    message = str(caught.value)
+    assert "a duration such as 15m" in message
+    assert "now-1h" in message
+    assert "RFC 3339" in message
+    assert "A..B" in message
+    assert message.endswith("or all")
 
 
 def test_label_utc_and_local() -> None:

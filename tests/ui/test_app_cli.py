@@ -58,7 +58,7 @@ def test_help_mentions_log_and_subcommands(tmp_path: Path) -> None:
 def test_invalid_begin_rejected(tmp_path: Path) -> None:
     completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", "--begin", "yesterday")
     assert completed.returncode == 2
-    assert "invalid time range: --begin yesterday: invalid duration 'yesterday'" in completed.stderr
+    assert "mmtui: --begin yesterday: invalid time range 'yesterday'" in completed.stderr
     assert completed.stdout == ""
 
 
@@ -203,11 +203,13 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
         (["--end", "2h"], "--end 2h needs --begin, the start of the range"),
         (
             ["--begin", "x", "--end", "1h"],
-            "--begin x: invalid time 'x': use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z",
+            "--begin x: invalid time 'x': use a duration such as 2h, now-1h, or RFC 3339 such as "
+            "2026-12-04T10:00:00Z",
         ),
         (
             ["--begin", "1h", "--end", "y"],
-            "--end y: invalid time 'y': use now-1h or RFC 3339 such as 2026-12-04T10:00:00Z",
+            "--end y: invalid time 'y': use a duration such as 2h, now-1h, or RFC 3339 such as "
+            "2026-12-04T10:00:00Z",
         ),
         (
             ["--begin", "1h..2h"],
@@ -215,7 +217,9 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
         ),
         (
             ["--begin", "yesterday"],
-            "--begin yesterday: invalid duration 'yesterday': use a value such as 15m, 1h30m or 7d",
+            "--begin yesterday: invalid time range 'yesterday': use a duration such as 15m, 1h30m "
+            "or 7d, now-1h, RFC 3339 such as 2026-12-04T10:00:00Z, A..B between two of those, "
+            "or all",
         ),
     ],
     ids=[
@@ -238,7 +242,7 @@ def test_range_error_names_options(tmp_path: Path, args: list[str], expected: st
     server = [] if "--demo" in args else ["--uri", "grpc://127.0.0.1:1"]
     completed = _run_cli(tmp_path, *server, *args)
     assert completed.returncode == 2
-    assert completed.stderr == f"mmtui: invalid time range: {expected}\n"
+    assert completed.stderr == f"mmtui: {expected}\n"
     assert completed.stdout == ""
 
 

@@ -64,7 +64,7 @@ async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path)
         assert isinstance(app.screen, TimeRangeScreen)
         await pilot.press("ctrl+a", "ctrl+k", *"soon", "enter")
         assert isinstance(app.screen, TimeRangeScreen)
-        assert "invalid duration 'soon'" in str(app.screen.query_one("#time-range-error").content)
+        assert "invalid time range 'soon'" in str(app.screen.query_one("#time-range-error").content)
 
         await pilot.press("ctrl+u", *"now-90m", "enter")
         assert not isinstance(app.screen, TimeRangeScreen)
