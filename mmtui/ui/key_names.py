@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from itertools import product
 
-from textual.keys import KEY_NAME_REPLACEMENTS, Keys
+from textual.keys import KEY_ALIASES, KEY_NAME_REPLACEMENTS, Keys
 
 MODIFIERS = frozenset({"ctrl", "shift", "alt", "meta", "super", "hyper"})
 
@@ -19,6 +19,10 @@ _NAMED_KEYS = frozenset(
     key.value for key in Keys if "+" not in key.value and not key.value.startswith("<")
 )
 """Keys with a name of their own: f1-f24, escape, enter, tab, space, home, pageup and so on."""
+
+_ALIAS_TARGETS = {alias: key for key, aliases in KEY_ALIASES.items() for alias in aliases}
+"""Binding keys that Textual also runs on another key's press: a binding on ctrl+m runs on
+Enter, and one on ctrl+i on Tab, because terminals send the same byte for both."""
 
 _UNICODE_NAMES = {short: unicode for unicode, short in KEY_NAME_REPLACEMENTS.items()}
 """The Unicode names of the characters whose key names Textual shortens ("slash", "minus")."""
@@ -56,10 +60,16 @@ COMMAND_MODIFIERS = MODIFIERS - {"shift"}
 """Modifiers that make a key a command rather than text."""
 
 
+def pressed_key(key: str) -> str:
+    """Return the key whose press runs a binding on `key`: `enter` for `ctrl+m`, else `key`."""
+    name = key.strip()
+    return _ALIAS_TARGETS.get(name, name)
+
+
 def is_text_key(key: str) -> bool:
     """Tell whether `key` types or edits text in an editor: a character, with or without
-    shift, or one of TEXT_EDITING_KEYS."""
-    *modifiers, base = key.strip().split("+")
+    shift, or one of TEXT_EDITING_KEYS, under any name Textual matches (`ctrl+m` is Enter)."""
+    *modifiers, base = pressed_key(key).split("+")
     if any(modifier in COMMAND_MODIFIERS for modifier in modifiers):
         return False
     if base in TEXT_EDITING_KEYS or len(base) == 1:
@@ -84,16 +94,17 @@ def key_conflicts(
 
     `bindings` are (binding id, comma-separated default keys) pairs of one scope: the bindings
     that Textual looks up together. `overrides` maps binding ids to their new keys, as `[keys]`.
+    Keys are compared as pressed, so `ctrl+m` and `enter` are one key, returned as `enter`.
     """
     owners: dict[str, list[str]] = {}
     for binding_id, default_keys in bindings:
         keys = overrides.get(binding_id, default_keys)
         for key in keys.split(","):
-            ids = owners.setdefault(key.strip(), [])
+            ids = owners.setdefault(pressed_key(key), [])
             if binding_id not in ids:
                 ids.append(binding_id)
     keys_given = {
-        binding_id: {key.strip() for key in keys.split(",")}
+        binding_id: {pressed_key(key) for key in keys.split(",")}
         for binding_id, keys in overrides.items()
     }
     return [

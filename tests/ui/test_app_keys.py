@@ -143,6 +143,25 @@ async def test_text_key_override_refused(demo_server: DemoServerHandle, tmp_path
     assert not app.is_running
 
 
+async def test_enter_alias_override_refused(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Textual runs a binding on ctrl+m when Enter is pressed.
+    settings = AppSettings(keys={"app.quit": "ctrl+m"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_editor(pilot, "")
+
+        warnings = [notification.message for notification in app._notifications]
+        rejected = [message for message in warnings if message.startswith("Keys that type text")]
+        assert len(rejected) == 1
+        assert "app.quit = 'ctrl+m'" in rejected[0]
+
+        await pilot.press("a", "enter", "b")
+        assert app.editor.text == "a\nb"
+        assert app.is_running
+        await pilot.press("ctrl+q")
+    assert not app.is_running
+
+
 async def test_key_override_swap_is_quiet(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     # Swapping two keys leaves each key with one command.
     settings = AppSettings(keys={"app.run_query": "f8", "app.history": "f5"})

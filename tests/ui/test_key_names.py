@@ -62,6 +62,13 @@ def test_key_conflicts_cases() -> None:
     assert key_conflicts(shared, {"a": "y"}) == []
 
 
+def test_key_conflicts_compare_pressed_keys() -> None:
+    bindings = [("newline", "enter"), ("quit", "ctrl+q"), ("complete", "tab")]
+
+    assert key_conflicts(bindings, {"quit": "ctrl+m"}) == [("enter", ["newline", "quit"])]
+    assert key_conflicts(bindings, {"quit": "ctrl+i"}) == [("tab", ["quit", "complete"])]
+
+
 @pytest.mark.parametrize(
     ("key", "types_text"),
     [
@@ -79,6 +86,11 @@ def test_key_conflicts_cases() -> None:
         ("escape", False),
         ("pageup", False),
         ("ctrl+space", False),
+        # Terminals send Enter as ctrl+m and Tab as ctrl+i, and Textual runs such bindings
+        # on those keys.
+        ("ctrl+m", True),
+        ("ctrl+i", True),
+        ("ctrl+j", False),
     ],
 )
 def test_is_text_key_cases(key: str, types_text: bool) -> None:
