@@ -70,6 +70,9 @@ AUTOSAVE_DELAY = 0.5
 ESCAPE_TIME_LIMIT = 1.0
 """Seconds after an Esc press during which its time decides what it cancels (see
 `take_escape_time`); the queue delay it covers is milliseconds."""
+SHORT_TERMINAL_ROWS = 20
+"""Terminals with fewer rows get at most two lines of hints, so the results keep a few rows.
+At 60x15 the hints had taken six of the thirteen rows between header and footer."""
 HEADER_REFRESH = 30.0
 """Seconds between header updates, so a relative range ("last 1h") shows the moving clock."""
 
@@ -113,6 +116,13 @@ class MmtuiApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "mmtui"
+    # Not annotated: Textual 8 declares it `ClassVar[...] | None`, which mypy reads as an
+    # instance variable that a ClassVar may not override.
+    VERTICAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-short"),
+        (SHORT_TERMINAL_ROWS, "-tall"),
+    ]
+    """Screen classes by terminal height: `app.tcss` shrinks the hints on a `-short` screen."""
 
     # The description is the footer's label. The tooltip describes in plain words what the key
     # does (footer hover and the help screen).

@@ -370,3 +370,25 @@ async def test_stalled_validations_capped(fault_server: FaultServerHandle, tmp_p
         await wait_for(pilot, lambda: app.hints._in_flight == 0, "every call to end")
         # The three held calls ended, and only the newest text was sent after them.
         assert len(fault_server.headers_of("do_action")) == prepares_before + 1
+
+
+async def test_short_terminal_keeps_result_rows(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # At 60x15, the hints (six lines at most) used to leave the grid no row at all.
+    app = make_app(demo_server.uri, tmp_path)
+    sql = "SELECT 'row-' || CAST(x AS VARCHAR) AS label FROM (VALUES (1), (2), (3), (4)) AS t(x)"
+    async with app.run_test(size=(60, 15)) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, sql)
+        app.editor.focus()
+        await wait_hint(pilot, sql, "✓")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query")
+
+        assert app.screen.has_class("-short")
+        assert app.hints.size.height <= 2
+        text = screen_text(app)
+        assert "label" in text
+        for label in ("row-1", "row-2", "row-3"):
+            assert label in text
