@@ -156,7 +156,11 @@ def split_statements(sql: str) -> list[Statement]:
 
 def statement_at(sql: str, offset: int) -> Statement | None:
     """Return the statement under the cursor at `offset`, or the one just before it."""
-    statements = split_statements(sql)
+    return statement_at_offset(split_statements(sql), offset)
+
+
+def statement_at_offset(statements: list[Statement], offset: int) -> Statement | None:
+    """Like `statement_at`, among `statements`, the result of `split_statements`."""
     previous: Statement | None = None
     for statement in statements:
         if offset < statement.start:

@@ -8,7 +8,8 @@ cursor, so the user keeps typing where they were. Cells of the selection and the
 their colours under the mark and take only its underline. The mark moves with its statement when
 other text changes, and goes when the statement does. Pasted text loses its colour codes and
 shows other control characters as visible symbols. While a line is longer than
-MAX_HIGHLIGHT_LINE_LENGTH, the buffer is plain text and the editor's border shows why."""
+MAX_HIGHLIGHT_LINE_LENGTH or the buffer is larger than MAX_HIGHLIGHT_BUFFER_CHARS, the buffer
+is plain text and the editor's border shows why."""
 
 from __future__ import annotations
 
@@ -44,8 +45,12 @@ buffer is plain text, because after every edit Textual runs tree-sitter's highli
 the whole buffer, and the query takes time quadratic in the length of a line. With Textual 8.2.8
 and tree-sitter 0.26.1 on a 2-core test machine, one query took 11 ms for a 4,466-character
 line, 0.12 s for 18,966 characters and 2 s for 84,966."""
-# NOTE: the limit bounds the cost of one line only. A buffer of many short lines is still
-# reparsed and queried whole after every edit, which grows with the buffer's size.
+MAX_HIGHLIGHT_BUFFER_CHARS = 100_000
+"""Maximum buffer size, in characters, that the editor highlights as SQL. After every edit,
+Textual reparses the buffer and runs the highlight query over all of it, so a key costs time in
+proportion to the buffer. On the same machine, a key took 0.22 s in a buffer of 298,000
+characters (4,000 one-line statements) and 0.86 s in 1.1 million. Without highlighting, neither
+the parse nor the query runs."""
 
 
 def _location_after(start: tuple[int, int], text: str) -> tuple[int, int]:
@@ -124,9 +129,11 @@ class SqlEditor(TextArea):
         """The placeholder that `insert_at_cursor` selected, while the user has not changed it."""
         self._example_selection: Selection | None = None
         """The welcome example that `select_example` selected, while the user has not changed it."""
-        self._long_line_in_history = False
-        """True when a line longer than MAX_HIGHLIGHT_LINE_LENGTH was in the buffer since the
-        last `load_text`, so that undo or redo may bring it back."""
+        self._split_cache: tuple[str, list[sqlhints.Statement]] | None = None
+        """The last buffer text that `statement_under_cursor` split, and its statements."""
+        self._oversized_in_history = False
+        """True when the buffer was too large to highlight (`_plain_text_reason`) at some point
+        since the last `load_text`, so that undo or redo may bring that text back."""
 
     # Keys
 
@@ -246,7 +253,20 @@ class SqlEditor(TextArea):
                 first = start_offset + leading
                 return sqlhints.Statement(stripped, first, first + len(stripped))
         offset = sqlhints.location_to_offset(text, *self.cursor_location)
-        return sqlhints.statement_at(text, offset)
+        return sqlhints.statement_at_offset(self._statements(text), offset)
+
+    def _statements(self, text: str) -> list[sqlhints.Statement]:
+        """Return `split_statements(text)`, kept for the next call while the text is the same.
+
+        Splitting reads the whole buffer: 0.15 s for 1.1 million characters on a 2-core test
+        machine. Comparing the text with the kept one is one memory comparison.
+        """
+        cached = self._split_cache
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        statements = sqlhints.split_statements(text)
+        self._split_cache = (text, statements)
+        return statements
 
     async def _on_paste(self, event: events.Paste) -> None:
         # Replaces TextArea's handler, which inserts the pasted text unchanged.
@@ -275,11 +295,16 @@ class SqlEditor(TextArea):
         self._placeholder_selection = None
         self._error_selection = None
         self._example_selection = None
-        # Highlighting goes off before the long line reaches the syntax tree, which is where
-        # the time goes.
-        if _longest_line_after(self.document, edit) > MAX_HIGHLIGHT_LINE_LENGTH:
-            self._long_line_in_history = True
-            self._set_highlighting(False)
+        # Highlighting goes off before the text reaches the syntax tree, which is where the
+        # time goes. The buffer size is bounded from above (nothing removed), and the check
+        # after the edit switches highlighting back on when the exact size fits.
+        reason = _plain_text_reason(
+            _longest_line_after(self.document, edit),
+            _buffer_chars(self.document.lines) + len(edit.text),
+        )
+        if reason is not None:
+            self._oversized_in_history = True
+            self._set_highlighting(False, reason)
         result = super().edit(edit)
         self._follow_edit()
         self._restore_highlighting_when_fits()
@@ -288,24 +313,25 @@ class SqlEditor(TextArea):
     def load_text(self, text: str) -> None:
         """Replace the buffer with `text`, made safe for the terminal (`editor_text`)."""
         text = editor_text(text)
-        self._long_line_in_history = _longest_line(text.split("\n")) > MAX_HIGHLIGHT_LINE_LENGTH
-        if self._long_line_in_history:
-            self._set_highlighting(False)
+        reason = _plain_text_reason(_longest_line(text.split("\n")), len(text))
+        self._oversized_in_history = reason is not None
+        if reason is not None:
+            self._set_highlighting(False, reason)
         super().load_text(text)
         self._restore_highlighting_when_fits()
         self._follow_edit()
 
     def undo(self) -> None:
-        # The text that undo brings back is not known beforehand, so any long line of the
-        # history counts.
-        if self._long_line_in_history:
+        # The text that undo brings back is not known beforehand, so any oversized text of
+        # the history counts.
+        if self._oversized_in_history:
             self._set_highlighting(False)
         super().undo()
         self._follow_edit()
         self._restore_highlighting_when_fits()
 
     def redo(self) -> None:
-        if self._long_line_in_history:
+        if self._oversized_in_history:
             self._set_highlighting(False)
         super().redo()
         self._follow_edit()
@@ -315,11 +341,18 @@ class SqlEditor(TextArea):
 
     @property
     def highlighting(self) -> bool:
-        """True while the buffer is highlighted as SQL, False while a line is too long for it."""
+        """True while the buffer is highlighted as SQL, False while a line or the whole buffer
+        is too large for it."""
         return self.language is not None
 
-    def _set_highlighting(self, enabled: bool) -> None:
-        """Switch SQL highlighting on or off, keeping the selection, scroll offset and history."""
+    def _set_highlighting(self, enabled: bool, reason: str | None = None) -> None:
+        """Switch SQL highlighting on or off, keeping the selection, scroll offset and history.
+
+        While it is off, `reason` completes the border's "No SQL highlighting: ...". None
+        leaves the border as it is, for `_restore_highlighting_when_fits` to set.
+        """
+        if not enabled and reason is not None:
+            self.border_subtitle = f"No SQL highlighting: {reason}"
         if enabled == self.highlighting:
             return
         selection = self.selection
@@ -333,16 +366,18 @@ class SqlEditor(TextArea):
             self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
         if enabled:
             self.border_subtitle = ""
-        else:
-            self.border_subtitle = (
-                f"No SQL highlighting: a line is over {MAX_HIGHLIGHT_LINE_LENGTH:,} characters"
-            )
 
     def _restore_highlighting_when_fits(self) -> None:
-        if not self.highlighting and (
-            _longest_line(self.document.lines) <= MAX_HIGHLIGHT_LINE_LENGTH
-        ):
+        """Switch highlighting on when the buffer fits both limits, else name the limit it
+        passes in the border."""
+        if self.highlighting:
+            return
+        lines = self.document.lines
+        reason = _plain_text_reason(_longest_line(lines), _buffer_chars(lines))
+        if reason is None:
             self._set_highlighting(True)
+        else:
+            self._set_highlighting(False, reason)
 
     def insert_at_cursor(self, text: str, select: str | None = None) -> None:
         """Insert `text` at the cursor, replacing the selection, as an undoable edit.
@@ -543,8 +578,22 @@ def clean_pasted_text(text: str) -> str:
     return editor_text(_CSI_RE.sub("", text))
 
 
+def _plain_text_reason(longest_line: int, buffer_chars: int) -> str | None:
+    """Return why a buffer is too large to highlight, for the border, or None when it fits."""
+    if longest_line > MAX_HIGHLIGHT_LINE_LENGTH:
+        return f"a line is over {MAX_HIGHLIGHT_LINE_LENGTH:,} characters"
+    if buffer_chars > MAX_HIGHLIGHT_BUFFER_CHARS:
+        return f"the buffer is over {MAX_HIGHLIGHT_BUFFER_CHARS:,} characters"
+    return None
+
+
 def _longest_line(lines: Iterable[str]) -> int:
     return max(map(len, lines), default=0)
+
+
+def _buffer_chars(lines: list[str]) -> int:
+    """Return the characters of a buffer of `lines`, line breaks included."""
+    return sum(map(len, lines)) + max(0, len(lines) - 1)
 
 
 def _longest_line_after(document: DocumentBase, edit: Edit) -> int:

@@ -392,3 +392,22 @@ async def test_short_terminal_keeps_result_rows(
         assert "label" in text
         for label in ("row-1", "row-2", "row-3"):
             assert label in text
+
+
+async def test_cursor_move_validates_other_statement(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    first = "SELECT 1 AS one"
+    second = "SELECT time, msg FROM log_entries LIMIT 3"
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, f"{first};\n{second}")
+        app.editor.focus()
+        assert "2 columns" in await wait_hint(pilot, second, "✓")
+
+        # Up moves the cursor into the first statement without an edit.
+        await pilot.press("up")
+        assert "1 column" in await wait_hint(pilot, first, "✓")
+        await pilot.press("down")
+        assert "2 columns" in await wait_hint(pilot, second, "✓")

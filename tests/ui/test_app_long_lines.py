@@ -12,7 +12,7 @@ from textual import events
 
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.app import MmtuiApp
-from mmtui.ui.editor import MAX_HIGHLIGHT_LINE_LENGTH
+from mmtui.ui.editor import MAX_HIGHLIGHT_BUFFER_CHARS, MAX_HIGHLIGHT_LINE_LENGTH
 from tests.ui.test_app_hints import cell_styles
 from tests.ui.test_app_support import (
     SIZE,
@@ -134,3 +134,37 @@ async def test_long_autosaved_line_restored(demo_server: DemoServerHandle, tmp_p
         await pilot.press("end", *" LIMIT 5")
         assert app.editor.text == LONG_STATEMENT + " LIMIT 5"
         assert "GROUP BY level LIMIT 5" in screen_text(app)
+
+
+async def test_big_buffer_is_plain_text(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # 5,000 short statements: no line is long, but the buffer is over the limit.
+    statements = [f"SELECT {number} AS n{number};" for number in range(5_000)]
+    big = "\n".join(statements)
+    assert len(big) > MAX_HIGHLIGHT_BUFFER_CHARS
+    assert max(map(len, statements)) < MAX_HIGHLIGHT_LINE_LENGTH
+    big_note = f"No SQL highlighting: the buffer is over {MAX_HIGHLIGHT_BUFFER_CHARS:,} characters"
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, big)
+        app.editor.focus()
+        await pilot.pause()
+        assert not app.editor.highlighting
+        assert big_note in screen_text(app)
+
+        # Typing still works, and the statement under the cursor is validated.
+        await pilot.press("backspace", *" LIMIT 1;")
+        last = "SELECT 4999 AS n4999 LIMIT 1"
+        assert app.editor.text.endswith(last + ";")
+        await wait_hint(pilot, last, "✓")
+
+        # Undo brings the big buffer back after a small one, in plain text again.
+        app.editor.select_all()
+        app.post_message(events.Paste("SELECT 2"))
+        await wait_for(pilot, lambda: app.editor.text == "SELECT 2", "the paste over the buffer")
+        assert app.editor.highlighting
+        assert big_note not in screen_text(app)
+        await pilot.press("ctrl+z")
+        assert len(app.editor.text) > MAX_HIGHLIGHT_BUFFER_CHARS
+        assert not app.editor.highlighting
+        assert big_note in screen_text(app)
