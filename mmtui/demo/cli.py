@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
+import sys
 import threading
 from types import FrameType
 
@@ -13,6 +16,23 @@ import pyarrow as pa
 from mmtui.demo.server import start_demo_server
 
 logger = logging.getLogger(__name__)
+
+MAX_PORT = 65535
+
+
+def parse_port(text: str) -> int:
+    """Parse `--port` as a TCP port number, 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid port {text!r}: use a number from 0 to {MAX_PORT}"
+        ) from None
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(
+            f"invalid port {port}: use a number from 0 to {MAX_PORT} (0 picks a free one)"
+        )
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
     )
     parser.add_argument(
-        "--port", type=int, default=50051, help="TCP port, 0 for a free one (default: 50051)"
+        "--port", type=parse_port, default=50051, help="TCP port, 0 for a free one (default: 50051)"
     )
     parser.add_argument(
         "--scale",
@@ -71,6 +91,13 @@ def main(argv: list[str]) -> int:
         )
     except (OSError, pa.ArrowException) as error:
         logger.error("cannot start the demo server on %s:%s: %s", args.host, args.port, error)
+        # The log may go to a file, so the reason is also printed. pyarrow.flight reports a
+        # port in use as "Server did not start properly", so a test bind finds the reason.
+        reason = describe_bind_failure(args.host, args.port) or str(error)
+        print(
+            f"mmtui demo-server: cannot serve on {args.host}:{args.port}: {reason}",
+            file=sys.stderr,
+        )
         return 1
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -86,3 +113,26 @@ def main(argv: list[str]) -> int:
     finally:
         handle.stop()
     return 0
+
+
+def describe_bind_failure(host: str, port: int) -> str | None:
+    """Bind a test socket to `host:port` and return why that fails, or None when it works."""
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as error:
+        return f"cannot resolve {host!r}: {error}"
+    family, kind, protocol, _, address = addresses[0]
+    with socket.socket(family, kind, protocol) as probe:
+        # With SO_REUSEADDR, a port kept only by closed connections (TIME_WAIT) binds.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            if error.errno == errno.EADDRINUSE:
+                return (
+                    f"{reason}. Stop the program that listens on port {port}, or pick "
+                    "another port with --port (0 picks a free one)"
+                )
+            return reason
+    return None

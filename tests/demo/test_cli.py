@@ -24,14 +24,37 @@ SERVE_COMMAND = "import sys; from mmtui.demo.cli import main; sys.exit(main(sys.
 
 @pytest.mark.parametrize(
     "argv",
-    [["--scale", "0"], ["--port", "many"], ["--issuer", "http://127.0.0.1:1"]],
-    ids=["scale-zero", "port-not-a-number", "issuer-without-audience"],
+    [
+        ["--scale", "0"],
+        ["--port", "many"],
+        ["--port", "70000"],
+        ["--port", "-1"],
+        ["--issuer", "http://127.0.0.1:1"],
+    ],
+    ids=[
+        "scale-zero",
+        "port-not-a-number",
+        "port-over-65535",
+        "port-negative",
+        "issuer-without-audience",
+    ],
 )
 def test_cli_rejects_bad_arguments(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(argv)
     assert raised.value.code == 2
     assert "usage: mmtui demo-server" in capsys.readouterr().err
+
+
+def test_cli_reports_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        status = main(["--port", str(port), "--scale", "0.05"])
+    error = capsys.readouterr().err
+    assert status == 1
+    assert f"mmtui demo-server: cannot serve on 127.0.0.1:{port}:" in error
+    assert "Address already in use" in error
+    assert "--port" in error
 
 
 def start_server_process() -> subprocess.Popen[str]:
