@@ -17,6 +17,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -87,9 +88,19 @@ def json_value(value: object) -> object:
     return str(value)
 
 
-def json_row(record: dict[str, object]) -> str:
-    """Serialise one result row as a JSON object, with every control character escaped."""
-    text = json.dumps(record, default=json_value, ensure_ascii=False)
+def json_row(fields: Sequence[tuple[str, object]]) -> str:
+    """Serialise one result row, given as (column name, value) pairs, as a JSON object.
+
+    Every column gets a member, so a result with two columns of one name keeps both (as
+    the JSON lines export writes them). Every control character is escaped.
+    """
+    members = [
+        json.dumps(name, ensure_ascii=False)
+        + ": "
+        + json.dumps(value, default=json_value, ensure_ascii=False)
+        for name, value in fields
+    ]
+    text = "{" + ", ".join(members) + "}"
     return UNSAFE_JSON_CHARS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
@@ -746,16 +757,17 @@ class ResultsPane(Widget, can_focus=False):
         if store is None or not self._has_cells():
             self.app.bell()
             return
+        names = [field.name for field in store.schema]
         try:
-            record = store.window(grid.cursor_row, grid.cursor_row + 1).to_pylist()[0]
+            row = store.window(grid.cursor_row, grid.cursor_row + 1)
+            values = [row.column(index)[0].as_py() for index in range(len(names))]
         except (ValueError, TypeError, OverflowError):
             # Some Arrow values have no Python equivalent (out-of-range dates, invalid UTF-8),
             # so the text of such a cell replaces its value.
-            record = {
-                field.name: _json_cell(store.scalar(grid.cursor_row, index))
-                for index, field in enumerate(store.schema)
-            }
-        self._copy(json_row(record), "row as JSON")
+            values = [
+                _json_cell(store.scalar(grid.cursor_row, index)) for index in range(len(names))
+            ]
+        self._copy(json_row(list(zip(names, values, strict=True))), "row as JSON")
 
     def remember_export(self, path: Path) -> None:
         """Offer `path`'s directory and extension for the next export of this session."""

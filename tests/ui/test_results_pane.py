@@ -257,13 +257,13 @@ async def test_pane_count_estimate_arrives(demo_client: FlightSQLClient) -> None
 
 
 def test_json_row_decodes_and_escapes() -> None:
-    record: dict[str, object] = {
-        "properties": encode_jsonb_object({"region": "eu-west-1"}),
-        "raw": b"\x00\xff",
-        "doc": b'{"x": 1}',
-        "msg": "red \x1b[31m and \u202e reversed",
-    }
-    text = json_row(record)
+    fields: list[tuple[str, object]] = [
+        ("properties", encode_jsonb_object({"region": "eu-west-1"})),
+        ("raw", b"\x00\xff"),
+        ("doc", b'{"x": 1}'),
+        ("msg", "red \x1b[31m and \u202e reversed"),
+    ]
+    text = json_row(fields)
 
     assert json.loads(text) == {
         "properties": {"region": "eu-west-1"},
@@ -273,6 +273,17 @@ def test_json_row_decodes_and_escapes() -> None:
     }
     assert "\x1b" not in text
     assert "\u202e" not in text
+
+
+def test_json_row_keeps_duplicate_names() -> None:
+    text = json_row([("msg", "first"), ("msg", "second"), ("n", 1)])
+
+    assert text == '{"msg": "first", "msg": "second", "n": 1}'
+    assert json.loads(text, object_pairs_hook=list) == [
+        ("msg", "first"),
+        ("msg", "second"),
+        ("n", 1),
+    ]
 
 
 def test_error_text_keeps_lines_only() -> None:

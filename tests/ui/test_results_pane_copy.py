@@ -67,6 +67,21 @@ async def test_copy_row_tsv_spreadsheet_quoting(demo_client: FlightSQLClient) ->
         assert app.notifications[-1] == ("information", "Copied row (54 characters)")
 
 
+async def test_copy_row_json_duplicate_names(demo_client: FlightSQLClient) -> None:
+    sql = (
+        "SELECT a.msg, b.msg, a.n FROM (SELECT 'first' AS msg, 1 AS n) AS a"
+        " CROSS JOIN (SELECT 'second' AS msg) AS b"
+    )
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, sql)
+
+        await pilot.press("J")
+
+        assert app.clipboard == '{"msg": "first", "msg": "second", "n": 1}'
+        assert app.notifications[-1] == ("information", "Copied row as JSON (41 characters)")
+
+
 async def test_detail_names_level(demo_client: FlightSQLClient) -> None:
     sql = (
         "SELECT * FROM ((SELECT level, msg FROM log_entries WHERE level = 2 LIMIT 1)"
