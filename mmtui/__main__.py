@@ -85,6 +85,18 @@ def initial_range_text(begin: str | None, end: str | None) -> str | None:
     """
     from mmtui.timerange import RangeOrderError, TimeRangeError, parse_time_range
 
+    # The prompt reads an empty range as "all", and the app reads an empty initial range as
+    # its default, so an empty option (`--begin "$UNSET"`) would pick a range by accident.
+    if begin is not None and not begin.strip():
+        raise ValueError(
+            f"--begin {_typed(begin)} is empty: give a time such as 1h, now-2h or "
+            "2026-12-04T10:00:00Z, or all for no time range"
+        )
+    if end is not None and not end.strip():
+        raise ValueError(
+            f"--end {_typed(end)} is empty: give a time such as now-1h, or leave --end out "
+            "to end the range now"
+        )
     if begin is None:
         if end is None:
             return None

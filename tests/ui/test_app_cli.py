@@ -221,6 +221,21 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
             "or 7d, now-1h, RFC 3339 such as 2026-12-04T10:00:00Z, A..B between two of those, "
             "or all",
         ),
+        (
+            ["--begin", "", "--end", "1h"],
+            "--begin '' is empty: give a time such as 1h, now-2h or 2026-12-04T10:00:00Z, or all "
+            "for no time range",
+        ),
+        (
+            ["--begin", "2h", "--end", " "],
+            "--end ' ' is empty: give a time such as now-1h, or leave --end out to end the "
+            "range now",
+        ),
+        (
+            ["--end", ""],
+            "--end '' is empty: give a time such as now-1h, or leave --end out to end the "
+            "range now",
+        ),
     ],
     ids=[
         "durations-reversed",
@@ -236,6 +251,9 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
         "end-invalid",
         "begin-range-reversed",
         "begin-alone-invalid",
+        "begin-empty-with-end",
+        "end-blank",
+        "end-empty-alone",
     ],
 )
 def test_range_error_names_options(tmp_path: Path, args: list[str], expected: str) -> None:
@@ -244,6 +262,14 @@ def test_range_error_names_options(tmp_path: Path, args: list[str], expected: st
     assert completed.returncode == 2
     assert completed.stderr == f"mmtui: {expected}\n"
     assert completed.stdout == ""
+
+
+@pytest.mark.parametrize("begin", ["", "  "], ids=["empty", "blank"])
+def test_empty_begin_alone_rejected(begin: str) -> None:
+    # An empty --begin alone must not fall back to the default range of the settings.
+    with pytest.raises(ValueError) as raised:
+        initial_range_text(begin, None)
+    assert str(raised.value).startswith(f"--begin '{begin}' is empty: ")
 
 
 def test_begin_duration_with_end_accepted() -> None:
