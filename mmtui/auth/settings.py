@@ -146,12 +146,23 @@ def _select_profile(
 
     profiles = config.get("profiles")
     if profiles is None:
-        if flag_profile is not None or env_profile is not None:
-            raise SettingsError(
-                f"a profile was requested but {path} has no 'profiles' map: add one, or drop "
-                f"--profile and {ENV_PROFILE}"
+        if flag_profile is None and env_profile is None:
+            return None, config
+        if not path.exists():
+            requested, source = (
+                (flag_profile, "--profile")
+                if flag_profile is not None
+                else (env_profile, f"env {ENV_PROFILE}")
             )
-        return None, config
+            raise SettingsError(
+                f"profile {requested!r} (from {source}) not found: the config file {path} "
+                f"does not exist. Create it with a 'profiles' map, or drop --profile and "
+                f"{ENV_PROFILE}"
+            )
+        raise SettingsError(
+            f"a profile was requested but {path} has no 'profiles' map: add one, or drop "
+            f"--profile and {ENV_PROFILE}"
+        )
     if not isinstance(profiles, dict):
         raise SettingsError(f"invalid 'profiles' in {path}: expected a map of name to settings")
     if not profiles:

@@ -156,6 +156,20 @@ def test_profile_without_profiles_map_rejected(tmp_path: Path) -> None:
         resolve_settings(profile="prod", env=base_env(tmp_path), config_path=path)
 
 
+def test_profile_without_config_file_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "absent" / "config.json"
+    with pytest.raises(SettingsError) as from_flag:
+        resolve_settings(profile="prod", env=base_env(tmp_path), config_path=path)
+    with pytest.raises(SettingsError) as from_env:
+        resolve_settings(env=base_env(tmp_path, MICROMEGAS_PROFILE="prod"), config_path=path)
+
+    flag_message = str(from_flag.value)
+    assert flag_message.startswith("profile 'prod' (from --profile) not found: ")
+    assert f"the config file {path} does not exist" in flag_message
+    assert "'profiles' map" in flag_message
+    assert str(from_env.value).startswith("profile 'prod' (from env MICROMEGAS_PROFILE) not found")
+
+
 def test_unknown_profile_lists_available(tmp_path: Path) -> None:
     path = write_config(tmp_path, PROFILES)
     with pytest.raises(SettingsError, match=r"'staging'.*not found.*local, prod"):
