@@ -56,7 +56,7 @@ _NAME_CONTINUATION_ONLY = string.digits + "."
 """Characters that continue a name but cannot start one."""
 _NAME_CHARACTERS = string.ascii_letters + "_" + _NAME_CONTINUATION_ONLY
 _TIME_PREDICATE = re.compile(
-    r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b"
+    r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b\"?"
     r"\s*(?:>=|<=|=|>|<|\bbetween\b)",
     re.IGNORECASE,
 )
@@ -88,11 +88,12 @@ class Statement:
     end: int
 
 
-def blank_literals_and_comments(sql: str) -> str:
+def blank_literals_and_comments(sql: str, keep_quoted_names: bool = False) -> str:
     """Return `sql` with the insides of string literals, quoted names and comments blanked.
 
     Every character keeps its offset (blanked ones become spaces, newlines stay), so positions
     found in the result are positions in `sql`. The quotes of a literal or a quoted name stay.
+    With `keep_quoted_names`, the insides of double-quoted names stay too.
     """
     # The text between literals and comments is copied in slices found by `re` and
     # `str.find`, so one long line costs time linear in its length, done in C.
@@ -112,8 +113,12 @@ def blank_literals_and_comments(sql: str) -> str:
             while close != -1 and close + 1 < length and sql[close + 1] == opener:
                 close = sql.find(opener, close + 2)
             stop = length if close == -1 else close
+            inside = sql[start + 1 : stop]
             pieces.append(opener)
-            pieces.append(_blank_keeping_line_breaks(sql[start + 1 : stop]))
+            if opener == '"' and keep_quoted_names:
+                pieces.append(inside)
+            else:
+                pieces.append(_blank_keeping_line_breaks(inside))
             pieces.append(sql[stop : stop + 1])
             index = stop + 1
         elif opener == "--":
@@ -285,8 +290,9 @@ def describe_type(data_type: pa.DataType) -> str:
 
 
 def has_time_predicate(sql: str) -> bool:
-    """Tell whether the statement compares a time column in a WHERE clause."""
-    blanked = blank_literals_and_comments(sql)
+    """Tell whether the statement compares a time column, quoted (`"time"`) or not, in a
+    WHERE clause."""
+    blanked = blank_literals_and_comments(sql, keep_quoted_names=True)
     where = _WHERE.search(blanked)
     return where is not None and _TIME_PREDICATE.search(blanked, where.end()) is not None
 

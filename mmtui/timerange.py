@@ -299,6 +299,11 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
         return TimeRange(text="all")
     if ".." in cleaned:
         first, _, last = cleaned.partition("..")
+        for side, bound in (("beginning", first), ("end", last)):
+            if not bound.strip():
+                raise TimeRangeError(
+                    f"invalid range {cleaned!r}: the {side} is missing, as in now-2h..now-1h"
+                )
         if "all" in (first.strip().lower(), last.strip().lower()):
             raise TimeRangeError(
                 f"invalid range {cleaned!r}: 'all' means no time range, so use it alone"

@@ -124,6 +124,20 @@ def test_advice_no_time_range() -> None:
     assert sqlhints.advice(with_predicate, None, has_time_range=False) == []
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT msg FROM log_entries WHERE \"time\" > now() - INTERVAL '1 hour'", True),
+        ('SELECT msg FROM log_entries l WHERE l."time" BETWEEN $1 AND $2', True),
+        ("SELECT msg FROM log_entries WHERE msg = 'time > 5'", False),
+        ("SELECT msg FROM log_entries WHERE \"msg\" = 'x' -- time > 5", False),
+        ('SELECT "time > 5" FROM log_entries WHERE level < 3', False),
+    ],
+)
+def test_time_predicate_quoted_name(sql: str, expected: bool) -> None:
+    assert sqlhints.has_time_predicate(sql) is expected
+
+
 def test_advice_order_by_without_limit() -> None:
     notes = sqlhints.advice("SELECT msg FROM log_entries ORDER BY time", None, True)
     assert notes == ["ORDER BY without LIMIT: the server sorts every row before sending one."]

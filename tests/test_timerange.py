@@ -82,6 +82,8 @@ def test_resolved_bounds_are_aware_utc() -> None:
     [
         ("soon", "invalid time range 'soon'"),
         ("1h..soon", "use a duration such as 2h, now-1h"),
+        ("7d..", "invalid range '7d..': the end is missing"),
+        ("..now", "invalid range '..now': the beginning is missing"),
         ("-1h", "greater than zero"),
         ("0m", "greater than zero"),
         ("now-", "invalid time"),
