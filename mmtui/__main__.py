@@ -51,10 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--profile", help="profile of ~/.micromegas/config.json (else MICROMEGAS_PROFILE)"
+        "--profile",
+        type=_non_empty,
+        help="profile of ~/.micromegas/config.json (else MICROMEGAS_PROFILE)",
     )
     parser.add_argument(
-        "--uri", help="server URI, e.g. grpc://localhost:50051 (else MICROMEGAS_ANALYTICS_URI)"
+        "--uri",
+        type=_non_empty,
+        help="server URI, e.g. grpc://localhost:50051 (else MICROMEGAS_ANALYTICS_URI)",
     )
     parser.add_argument(
         "--auth-mode",
@@ -152,6 +156,14 @@ def _parses(text: str) -> bool:
     except TimeRangeError:
         return False
     return True
+
+
+def _non_empty(value: str) -> str:
+    """Reject an empty or blank option value. An unset variable in `--uri "$URI"` would
+    otherwise fall back to the environment, the profile or the default without a word."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty value: give one, or leave the option out")
+    return value
 
 
 def _typed(value: str) -> str:

@@ -62,6 +62,16 @@ def test_invalid_begin_rejected(tmp_path: Path) -> None:
     assert completed.stdout == ""
 
 
+@pytest.mark.parametrize("option", ["--uri", "--profile"])
+def test_empty_connection_option_rejected(tmp_path: Path, option: str) -> None:
+    completed = _run_cli(tmp_path, option, " ")
+    assert completed.returncode == 2
+    assert f"argument {option}: empty value: give one, or leave the option out" in (
+        completed.stderr
+    )
+    assert completed.stdout == ""
+
+
 def test_invalid_api_key_rejected(tmp_path: Path) -> None:
     env = {"MMTUI_API_KEY": "two words", "HOME": str(tmp_path / "home")}
     completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", env=env)
