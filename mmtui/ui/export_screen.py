@@ -29,6 +29,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
@@ -84,6 +85,23 @@ def path_with_format(path: str, fmt: str) -> str:
     suffix = Path(path).suffix
     stem = path[: len(path) - len(suffix)] if suffix else path
     return stem + FORMAT_EXTENSIONS[fmt]
+
+
+class FormatButton(RadioButton):
+    """A radio button whose mark shows its state by shape as well as colour.
+
+    Textual draws the same mark for on and off and tells them apart by colour alone, so in a
+    terminal without colour (`NO_COLOR`) the three formats looked alike.
+    """
+
+    OFF_MARK = " "
+
+    @property
+    def _button(self) -> Content:
+        # NOTE: `_button` is Textual's private drawing of the mark (8.x), which reads
+        # BUTTON_INNER on each render.
+        self.BUTTON_INNER = RadioButton.BUTTON_INNER if self.value else self.OFF_MARK
+        return super()._button
 
 
 class ExportScreen(ModalScreen[int | None]):
@@ -160,7 +178,7 @@ class ExportScreen(ModalScreen[int | None]):
             )
             with RadioSet(id="export-formats"):
                 for fmt in FORMATS:
-                    yield RadioButton(fmt, value=fmt == initial, id=f"export-{fmt}")
+                    yield FormatButton(fmt, value=fmt == initial, id=f"export-{fmt}")
             yield Static("", id="export-status", markup=False)
             with Horizontal(id="export-buttons"):
                 yield Button("Export", variant="primary", id="export-run")

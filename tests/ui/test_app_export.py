@@ -138,3 +138,18 @@ async def test_ctrl_u_burst_keeps_path(demo_server: DemoServerHandle, tmp_path: 
         await post_keys(pilot, "ctrl+u", *"out.csv")
 
         assert app.screen.query_one("#export-path", Input).value == "out.csv"
+
+
+async def test_format_marks_differ_by_shape(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Without colour, only the characters tell the selected format apart.
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    async with app.run_test(size=SIZE) as pilot:
+        await run_on_grid(pilot, app, "SELECT 1 AS n")
+        await pilot.press("e")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen), "the export screen")
+        await pilot.pause()
+
+        text = screen_text(app)
+        assert "▐●▌ csv" in text
+        assert "▐ ▌ parquet" in text
+        assert "▐ ▌ jsonl" in text
