@@ -364,6 +364,9 @@ class DemoFlightServer(flight.FlightServerBase):  # type: ignore[misc]
         rows = 0
         outcome = "cancelled"
         try:
+            # NOTE: a cancelled call ends this loop only between batches, when gRPC stops
+            # pulling. A batch that takes long to compute (an aggregate over a CROSS JOIN)
+            # keeps a core busy until DataFusion returns it, also under `mmtui --demo`.
             for item in stream:
                 if stopping.is_set():
                     outcome = "stopped by server shutdown"
