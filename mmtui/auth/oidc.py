@@ -103,10 +103,23 @@ def unverified_claims(token: str) -> dict[str, Any]:
 
 def id_token_expiry(token: dict[str, Any]) -> float:
     """Return the `exp` claim (Unix seconds) of the token's ID token; LoginRequired if unusable."""
+    return id_token_times(token)[0]
+
+
+def id_token_times(token: dict[str, Any]) -> tuple[float, float | None]:
+    """Return the `exp` claim (Unix seconds) of the token's ID token and its lifetime.
+
+    The lifetime is `exp - iat` in seconds, or None when `iat` is missing, not a number or not
+    before `exp`. Raises LoginRequired when the ID token or its `exp` claim is unusable.
+    """
     id_token = token.get("id_token")
     if not isinstance(id_token, str) or not id_token:
         raise LoginRequired("no ID token in the cached tokens; log in again")
-    exp = unverified_claims(id_token).get("exp")
+    claims = unverified_claims(id_token)
+    exp = claims.get("exp")
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         raise LoginRequired("the ID token has no numeric exp claim; log in again")
-    return float(exp)
+    iat = claims.get("iat")
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or iat >= exp:
+        return float(exp), None
+    return float(exp), float(exp - iat)

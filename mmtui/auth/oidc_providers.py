@@ -22,21 +22,25 @@ from mmtui.auth.oidc import (
     audience_params,
     create_session,
     fetch_discovery,
-    id_token_expiry,
+    id_token_times,
     unverified_claims,
 )
 from mmtui.auth.settings import ConnectionSettings
 
 logger = logging.getLogger(__name__)
 
-#: Refresh a token this many seconds before it expires.
+#: Refresh a token this many seconds before it expires, or at half its lifetime when that
+#: comes later. A token that lives 5 minutes or less would otherwise be due for a refresh as
+#: soon as it is issued, and be refreshed before every call. Keycloak's access token lifespan
+#: defaults to 5 minutes.
 REFRESH_MARGIN = 300.0
 
 TokenState = Literal["valid", "refresh", "login"]
 
 
 class OidcUserProvider:
-    """Bearer = the cached ID token of a user login, refreshed when it expires within 5 min.
+    """Bearer = the cached ID token of a user login, refreshed when it expires within 5 min
+    (or within half its lifetime, for a token that lives less than 10 min).
 
     Raises LoginRequired from get_token() when there is no cached token, the refresh token
     is missing or rejected, or the IdP returns no new ID token.
@@ -127,13 +131,21 @@ class OidcUserProvider:
         return new_token
 
 
+def refresh_margin(lifetime: float | None) -> float:
+    """Return how many seconds before its expiry a token of `lifetime` seconds is refreshed."""
+    if lifetime is None or lifetime <= 0:
+        return REFRESH_MARGIN
+    return min(REFRESH_MARGIN, lifetime / 2)
+
+
 def _is_fresh(token: dict[str, Any]) -> bool:
-    return id_token_expiry(token) > time.time() + REFRESH_MARGIN
+    expiry, lifetime = id_token_times(token)
+    return expiry > time.time() + refresh_margin(lifetime)
 
 
 class ClientCredentialsProvider:
     """Bearer = an access token from the client credentials grant, reused until 5 min before
-    it expires (service accounts, CI)."""
+    it expires, or half its lifetime for a shorter-lived token (service accounts, CI)."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
         if settings.issuer is None or settings.client_id is None or not settings.client_secret:
@@ -160,7 +172,9 @@ class ClientCredentialsProvider:
     def _usable(token: dict[str, Any]) -> bool:
         expires_at = token.get("expires_at")
         # NOTE: a token without expires_in is reused until invalidate() is called.
-        return expires_at is None or float(expires_at) > time.time() + REFRESH_MARGIN
+        if expires_at is None:
+            return True
+        return float(expires_at) > time.time() + refresh_margin(_lifetime(token))
 
     def _fetch(self) -> dict[str, Any]:
         assert self.settings.issuer is not None
@@ -190,3 +204,11 @@ class ClientCredentialsProvider:
             token["expires_at"] = time.time() + float(token["expires_in"])
         logger.info("fetched a client credentials token for %s", self.settings.client_id)
         return token
+
+
+def _lifetime(token: dict[str, Any]) -> float | None:
+    """Return the token response's `expires_in` in seconds, or None when it is not a number."""
+    try:
+        return float(token["expires_in"])
+    except (KeyError, TypeError, ValueError):
+        return None

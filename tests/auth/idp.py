@@ -172,6 +172,8 @@ class TestIdP:
         self.device_interval = device_interval
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.id_token_lifetime = 3600
+        #: Seconds to back-date `iat` (and so `exp`) of new ID tokens, as for a cached token.
+        self.id_token_issued_ago = 0
         self.access_token_lifetime = 3600
         self.omit_id_token_on_refresh = False
         self.refresh_delay = 0.0
@@ -226,14 +228,14 @@ class TestIdP:
     # ---- token generation ------------------------------------------------------------------
 
     def make_id_token(self, client_id: str, sub: str) -> str:
-        now = int(time.time())
+        issued_at = int(time.time()) - self.id_token_issued_ago
         claims = {
             "iss": self.issuer,
             "aud": client_id,
             "sub": sub,
             "email": self.users.get(sub, ""),
-            "iat": now,
-            "exp": now + self.id_token_lifetime,
+            "iat": issued_at,
+            "exp": issued_at + self.id_token_lifetime,
         }
         return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
 

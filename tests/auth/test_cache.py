@@ -97,7 +97,7 @@ def test_mode_0600_after_login_and_refresh(
     path.write_text("{}", encoding="utf-8")
     os.chmod(path, 0o644)
 
-    idp.id_token_lifetime = 60
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     log_in(oidc_settings)
     assert mode_of(path) == 0o600
 

@@ -35,9 +35,9 @@ print("ok", hashlib.sha256(token.encode()).hexdigest(), flush=True)
 def test_six_processes_refresh_once(
     oidc_settings: ConnectionSettings, oidc_env: dict[str, str], idp: TestIdPHandle
 ) -> None:
-    idp.id_token_lifetime = 60  # due for refresh at once
+    idp.id_token_issued_ago = 3480  # a one-hour token that expires in 2 min: due for refresh
     old = log_in(oidc_settings)
-    idp.id_token_lifetime = 3600
+    idp.id_token_issued_ago = 0
     idp.refresh_delay = 0.3  # keeps the first refresh in flight while the others arrive
 
     env = {**os.environ, **oidc_env, "PYTHONPATH": str(REPO_ROOT)}

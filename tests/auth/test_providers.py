@@ -56,9 +56,10 @@ def test_valid_token_used_without_refresh(
 def test_refresh_when_expiring_within_5_minutes(
     oidc_settings: ConnectionSettings, idp: TestIdPHandle
 ) -> None:
-    idp.id_token_lifetime = 240  # < 5 min: already due for refresh
+    # A one-hour token cached 56 minutes ago: it expires in 4 minutes.
+    idp.id_token_issued_ago = 3360
     old = log_in(oidc_settings)
-    idp.id_token_lifetime = 3600
+    idp.id_token_issued_ago = 0
     provider = oidc_provider(oidc_settings)
     assert provider.token_state() == "refresh"
 
@@ -74,11 +75,42 @@ def test_refresh_when_expiring_within_5_minutes(
     assert idp.refresh_count == 1
 
 
+def test_short_lived_token_not_refreshed_at_once(
+    oidc_settings: ConnectionSettings, idp: TestIdPHandle
+) -> None:
+    # Keycloak's default: ID tokens that live 5 minutes, no longer than the refresh margin.
+    idp.id_token_lifetime = 300
+    tokens = log_in(oidc_settings)
+    provider = oidc_provider(oidc_settings)
+
+    assert provider.token_state() == "valid"
+    assert provider.get_token() == tokens["id_token"]
+    assert provider.get_token() == tokens["id_token"]
+    assert idp.refresh_count == 0
+
+
+def test_short_lived_token_refreshed_at_half_life(
+    oidc_settings: ConnectionSettings, idp: TestIdPHandle
+) -> None:
+    idp.id_token_lifetime = 300
+    idp.id_token_issued_ago = 160  # expires in 140 s, less than half of its lifetime
+    old = log_in(oidc_settings)
+    idp.id_token_issued_ago = 0
+    provider = oidc_provider(oidc_settings)
+
+    assert provider.token_state() == "refresh"
+    new_id_token = provider.get_token()
+    assert new_id_token != old["id_token"]
+    assert idp.refresh_count == 1
+    assert provider.get_token() == new_id_token
+    assert idp.refresh_count == 1
+
+
 def test_refresh_keeps_old_refresh_token(
     oidc_settings: ConnectionSettings, idp: TestIdPHandle
 ) -> None:
     idp.rotate_refresh_tokens = False
-    idp.id_token_lifetime = 60
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     old = log_in(oidc_settings)
     provider = oidc_provider(oidc_settings)
     provider.get_token()
@@ -92,7 +124,7 @@ def test_refresh_keeps_old_refresh_token(
 def test_refresh_without_id_token_fails(
     oidc_settings: ConnectionSettings, idp: TestIdPHandle
 ) -> None:
-    idp.id_token_lifetime = 60
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     log_in(oidc_settings)
     idp.omit_id_token_on_refresh = True
     with pytest.raises(LoginRequired, match="no ID token"):
@@ -102,7 +134,7 @@ def test_refresh_without_id_token_fails(
 def test_revoked_refresh_token_requires_login(
     oidc_settings: ConnectionSettings, idp: TestIdPHandle
 ) -> None:
-    idp.id_token_lifetime = 60
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     log_in(oidc_settings)
     idp.revoke_user("user-alice")
     provider = oidc_provider(oidc_settings)
@@ -167,10 +199,19 @@ def test_client_credentials_token_reused(idp: TestIdPHandle, tmp_path: Path) -> 
     assert not settings.token_cache_path.exists(), "service tokens stay in memory"
 
 
-def test_client_credentials_refetched_near_expiry(idp: TestIdPHandle, tmp_path: Path) -> None:
-    idp.access_token_lifetime = 120  # < 5 min: every call fetches a new token
+def test_client_credentials_short_lived_reused(idp: TestIdPHandle, tmp_path: Path) -> None:
+    idp.access_token_lifetime = 120  # shorter than the 5 minute refresh margin
     provider = ClientCredentialsProvider(client_credentials_settings(idp, tmp_path))
     first = provider.get_token()
+    assert provider.get_token() == first
+    assert len(idp.issued_secrets()) == 1
+
+
+def test_client_credentials_refetched_near_expiry(idp: TestIdPHandle, tmp_path: Path) -> None:
+    idp.access_token_lifetime = 2  # refetched once less than half of it, 1 s, is left
+    provider = ClientCredentialsProvider(client_credentials_settings(idp, tmp_path))
+    first = provider.get_token()
+    time.sleep(1.2)
     second = provider.get_token()
     assert first != second
     assert len(idp.issued_secrets()) == 2
@@ -238,7 +279,7 @@ def debug_log_file(tmp_path: Path) -> Iterator[Path]:
 def test_no_token_in_log_file(
     oidc_settings: ConnectionSettings, idp: TestIdPHandle, debug_log_file: Path, tmp_path: Path
 ) -> None:
-    idp.id_token_lifetime = 60
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     login = DeviceLogin(oidc_settings)
     code = login.start()
     idp.approve_device(code.user_code)

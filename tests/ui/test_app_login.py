@@ -196,7 +196,7 @@ async def test_idp_down_names_issuer(
     idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
 ) -> None:
     # The cached ID token is due for a refresh, and the IdP is gone when the app starts.
-    idp.id_token_lifetime = 60
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     app, provider = _make_app(idp, secured_server, tmp_path)
     log_in(provider.settings)
     idp.stop()
