@@ -53,6 +53,9 @@ class OidcUserProvider:
         self.cache = cache if cache is not None else TokenCache.for_settings(settings)
         self._token: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        #: Count of invalidate() calls. A token read before the latest call is not reused.
+        self._generation = 0
+        self._token_generation = 0
 
     def __repr__(self) -> str:
         return f"OidcUserProvider(issuer={self.settings.issuer!r}, cache={self.cache.path})"
@@ -75,13 +78,21 @@ class OidcUserProvider:
         return "refresh" if token.get("refresh_token") else "login"
 
     def invalidate(self) -> None:
-        """Forget the in-memory token so the next get_token() reads the cache again."""
-        with self._lock:
-            self._token = None
+        """Forget the in-memory token so the next get_token() reads the cache again.
+
+        It does not wait for a get_token() in progress, which may be refreshing, so the UI
+        thread can call it. The token that such a call returns is not reused afterwards.
+        """
+        self._generation += 1
 
     def get_token(self) -> str:
         with self._lock:
-            if self._token is not None and _is_fresh(self._token):
+            generation = self._generation
+            if (
+                self._token is not None
+                and self._token_generation == generation
+                and _is_fresh(self._token)
+            ):
                 return str(self._token["id_token"])
             with self.cache.locked():
                 # Another process may have refreshed while we waited for the lock, so the
@@ -93,6 +104,7 @@ class OidcUserProvider:
                     token = self._refresh(token)
                     self.cache.store(token)
                 self._token = token
+                self._token_generation = generation
                 return str(token["id_token"])
 
     def _refresh(self, token: dict[str, Any]) -> dict[str, Any]:
@@ -153,19 +165,31 @@ class ClientCredentialsProvider:
         self.settings = settings
         self._token: dict[str, Any] | None = None
         self._lock = threading.Lock()
+        #: Count of invalidate() calls. A token fetched before the latest call is not reused.
+        self._generation = 0
+        self._token_generation = 0
 
     def __repr__(self) -> str:
         return f"ClientCredentialsProvider(client_id={self.settings.client_id!r})"
 
     def invalidate(self) -> None:
-        with self._lock:
-            self._token = None
+        """Forget the token in memory, so the next get_token() fetches a new one.
+
+        It does not wait for a get_token() in progress, so the UI thread can call it.
+        """
+        self._generation += 1
 
     def get_token(self) -> str:
         with self._lock:
-            if self._token is not None and self._usable(self._token):
+            generation = self._generation
+            if (
+                self._token is not None
+                and self._token_generation == generation
+                and self._usable(self._token)
+            ):
                 return str(self._token["access_token"])
             self._token = self._fetch()
+            self._token_generation = generation
             return str(self._token["access_token"])
 
     @staticmethod

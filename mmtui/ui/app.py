@@ -889,6 +889,9 @@ class MmtuiApp(App[int]):
         """
         self.connecting = False
         self._update_header()
+        # The server rejected the token, or there is none: the next call must not reuse the
+        # provider's copy in memory, but read the cache again or fetch a new token.
+        self._forget_token()
         if getattr(self.settings, "auth_mode", "none") != "oidc":
             self._authentication_rejected()
             return
@@ -922,9 +925,18 @@ class MmtuiApp(App[int]):
         logger.warning("not authenticated on %s (auth mode %s)", uri, mode)
         self._show_not_connected(schema_message, f"Not authenticated on {uri}: {reason}.")
 
+    def _forget_token(self) -> None:
+        """Make the token provider drop its token in memory, so the next call gets another."""
+        invalidate = getattr(self.token_provider, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
+
     def _login_done(self, logged_in: bool | None) -> None:
         self._login_open = False
         if logged_in:
+            # A worker may have read the old token back from the cache while the dialog was
+            # open, so it is dropped again now that the login has stored the new one.
+            self._forget_token()
             self.notify("Logged in.")
             self.action_reconnect()
         else:

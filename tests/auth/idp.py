@@ -149,6 +149,7 @@ class TestIdP:
     def __init__(self, *, device_interval: int = 1, rotate_refresh_tokens: bool = True) -> None:
         self.lock = threading.RLock()
         self.key = _signing_key()
+        self.key_rotations = 0
         self.clients = {
             PUBLIC_CLIENT_ID: Client(
                 PUBLIC_CLIENT_ID,
@@ -214,6 +215,13 @@ class TestIdP:
                 if token.sub == sub:
                     token.revoked = True
 
+    def rotate_signing_key(self) -> None:
+        """Sign new ID tokens with a new key under a new key id, and publish only that key."""
+        with self.lock:
+            self.key_rotations += 1
+            kid = f"test-key-{self.key_rotations + 1}"
+            self.key = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig"})
+
     def issued_secrets(self) -> list[str]:
         """Every access, refresh and ID token issued so far (for leak checks)."""
         with self.lock:
@@ -237,7 +245,7 @@ class TestIdP:
             "iat": issued_at,
             "exp": issued_at + self.id_token_lifetime,
         }
-        return jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
+        return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
 
     def generate(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -103,6 +104,30 @@ def test_short_lived_token_refreshed_at_half_life(
     assert new_id_token != old["id_token"]
     assert idp.refresh_count == 1
     assert provider.get_token() == new_id_token
+    assert idp.refresh_count == 1
+
+
+def test_invalidate_does_not_wait_for_refresh(
+    oidc_settings: ConnectionSettings, idp: TestIdPHandle
+) -> None:
+    idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
+    log_in(oidc_settings)
+    idp.id_token_issued_ago = 0
+    idp.refresh_delay = 1.0
+    provider = oidc_provider(oidc_settings)
+    refresh = threading.Thread(target=provider.get_token)
+    refresh.start()
+    try:
+        time.sleep(0.3)  # the IdP delays its refresh response by 1 s
+        started = time.monotonic()
+        provider.invalidate()
+        assert time.monotonic() - started < 0.5, "invalidate() waited for the refresh"
+    finally:
+        refresh.join()
+
+    # The refreshed token is in the cache, so the next call reads it there.
+    refreshed = cached_token(oidc_settings)["id_token"]
+    assert provider.get_token() == refreshed
     assert idp.refresh_count == 1
 
 

@@ -138,6 +138,42 @@ async def test_rejected_query_reopens_login(
         assert app.results.store.row_count == 1
 
 
+async def test_login_after_rejected_token_sends_new_token(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app, _provider = _make_app(idp, secured_server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await _approve_device_login(pilot, idp)
+        await wait_schema(pilot)
+
+        # The IdP rotates its signing key, and the server restarts trusting only the new one:
+        # it rejects the ID token in use, which is still far from its expiry.
+        idp.rotate_signing_key()
+        secured_server.stop()
+        restarted = start_demo_server(
+            host="127.0.0.1",
+            port=secured_server.port,
+            issuer=idp.issuer,
+            audience=PUBLIC_CLIENT_ID,
+            telemetry=secured_server.telemetry,
+        )
+        try:
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login to reopen")
+            await _approve_device_login(pilot, idp)
+            await wait_for(pilot, lambda: app.connected, "the schema after login")
+            assert not isinstance(app.screen, LoginScreen), "the new token was not sent"
+
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.results.state == "done", "the query after login")
+            assert app.results.store is not None
+            assert app.results.store.row_count == 1
+            assert not isinstance(app.screen, LoginScreen)
+        finally:
+            restarted.stop()
+
+
 def _make_app_without_login(
     server: DemoServerHandle, tmp_path: Path, env: dict[str, str]
 ) -> MmtuiApp:
