@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from platformdirs import user_downloads_path
 from rich.text import Text
@@ -42,6 +42,7 @@ from mmtui.auth.errors import LoginRequired, TokenCacheRejected
 from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
 from mmtui.autosave import AutosaveSlot, claim_slot, unclaimed_buffers
 from mmtui.flightsql import ConnectionFailed, DeadlineExceeded, QueryError
+from mmtui.logging_setup import redact
 from mmtui.paths import AppPaths, log_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.sqlhints import Statement
@@ -303,6 +304,9 @@ class MmtuiApp(App[int]):
         self._key_from_other_widget = False
         """True while `_run_bindings_of` runs a binding of a widget that lost the focus."""
         self._login_open = False
+        self._new_login_state: Literal["new", "rejected"] | None = None
+        """"new" from a login until the server accepts a call, "rejected" once the server
+        rejected that login's token (the app then shows why, and F9 logs in again)."""
         self._signal_handlers: list[int] = []
         self.crash_error: BaseException | None = None
 
@@ -775,7 +779,7 @@ class MmtuiApp(App[int]):
             return
         except Exception as error:
             if getattr(error, "code", None) == "UNAUTHENTICATED":
-                call_later_from_thread(self, self.request_login)
+                call_later_from_thread(self, self.request_login, error)
                 return
             if not self.is_running:
                 # The app quit while the listing waited, and the demo server it used is gone.
@@ -794,6 +798,7 @@ class MmtuiApp(App[int]):
         call_later_from_thread(self, self._schema_loaded, tables)
 
     def _schema_loaded(self, tables: list[Any]) -> None:
+        self._new_login_state = None
         self.connected = True
         self.connecting = False
         self.connection_lost = False
@@ -872,6 +877,10 @@ class MmtuiApp(App[int]):
 
     def action_reconnect(self) -> None:
         """Retry the token and the table listing (after an outage or a login)."""
+        if self._new_login_state == "rejected":
+            # The server rejected the token of the last login: a rejection now opens the
+            # login dialog again.
+            self._new_login_state = None
         if not self.connected and self.client is not None:
             # A gRPC channel that failed to connect waits out a growing back-off before it
             # tries again; a new client, made by the worker, retries at once.
@@ -881,11 +890,14 @@ class MmtuiApp(App[int]):
 
     # ------------------------------------------------------------------ login
 
-    def request_login(self) -> None:
+    def request_login(self, error: BaseException | None = None) -> None:
         """Open the login screen on top of the explorer (once), and reconnect when it succeeds.
 
         Only an OIDC user login can get a new token. In the other auth modes, the server
         rejected the credentials or requires some, so the app shows that message instead.
+        `error` is the server's rejection, None when there is no usable token. When the server
+        rejects the token of the login that just completed, another login would get the same
+        rejection, so the app shows the server's reason and waits for F9.
         """
         self.connecting = False
         self._update_header()
@@ -893,9 +905,13 @@ class MmtuiApp(App[int]):
         # provider's copy in memory, but read the cache again or fetch a new token.
         self._forget_token()
         if getattr(self.settings, "auth_mode", "none") != "oidc":
-            self._authentication_rejected()
+            self._authentication_rejected(error)
             return
         if self._login_open:
+            return
+        if error is not None and self._new_login_state is not None:
+            self._new_login_state = "rejected"
+            self._new_login_rejected(error)
             return
         factory = self.login_screen_factory
         if factory is None:
@@ -905,7 +921,7 @@ class MmtuiApp(App[int]):
         self._login_open = True
         self.push_screen(factory(self.settings), callback=self._login_done)
 
-    def _authentication_rejected(self) -> None:
+    def _authentication_rejected(self, error: BaseException | None = None) -> None:
         uri = getattr(self.settings, "uri", "the server")
         mode = getattr(self.settings, "auth_mode", "none")
         sources = getattr(self.settings, "sources", {})
@@ -918,12 +934,35 @@ class MmtuiApp(App[int]):
                 f"it requires authentication: set {ENV_API_KEY}, or {ENV_ISSUER} and "
                 f"{ENV_CLIENT_ID} for an OIDC login, or choose a --profile that has them"
             )
-        schema_message = f"Not authenticated on {uri}:\n{reason}.\n\nF9 retries."
+        server_reason = "" if error is None else f"\n{_rejection_reason(error)}"
+        schema_message = f"Not authenticated on {uri}:\n{reason}.{server_reason}\n\nF9 retries."
         if self.schema_message == safe_lines(schema_message):
             # The listing and the validation of the same start were both rejected.
             return
-        logger.warning("not authenticated on %s (auth mode %s)", uri, mode)
+        logger.warning("not authenticated on %s (auth mode %s): %s", uri, mode, error)
         self._show_not_connected(schema_message, f"Not authenticated on {uri}: {reason}.")
+
+    def _new_login_rejected(self, error: BaseException) -> None:
+        """Show that the server rejected the token of the login that just completed."""
+        uri = getattr(self.settings, "uri", "the server")
+        issuer = getattr(self.settings, "issuer", None)
+        client_id = getattr(self.settings, "client_id", None)
+        audience = getattr(self.settings, "audience", None)
+        expected = f"tokens of {issuer} for client {client_id}"
+        if audience:
+            expected += f" with audience {audience}"
+        schema_message = (
+            f"Not authenticated on {uri}:\nit rejected the token of the new login: "
+            f"{_rejection_reason(error)}\n\nCheck that the server accepts {expected}. F9 logs "
+            "in again."
+        )
+        if self.schema_message == safe_lines(schema_message):
+            # The listing and the validation of the same start were both rejected.
+            return
+        logger.warning("%s rejected the token of the new login: %s", uri, error)
+        self._show_not_connected(
+            schema_message, f"Not authenticated on {uri}: it rejected the token of the new login."
+        )
 
     def _forget_token(self) -> None:
         """Make the token provider drop its token in memory, so the next call gets another."""
@@ -937,6 +976,7 @@ class MmtuiApp(App[int]):
             # A worker may have read the old token back from the cache while the dialog was
             # open, so it is dropped again now that the login has stored the new one.
             self._forget_token()
+            self._new_login_state = "new"
             self.notify("Logged in.")
             self.action_reconnect()
         else:
@@ -1201,13 +1241,16 @@ class MmtuiApp(App[int]):
             position = error_position(error, self._running_statement)
         if position is not None:
             self.editor.mark_error(position, from_query=True)
-        if isinstance(error, LoginRequired) or getattr(error, "code", None) == "UNAUTHENTICATED":
+        if isinstance(error, LoginRequired):
             self.request_login()
+        elif getattr(error, "code", None) == "UNAUTHENTICATED":
+            self.request_login(error)
         elif isinstance(error, ConnectionFailed) or getattr(error, "code", None) == "UNAVAILABLE":
             self._connection_lost(error)
 
     def on_results_pane_query_finished(self, _message: ResultsPane.QueryFinished) -> None:
         self.refresh_bindings()
+        self._new_login_state = None
         if self.connection_lost:
             # The server is back: the channel reconnected by itself.
             self.connection_lost = False
@@ -1308,8 +1351,8 @@ class MmtuiApp(App[int]):
         else:
             self.editor.mark_error(event.position)
 
-    def on_hints_panel_login_needed(self, _event: HintsPanel.LoginNeeded) -> None:
-        self.request_login()
+    def on_hints_panel_login_needed(self, event: HintsPanel.LoginNeeded) -> None:
+        self.request_login(event.error)
 
     def action_goto_error(self) -> None:
         if self.editor.goto_error():
@@ -1562,6 +1605,11 @@ def _write_private_file(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
+
+
+def _rejection_reason(error: BaseException) -> str:
+    """Return the first line of the server's rejection, with anything like a token masked."""
+    return redact(_first_line(error))
 
 
 def _first_line(error: BaseException) -> str:

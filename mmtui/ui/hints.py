@@ -70,6 +70,11 @@ class HintsPanel(Vertical):
     class LoginNeeded(Message):
         """Validation failed because the token is no longer accepted."""
 
+        def __init__(self, error: BaseException | None = None) -> None:
+            super().__init__()
+            self.error = error
+            """The server's rejection, None when there was no usable token."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.generation = 0
@@ -207,7 +212,8 @@ class HintsPanel(Vertical):
         if _needs_login(error):
             # The app then opens the login screen, or shows why the server rejected the call.
             self._show(Text("Not authenticated: no validation.", style="yellow"), request)
-            self.post_message(self.LoginNeeded())
+            rejection = None if isinstance(error, LoginRequired) else error
+            self.post_message(self.LoginNeeded(rejection))
             return
         logger.info("validation failed: %s", error)
         position = error_position(error, request.statement)

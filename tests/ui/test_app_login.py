@@ -199,6 +199,7 @@ async def test_rejected_api_key_message(secured_server: DemoServerHandle, tmp_pa
 
         assert f"Not authenticated on {secured_server.uri}" in app.schema_message
         assert "rejected the API key (from env MMTUI_API_KEY)" in app.schema_message
+        assert "decode_error: Invalid JSON Web Signature" in app.schema_message, "the reason"
         assert not isinstance(app.screen, LoginScreen)
         assert "wrong-key" not in screen_text(app)
 
@@ -288,3 +289,34 @@ async def test_token_cache_of_other_user_opens_login(
         await _approve_device_login(pilot, idp)
         await wait_schema(pilot)
         assert cache_path.stat().st_uid == os.geteuid()
+
+
+async def test_new_token_rejected_shows_reason(idp: TestIdPHandle, tmp_path: Path) -> None:
+    # A server that expects another audience rejects every ID token of this client.
+    server = start_demo_server(
+        host="127.0.0.1", port=0, scale=0.01, issuer=idp.issuer, audience="api://other"
+    )
+    try:
+        app, _provider = _make_app(idp, server, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+            await _approve_device_login(pilot, idp)
+            await wait_for(
+                pilot,
+                lambda: app.schema_message.startswith("Not authenticated"),
+                "the rejection of the new token",
+            )
+
+            assert not isinstance(app.screen, LoginScreen), "the login dialog reopened"
+            assert idp.pending_user_codes() == []
+            assert "rejected the token of the new login" in app.schema_message
+            assert "Invalid claim: 'aud'" in app.schema_message, "the server's reason"
+            assert f"tokens of {idp.issuer} for client {PUBLIC_CLIENT_ID}" in app.schema_message
+            assert "F9 logs in again" in app.schema_message
+            notices = [n.message for n in app._notifications if "new login" in n.message]
+            assert len(notices) == 1, notices
+
+            await pilot.press("f9")
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login after F9")
+    finally:
+        server.stop()
