@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from typing import Any
 
@@ -19,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 #: Timeout in seconds of each HTTP request to the IdP.
 HTTP_TIMEOUT = 10.0
+
+#: A JWS in compact serialization: three base64url segments without padding (RFC 7515).
+_COMPACT_JWS_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 
 _discovery_lock = threading.Lock()
 _discovery_cache: dict[str, dict[str, Any]] = {}
@@ -82,8 +86,14 @@ def unverified_claims(token: str) -> dict[str, Any]:
     """Return the claims of a signed JWT without checking the signature.
 
     The client reads `exp` to decide when to refresh; the server checks the signature.
-    Raises LoginRequired for a malformed or unsigned (`alg: none`) token.
+    Raises LoginRequired for a malformed or unsigned (`alg: none`) token. A token with any
+    other character, such as a line break, is malformed: gRPC would abort on it in a header.
     """
+    if not _COMPACT_JWS_RE.fullmatch(token):
+        raise LoginRequired(
+            "the ID token is not a valid JWT: expected three base64url parts separated by "
+            "dots; log in again"
+        )
     try:
         compact = jws.extract_compact(token.encode("ascii"))
     except (JoseError, ValueError, UnicodeEncodeError, RecursionError) as exc:

@@ -8,6 +8,7 @@ They import requests and authlib, about a tenth of a second at start-up, so
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Any, Literal
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = 300.0
 
 TokenState = Literal["valid", "refresh", "login"]
+
+#: Characters of a bearer token that gRPC accepts in the authorization header.
+_BEARER_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 
 
 class OidcUserProvider:
@@ -224,6 +228,11 @@ class ClientCredentialsProvider:
             session.close()
         if not token.get("access_token"):
             raise AuthError("the IdP's client credentials response has no access token")
+        if not _BEARER_TOKEN_RE.fullmatch(str(token["access_token"])):
+            raise AuthError(
+                "the IdP's client credentials response has an invalid access token: it must be "
+                "printable ASCII without spaces or line breaks"
+            )
         if "expires_at" not in token and "expires_in" in token:
             token["expires_at"] = time.time() + float(token["expires_in"])
         logger.info("fetched a client credentials token for %s", self.settings.client_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -17,6 +17,11 @@ from mmtui import __version__
 
 MAX_ATTRIBUTION_LENGTH = 64
 _PRINTABLE_ASCII_RE = re.compile(r"[\x20-\x7e]+")
+#: gRPC (as bundled with pyarrow 23) aborts the whole process when a call's metadata has a
+#: header name or value outside these characters, so each one is checked before the call.
+_HEADER_NAME_RE = re.compile(r"[0-9a-z_.-]+")
+_HEADER_VALUE_RE = re.compile(r"[\x20-\x7e]*")
+_BEARER_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 
 
 class TokenProvider(Protocol):
@@ -58,8 +63,12 @@ class CallHeaderBuilder:
     client_type: str
     session_id: str
     auth_provider: TokenProvider | None = None
-    static_headers: Mapping[str, str] | None = None
+    static_headers: Mapping[str, str] | None = field(default=None, repr=False)
     preserve_dictionary: bool = False
+
+    def __post_init__(self) -> None:
+        for name, value in (self.static_headers or {}).items():
+            check_header(name, value)
 
     def build(
         self,
@@ -89,8 +98,30 @@ class CallHeaderBuilder:
             headers.append((b"preserve_dictionary", b"true"))
         if self.auth_provider is not None:
             token = self.auth_provider.get_token()
+            if not isinstance(token, str) or not _BEARER_TOKEN_RE.fullmatch(token):
+                # The token is not shown: it is a secret, even when it is malformed.
+                raise ValueError(
+                    "invalid bearer token from the auth provider: it must be printable ASCII "
+                    "without spaces or line breaks"
+                )
             headers.append((b"authorization", f"Bearer {token}".encode()))
         return headers
+
+
+def check_header(name: str, value: str) -> None:
+    """Raise ValueError unless gRPC accepts `name` (lowercased) and `value` as call metadata.
+
+    The message names the header but never shows its value, which may be a secret.
+    """
+    if not _HEADER_NAME_RE.fullmatch(name.lower()):
+        raise ValueError(
+            f"invalid header name {name!r}: use only ASCII letters, digits, '-', '_' and '.'"
+        )
+    if not _HEADER_VALUE_RE.fullmatch(value):
+        raise ValueError(
+            f"invalid value of header {name!r}: it must be printable ASCII without tabs or line "
+            "breaks (the value is not shown)"
+        )
 
 
 def time_range_headers(begin: datetime | None, end: datetime | None) -> list[tuple[bytes, bytes]]:

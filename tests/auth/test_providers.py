@@ -183,6 +183,21 @@ def unsigned_jwt(claims: dict[str, object]) -> str:
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
+def test_cached_id_token_with_line_break(
+    oidc_settings: ConnectionSettings, idp: TestIdPHandle
+) -> None:
+    # gRPC aborts the process on a header with a line break, so such a token is never sent.
+    log_in(oidc_settings)
+    entry = json.loads(oidc_settings.token_cache_path.read_text(encoding="utf-8"))
+    entry["token"]["id_token"] += "\n"
+    oidc_settings.token_cache_path.write_text(json.dumps(entry), encoding="utf-8")
+    provider = oidc_provider(oidc_settings)
+
+    assert provider.token_state() == "login"
+    with pytest.raises(LoginRequired, match="not a valid JWT"):
+        provider.get_token()
+
+
 def test_unsigned_id_token_rejected(oidc_settings: ConnectionSettings, idp: TestIdPHandle) -> None:
     cache = TokenCache.for_settings(oidc_settings)
     forged = unsigned_jwt({"iss": idp.issuer, "sub": "mallory", "exp": time.time() + 3600})

@@ -1,5 +1,7 @@
 """Headers of each call: attribution, time range, limit, bearer per call, deprecated headers."""
 
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -172,3 +174,56 @@ def test_preserve_dictionary_header(fault_server: FaultServerHandle) -> None:
 def test_invalid_attribution_rejected(client_type: str) -> None:
     with pytest.raises(ValueError, match="client_type"):
         FlightSQLClient("grpc://127.0.0.1:1", client_type=client_type)
+
+
+# gRPC aborts the whole process on an invalid header, so the client runs in a child process.
+INVALID_HEADER_CHILD = """
+import sys
+import warnings
+
+from mmtui.flightsql import FlightSQLClient
+
+warnings.simplefilter("ignore", DeprecationWarning)
+
+
+class Provider:
+    def get_token(self):
+        return "secret-token\\n"
+
+
+cases = {
+    "token": lambda: FlightSQLClient(sys.argv[1], auth_provider=Provider()),
+    "static": lambda: FlightSQLClient(
+        sys.argv[1], headers={"authorization": "Bearer secret-static\\tx"}
+    ),
+}
+for name, make_client in cases.items():
+    try:
+        make_client().query("fault:zero_batches")
+    except ValueError as error:
+        print(f"{name}: ValueError: {error}")
+    else:
+        print(f"{name}: sent")
+"""
+
+
+def test_invalid_header_raises_not_aborts(fault_server: FaultServerHandle) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", INVALID_HEADER_CHILD, fault_server.uri],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 2, completed.stdout
+    assert lines[0].startswith("token: ValueError: invalid bearer token"), lines[0]
+    assert lines[1].startswith("static: ValueError: invalid value of header"), lines[1]
+    assert "secret" not in completed.stdout
+
+
+def test_static_headers_not_in_repr(fault_server: FaultServerHandle) -> None:
+    with pytest.warns(DeprecationWarning):
+        client = FlightSQLClient(fault_server.uri, headers={"authorization": "Bearer static-key"})
+    assert "static-key" not in repr(client._headers)
+    client.close()
