@@ -24,7 +24,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from mmtui.auth.errors import AuthError, TokenCacheRejected
-from mmtui.auth.settings import ConnectionSettings
+from mmtui.auth.settings import ENV_DATA_DIR, ConnectionSettings
 
 logger = logging.getLogger(__name__)
 
@@ -65,16 +65,24 @@ class TokenCache:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        """Hold the cross-process lock; re-entrant within one thread."""
+        """Hold the cross-process lock; re-entrant within one thread.
+
+        Raises AuthError when the folder cannot be made or the lock cannot be taken.
+        """
         self._ensure_dir()
         try:
-            with self._lock:
-                yield
+            self._lock.acquire()
         except Timeout as exc:
             raise AuthError(
                 f"timed out after {LOCK_TIMEOUT:.0f} s waiting for the token cache lock "
                 f"{self._lock.lock_file}; another mmtui may be stuck"
             ) from exc
+        except OSError as exc:
+            raise _cache_error("lock", Path(self._lock.lock_file), exc) from exc
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def load(self) -> dict[str, Any] | None:
         """Return the cached token dict, or None when absent or for another issuer/client.
@@ -98,7 +106,10 @@ class TokenCache:
         return dict(token) if isinstance(token, dict) else None
 
     def store(self, token: dict[str, Any]) -> None:
-        """Write the token atomically with mode 0600 (also over an existing looser file)."""
+        """Write the token atomically with mode 0600 (also over an existing looser file).
+
+        Raises AuthError, naming the file, when it cannot be written.
+        """
         entry: dict[str, Any] = {
             "issuer": self.issuer,
             "client_id": self.client_id,
@@ -107,7 +118,10 @@ class TokenCache:
         if self.audience:
             entry["audience"] = self.audience
         self._ensure_dir()
-        _write_private(self.path, json.dumps(entry, indent=2))
+        try:
+            _write_private(self.path, json.dumps(entry, indent=2))
+        except OSError as exc:
+            raise _cache_error("write", self.path, exc) from exc
         logger.debug("stored tokens in %s", self.path)
 
     def delete(self) -> dict[str, Any] | None:
@@ -125,23 +139,32 @@ class TokenCache:
             self.path.unlink()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise _cache_error("delete", self.path, exc) from exc
         logger.info("deleted token cache %s", self.path)
         return entry if entry is not None else {}
 
     def skip_upstream_import(self) -> None:
         """Never import the upstream cache into this one (after a logout)."""
         self._ensure_dir()
-        _write_private(self._import_marker(), "logout")
+        marker = self._import_marker()
+        try:
+            _write_private(marker, "logout")
+        except OSError as exc:
+            raise _cache_error("write", marker, exc) from exc
 
     def _import_marker(self) -> Path:
         return self.path.with_name(self.path.name + ".imported")
 
     def _ensure_dir(self) -> None:
         directory = self.path.parent
-        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        mode = stat.S_IMODE(directory.stat().st_mode)
-        if mode & 0o077:
-            directory.chmod(DIR_MODE)
+        try:
+            directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            mode = stat.S_IMODE(directory.stat().st_mode)
+            if mode & 0o077:
+                directory.chmod(DIR_MODE)
+        except OSError as exc:
+            raise _cache_error("create the folder of", self.path, exc) from exc
 
     def _read(self, path: Path) -> dict[str, Any] | None:
         """Return the JSON object in `path`, or None when it is absent, unreadable or invalid.
@@ -240,6 +263,15 @@ def _current_user() -> int | None:
     """Return the effective user id, or None where the platform has no user ids (Windows)."""
     geteuid = getattr(os, "geteuid", None)
     return geteuid() if geteuid is not None else None
+
+
+def _cache_error(verb: str, path: Path, error: OSError) -> AuthError:
+    """Return the AuthError for a token cache file that cannot be used, with what to do."""
+    reason = error.strerror or str(error)
+    return AuthError(
+        f"cannot {verb} the token cache {path}: {reason}. Fix that path, or set "
+        f"{ENV_DATA_DIR} to another folder, then log in again"
+    )
 
 
 def _first_line(error: BaseException) -> str:

@@ -215,16 +215,22 @@ def logout_main(argv: list[str], *, stdout: TextIO | None = None) -> int:
             print(f"mmtui logout: {warning}", file=sys.stderr)
         caches = [TokenCache.for_settings(settings)]
 
+    status = EXIT_OK
     for cache in caches:
-        with cache.locked():
-            entry = cache.delete()
-            cache.skip_upstream_import()
+        try:
+            with cache.locked():
+                entry = cache.delete()
+                cache.skip_upstream_import()
+        except AuthError as exc:
+            print(f"mmtui logout: {exc}", file=sys.stderr)
+            status = EXIT_FAILED
+            continue
         if entry is None:
             print(f"No cached tokens in {cache.path}.", file=out)
             continue
         print(f"Deleted {cache.path}.", file=out)
         print(_revoke(entry), file=out)
-    return EXIT_OK
+    return status
 
 
 def _revoke(entry: dict[str, Any]) -> str:

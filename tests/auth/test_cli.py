@@ -162,3 +162,29 @@ def test_logout_deletes_and_revokes(
     again = io.StringIO()
     assert logout_main([], stdout=again) == 0
     assert "No cached tokens" in again.getvalue()
+
+
+def test_unwritable_cache_login_and_logout(
+    cli_env: dict[str, str],
+    oidc_settings: ConnectionSettings,
+    idp: TestIdPHandle,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A folder in place of the cache file: the tokens cannot be written or deleted.
+    oidc_settings.token_cache_path.mkdir(parents=True)
+
+    out = io.StringIO()
+    thread, outcome = run_cli(lambda: login_main(["--device"], stdout=out))
+    user_code = wait_for(lambda: idp.pending_user_codes(), message="a device code")[0]
+    idp.approve_device(user_code)
+    thread.join(timeout=15)
+
+    assert outcome.get("status") == 1, "login raised instead of returning a status"
+    errors = capsys.readouterr().err
+    assert f"cannot write the token cache {oidc_settings.token_cache_path}" in errors
+    assert "MMTUI_DATA_DIR" in errors
+    assert "Traceback" not in errors
+
+    assert logout_main([], stdout=io.StringIO()) == 1
+    errors = capsys.readouterr().err
+    assert f"cannot delete the token cache {oidc_settings.token_cache_path}" in errors

@@ -268,6 +268,26 @@ async def test_nested_token_cache_opens_login(
         assert app.connected
 
 
+async def test_unwritable_token_cache_login_fails(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # A folder in place of the cache file: the login succeeds, and storing its tokens fails.
+    app, provider = _make_app(idp, secured_server, tmp_path)
+    provider.cache.path.mkdir(parents=True)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await wait_for(pilot, idp.pending_user_codes, "a device code at the IdP")
+        idp.approve_device(idp.pending_user_codes()[0])
+        await wait_for(
+            pilot, lambda: "cannot write the token cache" in screen_text(app), "the failure"
+        )
+
+        assert app.is_running
+        assert app.crash_error is None
+        assert isinstance(app.screen, LoginScreen), "the dialog stays to show why"
+
+
 @pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,
     reason="giving a file to another user needs root",
