@@ -89,6 +89,23 @@ def _check_login_token(token: dict[str, Any]) -> None:
     unverified_claims(id_token)
 
 
+def _client_advice(settings: ConnectionSettings, error: object, method: LoginMethod) -> str:
+    """Return what to check after an IdP error about the client, or "" for other errors."""
+    source = settings.sources.get("client_id", "the settings")
+    if error == "invalid_client":
+        return (
+            f". Check the client id {settings.client_id!r} (from {source}): the IdP does not "
+            "accept it as a public client"
+        )
+    if error == "unauthorized_client":
+        other = "--browser" if method == "device" else "--device"
+        return (
+            f". The client {settings.client_id!r} (from {source}) may not use {method} login "
+            f"at this IdP: try {other}, or ask the IdP's administrators to allow it"
+        )
+    return ""
+
+
 def _cache_for(settings: ConnectionSettings, cache: TokenCache | None) -> TokenCache:
     return cache if cache is not None else TokenCache.for_settings(settings)
 
@@ -156,7 +173,10 @@ class DeviceLogin:
 
         if not isinstance(body, dict) or "error" in body or response.status_code != 200:
             error = body.get("error") if isinstance(body, dict) else response.status_code
-            raise LoginFailed(f"the IdP rejected the device authorization request: {error}")
+            raise LoginFailed(
+                f"the IdP rejected the device authorization request: {error}"
+                f"{_client_advice(self.settings, error, 'device')}"
+            )
         try:
             self.code = DeviceCode(
                 user_code=str(body["user_code"]),
@@ -358,7 +378,10 @@ class BrowserLogin:
                 )
             )
         except OAuthError as exc:
-            raise LoginFailed(f"the IdP rejected the authorization code: {exc.error}") from exc
+            raise LoginFailed(
+                f"the IdP rejected the authorization code: {exc.error}"
+                f"{_client_advice(self.settings, exc.error, 'browser')}"
+            ) from exc
         except requests.RequestException as exc:
             raise LoginFailed(f"the token request failed: {exc}") from exc
         finally:

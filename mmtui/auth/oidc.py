@@ -45,7 +45,10 @@ def fetch_discovery(issuer: str, *, refresh: bool = False) -> dict[str, Any]:
         response.raise_for_status()
         document = response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise DiscoveryError(f"failed to fetch the OIDC discovery document {url}: {exc}") from exc
+        raise DiscoveryError(
+            f"failed to fetch the OIDC discovery document {url}: {exc}. Check the issuer URL "
+            "and that the identity provider is reachable"
+        ) from exc
 
     if not isinstance(document, dict) or "token_endpoint" not in document:
         raise DiscoveryError(f"invalid OIDC discovery document at {url}: no token_endpoint")

@@ -15,11 +15,13 @@ from mmtui.auth import (
     BrowserLogin,
     ConnectionSettings,
     DeviceLogin,
+    DiscoveryError,
     LoginCancelled,
     LoginFailed,
     OidcUserProvider,
     choose_login_method,
     fetch_discovery,
+    resolve_settings,
 )
 from mmtui.auth.oidc import unverified_claims
 from tests.auth.conftest import browser_redirect, wait_for
@@ -229,3 +231,20 @@ def test_choose_login_method(
     if not has_device:
         del discovery["device_authorization_endpoint"]
     assert choose_login_method(discovery, env) == expected
+
+
+def test_device_login_unknown_client(oidc_env: dict[str, str], idp: TestIdPHandle) -> None:
+    settings = resolve_settings(env={**oidc_env, "MICROMEGAS_OIDC_CLIENT_ID": "nope"})
+    with pytest.raises(LoginFailed) as failed:
+        DeviceLogin(settings).start()
+    message = str(failed.value)
+    assert "invalid_client" in message
+    assert "Check the client id 'nope' (from env MICROMEGAS_OIDC_CLIENT_ID)" in message
+
+
+def test_discovery_failure_says_what_to_check(idp: TestIdPHandle) -> None:
+    with pytest.raises(DiscoveryError) as failed:
+        fetch_discovery(idp.issuer + "/realms/missing")
+    message = str(failed.value)
+    assert "404" in message
+    assert "Check the issuer URL" in message
