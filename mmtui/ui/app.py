@@ -1587,6 +1587,15 @@ class MmtuiApp(App[int]):
             self.crash_error = error
         super()._handle_exception(error)
 
+    def _fatal_error(self) -> None:
+        # NOTE: Textual 8 renders the traceback of an unhandled error with the local variables
+        # of each frame, which can hold tokens, and prints it to standard error. While the app
+        # runs, that is the log file, past the redacting formatter. So the traceback goes
+        # through the logger instead, and the redacted crash report follows after exit.
+        self.bell()
+        logger.error("unhandled error, the app exits", exc_info=self.crash_error)
+        self._close_messages_no_wait()
+
 
 def _is_writable_dir(path: Path) -> bool:
     """Tell whether `path` is a folder where this process can create files."""

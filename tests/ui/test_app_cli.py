@@ -124,6 +124,29 @@ async def test_crash_report_redacted(tmp_path: Path) -> None:
     assert report.stat().st_mode & 0o777 == 0o600
 
 
+async def test_crash_traceback_without_locals(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Standard error is the log file while the app runs, and the logger redacts.
+    app = make_app("grpc://127.0.0.1:1", tmp_path)
+
+    def explode() -> None:
+        cached = {"refresh_token": "r-secret-in-a-local"}
+        raise RuntimeError(f"boom after reading {len(cached)} token")
+
+    with pytest.raises(RuntimeError):
+        async with app.run_test(size=SIZE) as pilot:
+            app.call_later(explode)
+            await pilot.pause()
+
+    _out, err = capfd.readouterr()
+    assert "r-secret-in-a-local" not in err
+    crashes = [r for r in caplog.records if r.getMessage() == "unhandled error, the app exits"]
+    assert len(crashes) == 1
+    assert crashes[0].exc_info is not None
+    assert isinstance(crashes[0].exc_info[1], RuntimeError)
+
+
 def test_log_files_private(tmp_path: Path) -> None:
     log_dir = tmp_path / "log"
     log_dir.mkdir(mode=0o755)
