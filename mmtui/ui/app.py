@@ -881,6 +881,9 @@ class MmtuiApp(App[int]):
             # The server rejected the token of the last login: a rejection now opens the
             # login dialog again.
             self._new_login_state = None
+        # A client credentials token that the server rejected is fetched anew here, on F9, not
+        # on each rejected validation hint, which would ask the IdP on every key typed.
+        self._forget_token()
         if not self.connected and self.client is not None:
             # A gRPC channel that failed to connect waits out a growing back-off before it
             # tries again; a new client, made by the worker, retries at once.
@@ -901,12 +904,12 @@ class MmtuiApp(App[int]):
         """
         self.connecting = False
         self._update_header()
-        # The server rejected the token, or there is none: the next call must not reuse the
-        # provider's copy in memory, but read the cache again or fetch a new token.
-        self._forget_token()
         if getattr(self.settings, "auth_mode", "none") != "oidc":
             self._authentication_rejected(error)
             return
+        # The server rejected the ID token, or there is none: the next call must not reuse the
+        # provider's copy in memory, but read the cache again.
+        self._forget_token()
         if self._login_open:
             return
         if error is not None and self._new_login_state is not None:

@@ -20,7 +20,13 @@ from mmtui.paths import AppPaths
 from mmtui.ui.app import MmtuiApp
 from mmtui.ui.login_screen import LoginScreen
 from tests.auth.conftest import log_in
-from tests.auth.idp import PUBLIC_CLIENT_ID, TestIdPHandle, start_test_idp
+from tests.auth.idp import (
+    PUBLIC_CLIENT_ID,
+    SERVICE_CLIENT_ID,
+    SERVICE_CLIENT_SECRET,
+    TestIdPHandle,
+    start_test_idp,
+)
 from tests.ui.test_app_support import SIZE, run_and_wait, screen_text, wait_for, wait_schema
 
 WORK = "SELECT count(*) AS n FROM processes -- my unsaved work"
@@ -208,6 +214,34 @@ async def test_rejected_api_key_message(secured_server: DemoServerHandle, tmp_pa
         await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
         assert not isinstance(app.screen, LoginScreen)
         assert app.is_running
+
+
+async def test_rejected_service_token_refetched_on_f9(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # The demo server accepts only ID tokens, so it rejects every client credentials token.
+    app = _make_app_without_login(
+        secured_server,
+        tmp_path,
+        {
+            "MICROMEGAS_OIDC_ISSUER": idp.issuer,
+            "MICROMEGAS_OIDC_CLIENT_ID": SERVICE_CLIENT_ID,
+            "MICROMEGAS_OIDC_CLIENT_SECRET": SERVICE_CLIENT_SECRET,
+        },
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_not_authenticated(pilot, app)
+        assert "rejected the client credentials token" in app.schema_message
+        fetched = len(idp.issued_secrets())
+
+        # Each edit is validated and rejected again, without a new token from the IdP.
+        for key in ("x", "y", "z"):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+        assert len(idp.issued_secrets()) == fetched
+
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: len(idp.issued_secrets()) == fetched + 1, "a new token on F9")
 
 
 async def test_required_auth_message(secured_server: DemoServerHandle, tmp_path: Path) -> None:
