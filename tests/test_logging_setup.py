@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from mmtui.demo import DemoServerHandle
-from mmtui.logging_setup import RedactingFormatter, drop_grpc_trace
+from mmtui.logging_setup import RedactingFormatter, drop_grpc_trace, redact
 from tests.fresh_interpreter import run_python
 
 CREATED = 1_796_400_000.25
@@ -27,6 +27,14 @@ def test_time_is_utc_with_z() -> None:
     line = formatter.format(make_record("hello"))
 
     assert line == "2026-12-04T16:00:00.250Z hello"
+
+
+def test_redact_keeps_bearer_token_prose() -> None:
+    rejection = "invalid bearer token (invalid_claim: invalid claim 'aud')"
+    assert redact(rejection) == rejection
+    assert "tok3n" not in redact("authorization: Bearer tok3n-abc.def")
+    assert redact("Bearer token123456") == "Bearer <redacted>"
+    assert redact("bearer  abcdef") == "bearer  <redacted>"
 
 
 def test_controls_in_message_escaped() -> None:

@@ -263,7 +263,8 @@ class _CallHeadersFactory(flight.ServerMiddlewareFactory):  # type: ignore[misc]
             claims = self.verifier.verify(token.strip())
         except TokenRejected as error:
             logger.warning("rejected %s call: %s", info.method.name, error)
-            raise flight.FlightUnauthenticatedError(f"invalid bearer token: {error}") from None
+            # The reason is in brackets: after "token:" the log's redaction would mask it.
+            raise flight.FlightUnauthenticatedError(f"invalid bearer token ({error})") from None
         logger.debug("authenticated %s call for subject %s", info.method.name, claims.get("sub"))
 
 

@@ -101,8 +101,8 @@ class CallHeaderBuilder:
             if not isinstance(token, str) or not _BEARER_TOKEN_RE.fullmatch(token):
                 # The token is not shown: it is a secret, even when it is malformed.
                 raise ValueError(
-                    "invalid bearer token from the auth provider: it must be printable ASCII "
-                    "without spaces or line breaks"
+                    "invalid bearer token from the auth provider, which must be printable "
+                    "ASCII without spaces or line breaks"
                 )
             headers.append((b"authorization", f"Bearer {token}".encode()))
         return headers

@@ -217,7 +217,7 @@ def test_invalid_header_raises_not_aborts(fault_server: FaultServerHandle) -> No
     assert completed.returncode == 0, completed.stderr[-2000:]
     lines = completed.stdout.splitlines()
     assert len(lines) == 2, completed.stdout
-    assert lines[0].startswith("token: ValueError: invalid bearer token"), lines[0]
+    assert lines[0].startswith("token: ValueError: invalid bearer token from"), lines[0]
     assert lines[1].startswith("static: ValueError: invalid value of header"), lines[1]
     assert "secret" not in completed.stdout
 
