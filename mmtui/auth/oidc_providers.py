@@ -66,6 +66,8 @@ class OidcUserProvider:
 
     def token_state(self) -> TokenState:
         """Return whether the cache contains a valid token, one to refresh, or none (no network)."""
+        if self._fresh_cached_token() is not None:
+            return "valid"
         try:
             with self.cache.locked():
                 token = self.cache.load()
@@ -98,6 +100,11 @@ class OidcUserProvider:
                 and _is_fresh(self._token)
             ):
                 return str(self._token["id_token"])
+            fresh = self._fresh_cached_token()
+            if fresh is not None:
+                self._token = fresh
+                self._token_generation = generation
+                return str(fresh["id_token"])
             with self.cache.locked():
                 # Another process may have refreshed while we waited for the lock, so the
                 # cache is read again here; refreshing with a rotated token would fail.
@@ -110,6 +117,25 @@ class OidcUserProvider:
                 self._token = token
                 self._token_generation = generation
                 return str(token["id_token"])
+
+    def _fresh_cached_token(self) -> dict[str, Any] | None:
+        """Return the cached token when it needs no refresh, read without the file lock.
+
+        `TokenCache.store` replaces the file atomically, so a read without the lock sees a
+        whole token. Another process that holds the lock while its refresh waits on the IdP
+        then does not hold this one up. None when the token needs a refresh or a login, and
+        when there is no cache file yet: importing the upstream cache writes one, under the
+        lock.
+        """
+        if not self.cache.path.exists():
+            return None
+        try:
+            token = self.cache.load()
+            if token is None or not _is_fresh(token):
+                return None
+        except LoginRequired:
+            return None
+        return token
 
     def _refresh(self, token: dict[str, Any]) -> dict[str, Any]:
         refresh_token = token.get("refresh_token")

@@ -178,6 +178,10 @@ class TestIdP:
         self.access_token_lifetime = 3600
         self.omit_id_token_on_refresh = False
         self.refresh_delay = 0.0
+        #: Set when a refresh request reaches the IdP.
+        self.refresh_started = threading.Event()
+        #: When set to an Event, refresh requests wait for it before they are answered.
+        self.refresh_gate: threading.Event | None = None
         self.slow_down_responses = 0
 
         # Counters the tests read.
@@ -345,6 +349,9 @@ def _build_app(idp: TestIdP) -> Flask:
             self.INCLUDE_NEW_REFRESH_TOKEN = idp.rotate_refresh_tokens
 
         def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+            idp.refresh_started.set()
+            if idp.refresh_gate is not None:
+                idp.refresh_gate.wait(30)
             if idp.refresh_delay:
                 time.sleep(idp.refresh_delay)  # widens the window for concurrent refreshes
             with idp.lock:

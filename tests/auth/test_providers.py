@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from mmtui.auth import (
     ApiKeyProvider,
@@ -51,6 +52,21 @@ def test_valid_token_used_without_refresh(
     assert provider.token_state() == "valid"
     assert provider.get_token() == tokens["id_token"]
     assert provider.get_token() == tokens["id_token"]
+    assert idp.refresh_count == 0
+
+
+def test_valid_token_read_while_lock_held(
+    oidc_settings: ConnectionSettings, idp: TestIdPHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = log_in(oidc_settings)
+    monkeypatch.setattr("mmtui.auth.cache.LOCK_TIMEOUT", 0.5)
+    provider = oidc_provider(oidc_settings)
+
+    # Another process holds the lock while its refresh waits on the IdP. A valid cached
+    # token is read without the lock.
+    with FileLock(str(oidc_settings.token_cache_path) + ".lock", timeout=0):
+        assert provider.token_state() == "valid"
+        assert provider.get_token() == tokens["id_token"]
     assert idp.refresh_count == 0
 
 
@@ -113,16 +129,20 @@ def test_invalidate_does_not_wait_for_refresh(
     idp.id_token_issued_ago = 3480  # expires in 2 min: due for refresh
     log_in(oidc_settings)
     idp.id_token_issued_ago = 0
-    idp.refresh_delay = 1.0
+    idp.refresh_gate = threading.Event()
     provider = oidc_provider(oidc_settings)
     refresh = threading.Thread(target=provider.get_token)
     refresh.start()
     try:
-        time.sleep(0.3)  # the IdP delays its refresh response by 1 s
-        started = time.monotonic()
-        provider.invalidate()
-        assert time.monotonic() - started < 0.5, "invalidate() waited for the refresh"
+        # The IdP holds the refresh until the gate opens, so the provider's lock stays taken.
+        assert idp.refresh_started.wait(30), "the refresh never reached the IdP"
+        invalidate = threading.Thread(target=provider.invalidate)
+        invalidate.start()
+        invalidate.join(30)
+        assert not invalidate.is_alive(), "invalidate() waited for the refresh"
+        assert refresh.is_alive()
     finally:
+        idp.refresh_gate.set()
         refresh.join()
 
     # The refreshed token is in the cache, so the next call reads it there.
