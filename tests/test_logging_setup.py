@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import mmtui
 from mmtui.demo import DemoServerHandle
 from mmtui.logging_setup import RedactingFormatter, drop_grpc_trace, redact
 from tests.fresh_interpreter import run_python
@@ -35,6 +38,20 @@ def test_redact_keeps_bearer_token_prose() -> None:
     assert "tok3n" not in redact("authorization: Bearer tok3n-abc.def")
     assert redact("Bearer token123456") == "Bearer <redacted>"
     assert redact("bearer  abcdef") == "bearer  <redacted>"
+
+
+def test_no_message_puts_a_value_after_token_colon() -> None:
+    # The redaction masks whatever follows "token:", "secret:" or "key:", so a message such as
+    # "needs a token: %s" would lose its reason in the log.
+    pattern = re.compile(r"(?i)(token|secret|key|password|authorization):\s*(%[sr]|\{)")
+    package = Path(mmtui.__file__).parent
+    offenders = [
+        f"{path.relative_to(package)}:{number}"
+        for path in sorted(package.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and not line.lstrip().startswith(("#", "`"))
+    ]
+    assert offenders == []
 
 
 def test_controls_in_message_escaped() -> None:

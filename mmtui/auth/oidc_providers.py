@@ -121,7 +121,7 @@ class OidcUserProvider:
     def _fresh_cached_token(self) -> dict[str, Any] | None:
         """Return the cached token when it needs no refresh, read without the file lock.
 
-        `TokenCache.store` replaces the file atomically, so a read without the lock sees a
+        `TokenCache.store` replaces the file atomically, so a read without the lock gets a
         whole token. Another process that holds the lock while its refresh waits on the IdP
         then does not hold this one up. None when the token needs a refresh or a login, and
         when there is no cache file yet: importing the upstream cache writes one, under the
@@ -256,7 +256,7 @@ class ClientCredentialsProvider:
             raise AuthError("the IdP's client credentials response has no access token")
         if not _BEARER_TOKEN_RE.fullmatch(str(token["access_token"])):
             raise AuthError(
-                "the IdP's client credentials response has an invalid access token: it must be "
+                "the IdP's client credentials response has an invalid access token, which must be "
                 "printable ASCII without spaces or line breaks"
             )
         if "expires_at" not in token and "expires_in" in token:

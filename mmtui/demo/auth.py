@@ -108,7 +108,7 @@ class JwtVerifier:
                 last_error = error
             except JoseError as error:
                 raise TokenRejected(_describe(error)) from error
-        raise TokenRejected(f"no signing key of {self.issuer} matches the token: {last_error}")
+        raise TokenRejected(f"no signing key of {self.issuer} matches the token ({last_error})")
 
 
 def _describe(error: JoseError) -> str:

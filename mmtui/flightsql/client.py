@@ -321,7 +321,7 @@ class FlightSQLClient:
             options = self._options(begin, end, timeout=self.call_timeout)
         except Exception as exc:
             # The token provider raised (a login is needed, say), and the query reports it.
-            logger.info("count estimate skipped, no token: %s: %s", type(exc).__name__, exc)
+            logger.info("count estimate skipped, no token (%s: %s)", type(exc).__name__, exc)
             return None
         try:
             stream = QueryStream(

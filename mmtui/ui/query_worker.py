@@ -487,7 +487,7 @@ class QueryWorker:
             # The token provider raised (a login is needed, say). The pane shows the error,
             # and the app opens the login screen when a login can help.
             final = QueryFailed(self.run_id, store, *self.progress, error=error)
-            logger.info("query %d needs a token: %s", self.run_id, error)
+            logger.info("query %d needs a token (%s)", self.run_id, error)
         except Exception as error:
             # Anything else (a store or decoding error) still ends the run with a final
             # message, so the pane does not show "running" for a thread that died.
