@@ -240,7 +240,7 @@ class MmtuiApp(App[int]):
         token_provider: Any = None,
         paths: AppPaths | None = None,
         time_range: str | None = None,
-        login_screen_factory: Callable[[Any], Screen[bool]] | None = None,
+        login_screen_factory: Callable[..., Screen[bool]] | None = None,
         startup_warnings: Iterable[str] = (),
     ) -> None:
         """Create the app.
@@ -765,8 +765,8 @@ class MmtuiApp(App[int]):
                 logger.warning("%s", error)
                 call_later_from_thread(self, self._token_cache_rejected, error)
                 return
-            except LoginRequired:
-                call_later_from_thread(self, self.request_login)
+            except LoginRequired as error:
+                call_later_from_thread(self, self.request_login, error)
                 return
             except Exception as error:
                 logger.warning("getting a token failed: %s", error)
@@ -774,8 +774,8 @@ class MmtuiApp(App[int]):
                 return
         try:
             tables = self.client.list_tables()
-        except LoginRequired:
-            call_later_from_thread(self, self.request_login)
+        except LoginRequired as error:
+            call_later_from_thread(self, self.request_login, error)
             return
         except Exception as error:
             if getattr(error, "code", None) == "UNAUTHENTICATED":
@@ -898,10 +898,14 @@ class MmtuiApp(App[int]):
 
         Only an OIDC user login can get a new token. In the other auth modes, the server
         rejected the credentials or requires some, so the app shows that message instead.
-        `error` is the server's rejection, None when there is no usable token. When the server
-        rejects the token of the login that just completed, another login would get the same
-        rejection, so the app shows the server's reason and waits for F9.
+        `error` is the server's rejection, or `LoginRequired` (or None) when there is no usable
+        token; the dialog says which. When the server rejects the token of the login that just
+        completed, another login would get the same rejection, so the app shows the server's
+        reason and waits for F9.
         """
+        reason = _login_reason(error)
+        if isinstance(error, LoginRequired):
+            error = None
         self.connecting = False
         self._update_header()
         if getattr(self.settings, "auth_mode", "none") != "oidc":
@@ -922,7 +926,8 @@ class MmtuiApp(App[int]):
 
             factory = LoginScreen
         self._login_open = True
-        self.push_screen(factory(self.settings), callback=self._login_done)
+        logger.info("login requested: %s", reason)
+        self.push_screen(factory(self.settings, reason=reason), callback=self._login_done)
 
     def _authentication_rejected(self, error: BaseException | None = None) -> None:
         uri = getattr(self.settings, "uri", "the server")
@@ -1244,9 +1249,7 @@ class MmtuiApp(App[int]):
             position = error_position(error, self._running_statement)
         if position is not None:
             self.editor.mark_error(position, from_query=True)
-        if isinstance(error, LoginRequired):
-            self.request_login()
-        elif getattr(error, "code", None) == "UNAUTHENTICATED":
+        if isinstance(error, LoginRequired) or getattr(error, "code", None) == "UNAUTHENTICATED":
             self.request_login(error)
         elif isinstance(error, ConnectionFailed) or getattr(error, "code", None) == "UNAVAILABLE":
             self._connection_lost(error)
@@ -1617,6 +1620,15 @@ def _write_private_file(path: Path, data: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
+
+
+def _login_reason(error: BaseException | None) -> str:
+    """Return the login dialog's line on why a login is needed."""
+    if error is None:
+        return "No usable token in the token cache."
+    if isinstance(error, LoginRequired):
+        return f"No usable token ({_first_line(error)})."
+    return f"The server rejected the token ({_rejection_reason(error)})."
 
 
 def _rejection_reason(error: BaseException) -> str:

@@ -73,7 +73,7 @@ class HintsPanel(Vertical):
         def __init__(self, error: BaseException | None = None) -> None:
             super().__init__()
             self.error = error
-            """The server's rejection, None when there was no usable token."""
+            """The server's rejection, or `LoginRequired` when there was no usable token."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -212,8 +212,7 @@ class HintsPanel(Vertical):
         if _needs_login(error):
             # The app then opens the login screen, or shows why the server rejected the call.
             self._show(Text("Not authenticated: no validation.", style="yellow"), request)
-            rejection = None if isinstance(error, LoginRequired) else error
-            self.post_message(self.LoginNeeded(rejection))
+            self.post_message(self.LoginNeeded(error))
             return
         logger.info("validation failed: %s", error)
         position = error_position(error, request.statement)

@@ -37,6 +37,7 @@ from mmtui.auth import (
     open_browser,
 )
 from mmtui.auth.login import DEFAULT_CALLBACK_PORT, browser_available
+from mmtui.results import safe_text
 from mmtui.ui.footer import KeyFooter
 from mmtui.ui.ordered_input import OrderedInput
 
@@ -67,6 +68,10 @@ class LoginScreen(ModalScreen[bool]):
     }
     LoginScreen #login-methods Button, LoginScreen #login-actions Button {
         margin-right: 2;
+    }
+    LoginScreen #login-reason {
+        color: $text-muted;
+        margin-bottom: 1;
     }
     LoginScreen #login-status {
         margin-bottom: 1;
@@ -132,10 +137,13 @@ class LoginScreen(ModalScreen[bool]):
         env: Mapping[str, str] | None = None,
         callback_port: int = DEFAULT_CALLBACK_PORT,
         launch_browser: bool = True,
+        reason: str = "",
     ) -> None:
-        """`method` forces device or browser login; None chooses as `mmtui login` does."""
+        """`method` forces device or browser login; None chooses as `mmtui login` does.
+        `reason`, shown under the title, is why a login is needed."""
         super().__init__()
         self.settings = settings
+        self.reason = reason
         self.initial_method = method
         self.env = os.environ if env is None else env
         self.callback_port = callback_port
@@ -152,6 +160,8 @@ class LoginScreen(ModalScreen[bool]):
                 id="login-title",
                 markup=False,
             )
+            if self.reason:
+                yield Static(safe_text(self.reason), id="login-reason", markup=False)
             with Horizontal(id="login-methods"):
                 yield Button("Device code", id="login-device")
                 yield Button("Browser", id="login-browser")

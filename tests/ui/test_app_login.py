@@ -62,8 +62,15 @@ def _make_app(
     assert settings.auth_mode == "oidc"
     provider = OidcUserProvider(settings)
 
-    def login_screen(settings: Any) -> LoginScreen:
-        return LoginScreen(settings, method="device", env={}, callback_port=0, launch_browser=False)
+    def login_screen(settings: Any, reason: str = "") -> LoginScreen:
+        return LoginScreen(
+            settings,
+            method="device",
+            env={},
+            callback_port=0,
+            launch_browser=False,
+            reason=reason,
+        )
 
     (tmp_path / "state").mkdir()
     (tmp_path / "state" / "autosave.sql").write_text(WORK)
@@ -100,6 +107,7 @@ async def test_login_at_start_then_explore(
         await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
         assert not app.connected
         assert app.editor.text == WORK
+        assert "No usable token (no cached tokens in" in screen_text(app)
 
         await _approve_device_login(pilot, idp)
         await wait_schema(pilot)
@@ -167,6 +175,9 @@ async def test_login_after_rejected_token_sends_new_token(
         try:
             await pilot.press("f5")
             await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login to reopen")
+            await pilot.pause()
+            assert "The server rejected the token (" in screen_text(app)
+            assert "invalid bearer token (" in screen_text(app)
             await _approve_device_login(pilot, idp)
             await wait_for(pilot, lambda: app.connected, "the schema after login")
             assert not isinstance(app.screen, LoginScreen), "the new token was not sent"
