@@ -94,10 +94,13 @@ class OidcUserProvider:
     def get_token(self) -> str:
         with self._lock:
             generation = self._generation
+            # `mmtui logout` in another terminal deletes the cache file: the token in memory
+            # goes with it, so the session ends here too and the next step asks for a login.
             if (
                 self._token is not None
                 and self._token_generation == generation
                 and _is_fresh(self._token)
+                and self.cache.path.exists()
             ):
                 return str(self._token["id_token"])
             fresh = self._fresh_cached_token()

@@ -70,6 +70,20 @@ def test_valid_token_read_while_lock_held(
     assert idp.refresh_count == 0
 
 
+def test_logout_elsewhere_ends_session(
+    oidc_settings: ConnectionSettings, idp: TestIdPHandle
+) -> None:
+    tokens = log_in(oidc_settings)
+    provider = oidc_provider(oidc_settings)
+    assert provider.get_token() == tokens["id_token"]
+
+    # `mmtui logout` in another terminal deletes the cache; nothing tells this provider.
+    assert provider.cache.delete() is not None
+    with pytest.raises(LoginRequired) as caught:
+        provider.get_token()
+    assert "no cached tokens" in str(caught.value)
+
+
 def test_refresh_when_expiring_within_5_minutes(
     oidc_settings: ConnectionSettings, idp: TestIdPHandle
 ) -> None:
