@@ -13,10 +13,12 @@ Conversions:
   intervals, unions, run-end encoded, null) are written as text. Nested values and `jsonb` are
   written as JSON. Nulls are empty fields. Timestamps are written as in JSON lines.
 - Parquet: columns Parquet cannot store (for example unions and month-day-nano intervals) are
-  written as text. Dictionary and run-end encoded columns are written as their values (Parquet
-  dictionary-encodes them itself). A decimal with a negative scale becomes a decimal with
-  scale 0 and the same values, and a fixed-size list a list. Every other column keeps its Arrow
-  type, including strings with invalid UTF-8.
+  written as text. A repeated column name (`a.msg, b.msg` of a join) gets a suffix (`msg_2`),
+  because pyarrow's `pq.read_table` rejects a file with repeated names. Dictionary and run-end
+  encoded columns are written as their values (Parquet dictionary-encodes them itself). A
+  decimal with a negative scale becomes a decimal with scale 0 and the same values, and a
+  fixed-size list a list. Every other column keeps its Arrow type, including strings with
+  invalid UTF-8.
 - JSON lines: one object per row, nulls as `null`. Timestamps, dates, times and durations are
   strings with full precision, and `jsonb` and nested values are JSON. Timestamps carry the
   column zone's UTC offset (`+05:30`). Values outside years 0001-9999 are exact, but written in
@@ -308,7 +310,11 @@ def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path:
     # with a dictionary of the values it holds. A Flight stream may repeat a partition's whole
     # dictionary in every batch (15,341 block ids for about 150 used per batch), and writing
     # those made the demo's log view 3.5 times larger.
-    fields = [_parquet_field(field) for field in store.schema]
+    names = _unique_names(store.schema.names)
+    fields = [
+        _parquet_field(field).with_name(name)
+        for field, name in zip(store.schema, names, strict=True)
+    ]
     as_text = [not _parquet_supports(field) for field in fields]
     schema = pa.schema(
         [
@@ -334,6 +340,23 @@ def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path:
             writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
             rows += batch.num_rows
     return rows
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Return `names` with each repeat renamed `NAME_2`, `NAME_3`..., skipping taken names."""
+    taken = set(names)
+    unique: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            suffix = 2
+            while f"{name}_{suffix}" in taken:
+                suffix += 1
+            name = f"{name}_{suffix}"
+            taken.add(name)
+        seen.add(name)
+        unique.append(name)
+    return unique
 
 
 def _compact_null_lists(array: Any) -> Any:

@@ -210,6 +210,26 @@ def test_parquet_unsupported_type_as_text(tmp_path: Path) -> None:
         assert table.column("span").to_pylist() == ["1mo 2d 00:00:00.000000003"]
 
 
+def test_parquet_repeated_names_renamed(tmp_path: Path) -> None:
+    # A join's `a.msg, b.msg`, and a `msg_2` of its own that the rename must not reuse.
+    names = ["msg", "msg", "msg_2", "msg"]
+    schema = pa.schema([(name, pa.string()) for name in names])
+    with ResultStore(schema) as store:
+        values = [pa.array([f"value {index}"]) for index in range(len(names))]
+        store.append(pa.record_batch(values, schema))
+        path = tmp_path / "join.parquet"
+        assert export_store(store, path, "parquet") == 1
+
+    table = pq.read_table(path)
+    assert table.column_names == ["msg", "msg_3", "msg_2", "msg_4"]
+    assert [table.column(index)[0].as_py() for index in range(4)] == [
+        "value 0",
+        "value 1",
+        "value 2",
+        "value 3",
+    ]
+
+
 def test_export_rejects_directory(store: ResultStore, tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     folder.mkdir()
