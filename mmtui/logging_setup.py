@@ -33,8 +33,12 @@ from typing import Any
 from mmtui import __version__, paths
 
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # "bearer token" is prose ("invalid bearer token ..."), not a header value.
-    (re.compile(r"(?i)(bearer\s+)(?!token\b)[A-Za-z0-9._~+/=-]+"), r"\1<redacted>"),
+    # "bearer token" is prose ("invalid bearer token ..."), not a header value. A value that
+    # only starts with "token", such as "token-3f9a", is a credential and is masked.
+    (
+        re.compile(r"(?i)(bearer\s+)(?!token(?![A-Za-z0-9._~+/=-]))[A-Za-z0-9._~+/=-]+"),
+        r"\1<redacted>",
+    ),
     (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), "<redacted-jwt>"),
     (
         re.compile(

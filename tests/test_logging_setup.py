@@ -54,6 +54,13 @@ def test_no_message_puts_a_value_after_token_colon() -> None:
     assert offenders == []
 
 
+def test_redact_masks_bearer_starting_with_token() -> None:
+    for key in ("token-9f8e7d6c5b4a", "token.abc.def", "token_ab12", "token/xyz=="):
+        assert key not in redact(f"sent Bearer {key}"), key
+        assert key not in redact(f"authorization: Bearer {key}"), key
+    assert redact("invalid bearer token (expired)") == "invalid bearer token (expired)"
+
+
 def test_controls_in_message_escaped() -> None:
     formatter = RedactingFormatter("%(levelname)s %(message)s")
     # A server error with a title-setting OSC sequence and a forged second log line.
