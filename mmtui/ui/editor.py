@@ -24,6 +24,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.geometry import Offset
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
@@ -336,6 +337,15 @@ class SqlEditor(TextArea):
         super().redo()
         self._follow_edit()
         self._restore_highlighting_when_fits()
+
+    def scroll_cursor_visible(self, center: bool = False, animate: bool = False) -> Offset:
+        # Textual 8.2.8 resizes the view after a redo before it moves the cursor into the new
+        # text. When the redo removed lines, such as typing over a selection of several
+        # lines, the cursor then lies past the last line and Textual raises ValueError,
+        # which ended the app. The cursor is moved, and scrolled to, right after.
+        if self.selection.end[0] >= self.document.line_count:
+            return Offset(0, 0)
+        return super().scroll_cursor_visible(center, animate)
 
     # Highlighting
 

@@ -168,3 +168,29 @@ async def test_big_buffer_is_plain_text(demo_server: DemoServerHandle, tmp_path:
         assert len(app.editor.text) > MAX_HIGHLIGHT_BUFFER_CHARS
         assert not app.editor.highlighting
         assert big_note in screen_text(app)
+
+
+async def test_redo_over_replaced_lines(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Typing over a selection of many lines, then undo and redo: the redo shrinks the buffer
+    # to one line while Textual still has the cursor on the last line of the old text.
+    small = "\n".join(f"SELECT {number} AS n{number};" for number in range(50))
+    big = "\n".join(f"SELECT {number} AS n{number}, 'padding' AS p;" for number in range(4_000))
+    assert len(big) > MAX_HIGHLIGHT_BUFFER_CHARS
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        for text in (small, big):
+            await set_editor_text(pilot, text)
+            app.editor.focus()
+            app.editor.select_all()
+            await pilot.press(*"SELECT 42")
+            assert app.editor.text == "SELECT 42"
+
+            # Textual undoes the first key, which replaced the selection, on its own.
+            await pilot.press("ctrl+z", "ctrl+z")
+            assert app.editor.text == text
+            await pilot.press("ctrl+y")
+            assert app.editor.text == "S"
+            assert app.editor.cursor_location == (0, 1)
+            assert app.editor.highlighting
+            assert app.is_running
