@@ -411,3 +411,26 @@ async def test_cursor_move_validates_other_statement(
         assert "1 column" in await wait_hint(pilot, first, "✓")
         await pilot.press("down")
         assert "2 columns" in await wait_hint(pilot, second, "✓")
+
+
+async def test_short_terminal_keeps_rows_after_error(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # The server's error took six lines at 60x15 and pushed the status line off the screen.
+    app = make_app(demo_server.uri, tmp_path)
+    sql = "SELECT 'row-' || CAST(x AS VARCHAR) AS label FROM (VALUES (1), (2), (3), (4)) AS t(x)"
+    async with app.run_test(size=(60, 15)) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, sql)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query")
+        await set_editor_text(pilot, "SELECT no_such_column FROM log_entries")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the failed query")
+        await pilot.pause()
+
+        text = screen_text(app)
+        assert "INVALID_ARGUMENT: error building" in text, "the error is shown"
+        assert "failed after 0 rows" in text, "the status line is shown"
+        assert "row-1" in text, "a row of the previous result is shown"
