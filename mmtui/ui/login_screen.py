@@ -298,6 +298,7 @@ class LoginScreen(ModalScreen[bool]):
         try:
             discovery = fetch_discovery(self.settings.issuer)
         except AuthError as exc:
+            logger.warning("login failed: %s", exc)
             self.post_message(self.Failed(str(exc)))
             return
         self.post_message(self.MethodChosen(choose_login_method(discovery, self.env)))
@@ -313,6 +314,7 @@ class LoginScreen(ModalScreen[bool]):
             return
         except AuthError as exc:
             if not cancel.is_set():
+                logger.warning("login failed: %s", exc)
                 self.post_message(self.Failed(str(exc)))
             return
         if completed and not cancel.is_set():
@@ -359,4 +361,5 @@ class LoginScreen(ModalScreen[bool]):
         try:
             login.complete_with_redirect(url)
         except AuthError as exc:
+            logger.warning("pasted redirect URL not accepted: %s", exc)
             self.post_message(self.Failed(str(exc), ended=False))

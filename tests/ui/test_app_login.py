@@ -314,7 +314,10 @@ async def test_nested_token_cache_opens_login(
 
 
 async def test_unwritable_token_cache_login_fails(
-    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+    idp: TestIdPHandle,
+    secured_server: DemoServerHandle,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A folder in place of the cache file: the login succeeds, and storing its tokens fails.
     app, provider = _make_app(idp, secured_server, tmp_path)
@@ -331,6 +334,13 @@ async def test_unwritable_token_cache_login_fails(
         assert app.is_running
         assert app.crash_error is None
         assert isinstance(app.screen, LoginScreen), "the dialog stays to show why"
+
+    logged = [
+        record
+        for record in caplog.records
+        if record.levelno == logging.WARNING and "cannot write the token cache" in record.message
+    ]
+    assert logged, "the failure is in the log file too"
 
 
 @pytest.mark.skipif(
