@@ -28,6 +28,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
 - `fault:status:CODE`: an error with gRPC status CODE, one of UNAUTHENTICATED,
   PERMISSION_DENIED, UNAVAILABLE, INTERNAL, UNKNOWN, INVALID_ARGUMENT, UNIMPLEMENTED,
   DEADLINE_EXCEEDED, CANCELLED (a pyarrow server cannot send the other codes).
+- `fault:echo_bearer`: UNAUTHENTICATED with the call's bearer token in the message, as a
+  server or proxy that quotes the rejected credential does.
 - `fault:hostile`: strings with ESC sequences (OSC 0 window title, OSC 52 clipboard write,
   clear screen, colours), C1 controls, DEL, NUL, Rich markup, a bidi override (U+202E),
   emoji, CJK, combining marks, tabs and newlines. One column name, a struct field name and a
@@ -111,6 +113,7 @@ FAULT_NAMES = (
     "run_error",
     "slow_prepare",
     "status",
+    "echo_bearer",
     "hostile",
     "types",
     "no_columns",
@@ -181,7 +184,9 @@ class FaultPlan:
 
 
 class _RecordingMiddleware(flight.ServerMiddleware):
-    pass
+    def __init__(self, headers: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.headers = headers
 
 
 class _RecordingMiddlewareFactory(flight.ServerMiddlewareFactory):
@@ -197,7 +202,7 @@ class _RecordingMiddlewareFactory(flight.ServerMiddlewareFactory):
         }
         with self._lock:
             self._calls.append(CallRecord(info.method.name.lower(), decoded))
-        return _RecordingMiddleware()
+        return _RecordingMiddleware(decoded)
 
 
 class FaultServer(flight.FlightServerBase):
@@ -525,6 +530,12 @@ class FaultServer(flight.FlightServerBase):
         if error_class is None:
             raise pa.ArrowInvalid(f"unknown status {code!r}: use one of {sorted(STATUS_ERRORS)}")
         raise error_class(f"simulated {code} error (query_id=fault-status-{code.lower()})")
+
+    def _fault_echo_bearer(self, argument: str | None, context: Any) -> FaultPlan:
+        middleware = context.get_middleware("recorder")
+        headers = middleware.headers if isinstance(middleware, _RecordingMiddleware) else {}
+        authorization = (headers.get("authorization") or ["(none)"])[0]
+        raise flight.FlightUnauthenticatedError(f"unknown credential {authorization}")
 
     def _fault_hostile(self, argument: str | None, context: Any) -> FaultPlan:
         table = hostile_table()

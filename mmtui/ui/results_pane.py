@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from mmtui.flightsql import FlightSQLClient, QueryError
+from mmtui.logging_setup import redact
 from mmtui.results import (
     JsonbError,
     ResultStore,
@@ -159,16 +160,24 @@ def format_status(
     return truncate_cells(text, max_cells)
 
 
+CREDENTIAL_ERROR_CODES = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
+"""gRPC status codes of a rejected credential: their messages are shown with secrets masked."""
+
+
 def describe_error(error: Exception) -> str:
     """Return the text to show for a query error: the server's message, safe for the screen.
 
     Line breaks are kept (servers add `note:` and `help:` lines); every other control
-    character is made visible. A spill error gets the settings that change its limit.
+    character is made visible. A spill error gets the settings that change its limit. The
+    message of a rejected credential has anything like a token masked, as in the log.
     """
     if isinstance(error, SpillError):
         text = describe_spill_error(error)
     elif isinstance(error, QueryError):
         text = f"{error.code}: {error.message}" if error.code else error.message
+        if error.code in CREDENTIAL_ERROR_CODES:
+            # Some servers and proxies quote the rejected bearer token or key.
+            text = redact(text)
     else:
         text = f"{type(error).__name__}: {error}"
     return safe_lines(text)

@@ -27,6 +27,7 @@ from tests.auth.idp import (
     TestIdPHandle,
     start_test_idp,
 )
+from tests.fault_server import FaultServerHandle
 from tests.ui.test_app_support import SIZE, run_and_wait, screen_text, wait_for, wait_schema
 
 WORK = "SELECT count(*) AS n FROM processes -- my unsaved work"
@@ -225,6 +226,41 @@ async def test_rejected_api_key_message(secured_server: DemoServerHandle, tmp_pa
         await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
         assert not isinstance(app.screen, LoginScreen)
         assert app.is_running
+
+
+async def test_echoed_api_key_masked_on_screen(
+    fault_server: FaultServerHandle, tmp_path: Path
+) -> None:
+    # A server that quotes the rejected credential in its error message.
+    key = "token-3f9a8b7c6d5e4f3a2b1c"
+    settings = resolve_settings(
+        env={
+            "HOME": str(tmp_path / "home"),
+            "MICROMEGAS_ANALYTICS_URI": fault_server.uri,
+            "MMTUI_API_KEY": key,
+        }
+    )
+    provider = make_token_provider(settings)
+    app = MmtuiApp(
+        lambda: FlightSQLClient(fault_server.uri, auth_provider=provider),
+        settings,
+        AppSettings(),
+        token_provider=provider,
+        paths=AppPaths.under(tmp_path / "state"),
+        time_range="all",
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text("SELECT 1 -- fault:echo_bearer")
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the rejected query")
+        await pilot.pause()
+
+        text = screen_text(app)
+        assert "unknown credential" in text, "the server's reason is shown"
+        assert key not in text
+        assert "3f9a8b7c" not in app.results.error_text
 
 
 async def test_rejected_service_token_refetched_on_f9(
