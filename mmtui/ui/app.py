@@ -988,6 +988,9 @@ class MmtuiApp(App[int]):
             self.notify("Logged in.")
             self.action_reconnect()
         else:
+            # A login that follows a rejection mid-session leaves no usable token either, and
+            # F9 (offered only while not connected) must open the dialog again.
+            self.connected = False
             self.show_schema_message("Not logged in.\nF9 logs in again.", style="yellow")
             self._update_header()
 

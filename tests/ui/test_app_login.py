@@ -210,6 +210,52 @@ async def _wait_not_authenticated(pilot: Any, app: MmtuiApp) -> None:
     )
 
 
+async def test_f9_after_cancelled_login_reopens_it(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app, _provider = _make_app(idp, secured_server, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await _approve_device_login(pilot, idp)
+        await wait_schema(pilot)
+
+        # The server restarts trusting only a new signing key, so it rejects the token in use,
+        # and the user closes the login dialog that opens.
+        idp.rotate_signing_key()
+        secured_server.stop()
+        restarted = start_demo_server(
+            host="127.0.0.1",
+            port=secured_server.port,
+            issuer=idp.issuer,
+            audience=PUBLIC_CLIENT_ID,
+            telemetry=secured_server.telemetry,
+        )
+        try:
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login to reopen")
+            await wait_for(pilot, idp.pending_user_codes, "a device code")
+            cancelled_codes = set(idp.pending_user_codes())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: "Not logged in" in app.schema_message, "the message")
+            assert "F9 logs in again" in app.schema_message
+            assert not app.connected, "the header and footer must not show a usable connection"
+
+            # F9 does what the message says.
+            await pilot.press("f9")
+            await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login on F9")
+            await wait_for(
+                pilot,
+                lambda: set(idp.pending_user_codes()) - cancelled_codes,
+                "the device code of the new login",
+            )
+            idp.approve_device((set(idp.pending_user_codes()) - cancelled_codes).pop())
+            await wait_for(pilot, lambda: app.connected, "the schema after login")
+            await pilot.press("f5")
+            await wait_for(pilot, lambda: app.results.state == "done", "the query after login")
+        finally:
+            restarted.stop()
+
+
 async def test_rejected_api_key_message(secured_server: DemoServerHandle, tmp_path: Path) -> None:
     app = _make_app_without_login(secured_server, tmp_path, {"MMTUI_API_KEY": "wrong-key"})
     async with app.run_test(size=SIZE) as pilot:
