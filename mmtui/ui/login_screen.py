@@ -87,6 +87,25 @@ class LoginScreen(ModalScreen[bool]):
     LoginScreen #login-url {
         margin-bottom: 1;
     }
+    /* Under 20 rows (the app's -short breakpoint), the dialog drops its spacing and draws
+       its buttons on one line each, so the device code stays on screen at 60x15. */
+    LoginScreen.-short #login-dialog {
+        padding: 0 1;
+        border: round $primary;
+        max-height: 100%;
+        overflow-y: auto;
+    }
+    LoginScreen.-short #login-title, LoginScreen.-short #login-reason,
+    LoginScreen.-short #login-status, LoginScreen.-short #login-code,
+    LoginScreen.-short #login-methods, LoginScreen.-short #login-url {
+        margin-bottom: 0;
+    }
+    LoginScreen.-short Button {
+        height: 1;
+        /* The button variants draw focus and hover borders with higher specificity. */
+        border: none !important;
+        min-width: 12;
+    }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -119,6 +119,23 @@ async def test_login_at_start_then_explore(
         assert app.results.store.row_count == 1
 
 
+async def test_login_dialog_fits_short_terminal(
+    idp: TestIdPHandle, secured_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    app, _provider = _make_app(idp, secured_server, tmp_path)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "the login screen")
+        await wait_for(pilot, idp.pending_user_codes, "a device code at the IdP")
+        await pilot.pause()
+
+        # The code is on screen, and the dialog scrolls to a button that takes the focus.
+        assert idp.pending_user_codes()[0] in screen_text(app)
+        app.screen.query_one("#login-cancel").focus()
+        await pilot.pause()
+        # Once in the footer ("esc Cancel"), once on the button.
+        assert screen_text(app).count("Cancel") == 2
+
+
 async def test_rejected_query_reopens_login(
     idp: TestIdPHandle,
     secured_server: DemoServerHandle,
