@@ -114,11 +114,6 @@ def unverified_claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def id_token_expiry(token: dict[str, Any]) -> float:
-    """Return the `exp` claim (Unix seconds) of the token's ID token; LoginRequired if unusable."""
-    return id_token_times(token)[0]
-
-
 def id_token_times(token: dict[str, Any]) -> tuple[float, float | None]:
     """Return the `exp` claim (Unix seconds) of the token's ID token and its lifetime.
 

@@ -298,14 +298,16 @@ class SqlEditor(TextArea):
         self._example_selection = None
         # Highlighting goes off before the text reaches the syntax tree, which is where the
         # time goes. The buffer size is bounded from above (nothing removed), and the check
-        # after the edit switches highlighting back on when the exact size fits.
-        reason = _plain_text_reason(
-            _longest_line_after(self.document, edit),
-            _buffer_chars(self.document.lines) + len(edit.text),
-        )
-        if reason is not None:
-            self._oversized_in_history = True
-            self._set_highlighting(False, reason)
+        # after the edit switches highlighting back on when the exact size fits. While it is
+        # off already, that check alone names the limit.
+        if self.highlighting:
+            reason = _plain_text_reason(
+                _longest_line_after(self.document, edit),
+                _buffer_chars(self.document.lines) + len(edit.text),
+            )
+            if reason is not None:
+                self._oversized_in_history = True
+                self._set_highlighting(False, reason)
         result = super().edit(edit)
         self._follow_edit()
         self._restore_highlighting_when_fits()
