@@ -94,8 +94,8 @@ class OidcUserProvider:
     def get_token(self) -> str:
         with self._lock:
             generation = self._generation
-            # `mmtui logout` in another terminal deletes the cache file: the token in memory
-            # goes with it, so the session ends here too and the next step asks for a login.
+            # `mmtui logout` in another terminal deletes the cache file. The token in memory
+            # goes with it, so the session ends here too and the call raises LoginRequired.
             if (
                 self._token is not None
                 and self._token_generation == generation

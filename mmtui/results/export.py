@@ -343,17 +343,17 @@ def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path:
 
 
 def _unique_names(names: list[str]) -> list[str]:
-    """Return `names` with each repeat renamed `NAME_2`, `NAME_3`..., skipping taken names."""
-    taken = set(names)
+    """Return `names` with each repeat renamed `NAME_2`, `NAME_3`..., skipping names in use."""
+    names_in_use = set(names)
     unique: list[str] = []
     seen: set[str] = set()
     for name in names:
         if name in seen:
             suffix = 2
-            while f"{name}_{suffix}" in taken:
+            while f"{name}_{suffix}" in names_in_use:
                 suffix += 1
             name = f"{name}_{suffix}"
-            taken.add(name)
+            names_in_use.add(name)
         seen.add(name)
         unique.append(name)
     return unique

@@ -899,7 +899,7 @@ class MmtuiApp(App[int]):
         Only an OIDC user login can get a new token. In the other auth modes, the server
         rejected the credentials or requires some, so the app shows that message instead.
         `error` is the server's rejection, or `LoginRequired` (or None) when there is no usable
-        token; the dialog says which. When the server rejects the token of the login that just
+        token. The dialog shows which. When the server rejects the token of the login that just
         completed, another login would get the same rejection, so the app shows the server's
         reason and waits for F9.
         """

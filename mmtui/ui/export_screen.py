@@ -90,7 +90,7 @@ def path_with_format(path: str, fmt: str) -> str:
 class FormatButton(RadioButton):
     """A radio button whose mark shows its state by shape as well as colour.
 
-    Textual draws the same mark for on and off and tells them apart by colour alone, so in a
+    Textual draws the same mark for on and off and distinguishes them by colour alone, so in a
     terminal without colour (`NO_COLOR`) the three formats looked alike.
     """
 

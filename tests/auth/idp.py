@@ -180,7 +180,7 @@ class TestIdP:
         self.refresh_delay = 0.0
         #: Set when a refresh request reaches the IdP.
         self.refresh_started = threading.Event()
-        #: When set to an Event, refresh requests wait for it before they are answered.
+        #: When set to an Event, refresh requests wait for it before the IdP responds.
         self.refresh_gate: threading.Event | None = None
         self.slow_down_responses = 0
 

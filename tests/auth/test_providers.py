@@ -77,7 +77,7 @@ def test_logout_elsewhere_ends_session(
     provider = oidc_provider(oidc_settings)
     assert provider.get_token() == tokens["id_token"]
 
-    # `mmtui logout` in another terminal deletes the cache; nothing tells this provider.
+    # `mmtui logout` in another terminal deletes the cache, and this provider gets no notice.
     assert provider.cache.delete() is not None
     with pytest.raises(LoginRequired) as caught:
         provider.get_token()

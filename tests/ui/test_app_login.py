@@ -257,7 +257,7 @@ async def test_f9_after_cancelled_login_reopens_it(
             assert "F9 logs in again" in app.schema_message
             assert not app.connected, "the header and footer must not show a usable connection"
 
-            # F9 does what the message says.
+            # F9 opens the login dialog, as the message promises.
             await pilot.press("f9")
             await wait_for(pilot, lambda: isinstance(app.screen, LoginScreen), "login on F9")
             await wait_for(
