@@ -86,6 +86,7 @@ MEASURE_IN_APPEND_NEVER = sys.maxsize
 
 
 _warm_up_started = threading.Event()
+_warm_up_done = threading.Event()
 
 
 def warm_up_store() -> None:
@@ -103,39 +104,52 @@ def warm_up_store() -> None:
     keep_freed_memory()
 
     def run() -> None:
-        # The column types of Micromegas log and metric views.
-        texts = pa.array(["ascii", "accentué", "日本語", "🔥"])
-        batch = pa.RecordBatch.from_pydict(
-            {
-                "time": pa.array([0, 1, 2, 3], pa.timestamp("ns", tz="+00:00")),
-                "exe": texts.dictionary_encode(),
-                "level": pa.array([1, 2, 3, 4], pa.int32()),
-                "msg": texts,
-                "value": pa.array([0.5, 1.0, 2.0, 4.0]),
-                "count": pa.array([1, 2, 3, 4], pa.int64()),
-                "properties": pa.array([b"", b"x", b"y", b"z"]),
-            }
-        )
-        schema = batch.schema
         try:
-            with ResultStore(schema) as store:
-                store.append(batch)
-        except Exception:
-            # Only a speed-up: a failure here shows again, with context, on the first query.
-            logger.exception("warming up the result store failed")
-        # Start-up and the pandas import leave a full garbage collection due. It took 40-50 ms
-        # (2-core VM), so it runs here rather than inside the first query's first repaint.
-        gc.collect()
-        # The objects that survive it (modules, the widget tree) mostly live as long as the app,
-        # so later full collections skip them: 8-22 ms instead of 35-65 ms in a session of
-        # queries, with every thread stopped. NOTE: frozen objects that later form unreachable
-        # cycles (a dismissed start-up screen, say) are never collected.
-        gc.freeze()
-        # After start-up, most new objects are short-lived (cells, strips, batch wrappers).
-        _, older, oldest = gc.get_threshold()
-        gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+            # The column types of Micromegas log and metric views.
+            texts = pa.array(["ascii", "accentué", "日本語", "🔥"])
+            batch = pa.RecordBatch.from_pydict(
+                {
+                    "time": pa.array([0, 1, 2, 3], pa.timestamp("ns", tz="+00:00")),
+                    "exe": texts.dictionary_encode(),
+                    "level": pa.array([1, 2, 3, 4], pa.int32()),
+                    "msg": texts,
+                    "value": pa.array([0.5, 1.0, 2.0, 4.0]),
+                    "count": pa.array([1, 2, 3, 4], pa.int64()),
+                    "properties": pa.array([b"", b"x", b"y", b"z"]),
+                }
+            )
+            schema = batch.schema
+            try:
+                with ResultStore(schema) as store:
+                    store.append(batch)
+            except Exception:
+                # Only a speed-up: a failure here shows again, with context, on the first
+                # query.
+                logger.exception("warming up the result store failed")
+            # Start-up and the pandas import leave a full garbage collection due. It took
+            # 40-50 ms (2-core VM), so it runs here rather than inside the first query's first
+            # repaint.
+            gc.collect()
+            # The objects that survive it (modules, the widget tree) mostly live as long as the
+            # app, so later full collections skip them: 8-22 ms instead of 35-65 ms in a
+            # session of queries, with every thread stopped. NOTE: frozen objects that later
+            # form unreachable cycles (a dismissed start-up screen, say) are never collected.
+            gc.freeze()
+            # After start-up, most new objects are short-lived (cells, strips, batch wrappers).
+            _, older, oldest = gc.get_threshold()
+            gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+        finally:
+            _warm_up_done.set()
 
     threading.Thread(target=run, name="mmtui-store-warm-up", daemon=True).start()
+
+
+def wait_for_warm_up(timeout: float) -> bool:
+    """Wait up to `timeout` seconds for the thread of `warm_up_store` to finish.
+
+    Returns True once it has finished, False when it has not started or is still running.
+    """
+    return _warm_up_started.is_set() and _warm_up_done.wait(timeout)
 
 
 class QueryThread:

@@ -11,6 +11,7 @@ from mmtui.demo import DemoServerHandle
 from mmtui.flightsql import FlightSQLClient, QueryStream
 from mmtui.ui import query_worker
 from mmtui.ui.query_worker import QueryFinished, QueryWorker
+from tests.fresh_interpreter import run_python
 
 WAIT_S = 10.0
 SQL = "SELECT process_id, exe FROM processes"
@@ -110,3 +111,20 @@ def test_start_does_not_wait_for_a_slow_token(
     finally:
         tokens.release.set()
         client.close()
+
+
+def test_wait_for_warm_up_after_warm_up() -> None:
+    # The warm-up runs once per process, so it runs here in a new interpreter.
+    line = run_python(
+        "import gc\n"
+        "from mmtui.ui import query_worker as q\n"
+        "before = q.wait_for_warm_up(0)\n"
+        "q.warm_up_store()\n"
+        "done = q.wait_for_warm_up(30)\n"
+        "print(before, done, gc.get_threshold()[0] == q.GC_YOUNG_THRESHOLD)\n"
+    )
+
+    before, done, threshold_set = line.split()
+    assert before == "False"
+    assert done == "True"
+    assert threshold_set == "True"
