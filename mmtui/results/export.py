@@ -13,18 +13,20 @@ Conversions:
   intervals, unions, run-end encoded, null) are written as text. Nested values and `jsonb` are
   written as JSON. Nulls are empty fields. Timestamps are written as in JSON lines.
 - Parquet: columns Parquet cannot store (for example unions and month-day-nano intervals) are
-  written as text. A repeated column name (`a.msg, b.msg` of a join) gets a suffix (`msg_2`),
-  because pyarrow's `pq.read_table` rejects a file with repeated names. Dictionary and run-end
-  encoded columns are written as their values (Parquet dictionary-encodes them itself). A
-  decimal with a negative scale becomes a decimal with scale 0 and the same values, and a
-  fixed-size list a list. Every other column keeps its Arrow type, including strings with
-  invalid UTF-8.
-- JSON lines: one object per row, nulls as `null`. Timestamps, dates, times and durations are
-  strings with full precision, and `jsonb` and nested values are JSON. Timestamps carry the
+  written as text. A repeated column name (`a.msg, b.msg` of a join) gets a suffix (`msg_2`, see
+  `unique_names`), because pyarrow's `pq.read_table` rejects a file with repeated names.
+  Dictionary and run-end encoded columns are written as their values (Parquet dictionary-encodes
+  them itself). A decimal with a negative scale becomes a decimal with scale 0 and the same
+  values, and a fixed-size list a list. Every other column keeps its Arrow type, including strings
+  with invalid UTF-8.
+- JSON lines: one object per row, nulls as `null`. Repeated column names get the same suffix as in
+  Parquet: RFC 8259 leaves repeated member names to each parser, and many, Python's `json` among
+  them, keep only the last. Timestamps, dates, times and durations
+  are strings with full precision, and `jsonb` and nested values are JSON. Timestamps carry the
   column zone's UTC offset (`+05:30`). Values outside years 0001-9999 are exact, but written in
-  UTC when Python has no offset for them. Binaries are JSON when they are UTF-8 JSON or
-  Micromegas JSONB, else `0x` hex strings; CSV text columns follow the same rule.
-  Non-finite floats are written as the `NaN`/`Infinity` tokens that Python's json module reads.
+  UTC when Python has no offset for them. Binaries are JSON when they are UTF-8 JSON or Micromegas
+  JSONB, else `0x` hex strings; CSV text columns follow the same rule. Non-finite floats are
+  written as the `NaN`/`Infinity` tokens that Python's json module reads.
 
 CSV and JSON lines files are valid UTF-8. Each invalid UTF-8 sequence in a string value is
 written as U+FFFD (as Python's `bytes.decode(errors="replace")` does), so those bytes are lost
@@ -310,7 +312,7 @@ def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path:
     # with a dictionary of the values it holds. A Flight stream may repeat a partition's whole
     # dictionary in every batch (15,341 block ids for about 150 used per batch), and writing
     # those made the demo's log view 3.5 times larger.
-    names = _unique_names(store.schema.names)
+    names = unique_names(store.schema.names)
     fields = [
         _parquet_field(field).with_name(name)
         for field, name in zip(store.schema, names, strict=True)
@@ -342,7 +344,7 @@ def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path:
     return rows
 
 
-def _unique_names(names: list[str]) -> list[str]:
+def unique_names(names: list[str]) -> list[str]:
     """Return `names` with each repeat renamed `NAME_2`, `NAME_3`..., skipping names in use."""
     names_in_use = set(names)
     unique: list[str] = []
@@ -375,7 +377,9 @@ def _decoded(array: Any) -> Any:
 
 
 def _export_jsonl(store: ResultStore, batches: Iterator[pa.RecordBatch], path: Path) -> int:
-    keys = [json.dumps(field.name, ensure_ascii=False) + ": " for field in store.schema]
+    keys = [
+        json.dumps(name, ensure_ascii=False) + ": " for name in unique_names(store.schema.names)
+    ]
     rows = 0
     with open(path, "w", encoding="utf-8", newline="\n") as output:
         for batch in batches:

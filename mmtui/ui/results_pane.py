@@ -45,6 +45,7 @@ from mmtui.results import (
 )
 from mmtui.results.allocator import release_freed_memory
 from mmtui.results.detail import copy_text, tsv_field
+from mmtui.results.export import unique_names
 from mmtui.ui import query_worker
 from mmtui.ui.detail_screen import DetailScreen, copy_with_limit, count_text
 from mmtui.ui.export_screen import ExportScreen
@@ -92,14 +93,16 @@ def json_value(value: object) -> object:
 def json_row(fields: Sequence[tuple[str, object]]) -> str:
     """Serialise one result row, given as (column name, value) pairs, as a JSON object.
 
-    Every column gets a member, so a result with two columns of one name keeps both (as
-    the JSON lines export writes them). Every control character is escaped.
+    Every column gets a member. A repeated name gets a suffix (`msg_2`), as in the JSON lines
+    export, because many JSON parsers keep only the last member of a name. Every control
+    character is escaped.
     """
+    names = unique_names([name for name, _ in fields])
     members = [
         json.dumps(name, ensure_ascii=False)
         + ": "
         + json.dumps(value, default=json_value, ensure_ascii=False)
-        for name, value in fields
+        for name, (_, value) in zip(names, fields, strict=True)
     ]
     text = "{" + ", ".join(members) + "}"
     return UNSAFE_JSON_CHARS.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

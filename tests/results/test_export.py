@@ -230,6 +230,20 @@ def test_parquet_repeated_names_renamed(tmp_path: Path) -> None:
     ]
 
 
+def test_jsonl_repeated_names_renamed(tmp_path: Path) -> None:
+    names = ["msg", "msg", "msg_2", "msg"]
+    schema = pa.schema([(name, pa.string()) for name in names])
+    with ResultStore(schema) as store:
+        values = [pa.array([f"value {index}"]) for index in range(len(names))]
+        store.append(pa.record_batch(values, schema))
+        path = tmp_path / "join.jsonl"
+        assert export_store(store, path, "jsonl") == 1
+
+    row = json.loads(path.read_text(encoding="utf-8"))
+    assert list(row) == ["msg", "msg_3", "msg_2", "msg_4"]
+    assert list(row.values()) == ["value 0", "value 1", "value 2", "value 3"]
+
+
 def test_export_rejects_directory(store: ResultStore, tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     folder.mkdir()
