@@ -35,6 +35,13 @@ Importing pandas took about 0.4 s (2-core VM), and the default range is parsed a
 So pandas is imported on the first duration that is not a preset, by then usually in memory
 already: the results pane imports it on a background thread after start-up."""
 
+_LETTER_UNITS = {"H": "h", "T": "min", "S": "s", "L": "ms", "U": "us", "N": "ns"}
+"""One-letter duration units that pandas deprecates, by the spelling it keeps. pandas writes a
+FutureWarning to stderr for each and announces their removal, and people still type `1H`."""
+
+_LETTER_UNIT_PATTERN = re.compile(r"(?<=[\d.\s])[HTSLUN](?![A-Za-z])")
+"""A deprecated one-letter unit after a number: `1H`, `2 H`, `1.5H`, the `H` of `1d2H`."""
+
 DEFAULT_RANGE = "1h"
 """Range used when the settings name none."""
 
@@ -166,8 +173,9 @@ def parse_duration(text: str) -> timedelta:
     import pandas as pd
     from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
 
+    spelled = _LETTER_UNIT_PATTERN.sub(lambda match: _LETTER_UNITS[match.group()], cleaned)
     try:
-        value = pd.Timedelta(cleaned)
+        value = pd.Timedelta(spelled)
     except (OutOfBoundsTimedelta, OutOfBoundsDatetime, OverflowError) as error:
         # pandas stores a Timedelta as int64 nanoseconds, so about 106,751 days is the limit.
         raise TimeRangeError(

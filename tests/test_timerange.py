@@ -1,6 +1,7 @@
 """Time range parsing: durations, `now-…`, RFC 3339, two-instant ranges, `all`, and errors."""
 
 import time
+import warnings
 from datetime import UTC, datetime, timedelta, timezone
 
 import pandas as pd
@@ -157,6 +158,35 @@ def test_huge_duration_says_too_large(text: str) -> None:
         parse_time_range(text)
     assert "duration too large" in str(caught.value)
     assert "invalid duration" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1H", timedelta(hours=1)),
+        ("2 H", timedelta(hours=2)),
+        ("1.5H", timedelta(minutes=90)),
+        ("1d2H", timedelta(days=1, hours=2)),
+        ("90T", timedelta(minutes=90)),
+        ("30S", timedelta(seconds=30)),
+        ("1500L", timedelta(milliseconds=1500)),
+        ("2000U", timedelta(milliseconds=2)),
+        ("3000N", timedelta(microseconds=3)),
+        ("1Hour", timedelta(hours=1)),
+    ],
+)
+def test_deprecated_letter_units_parsed(text: str, expected: timedelta) -> None:
+    # pandas warns on these spellings and announces their removal.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1M", "1h30M"])
+def test_month_unit_still_rejected(text: str) -> None:
+    with pytest.raises(TimeRangeError) as caught:
+        parse_duration(text)
+    assert "invalid duration" in str(caught.value)
 
 
 def test_sub_microsecond_duration_rejected() -> None:
