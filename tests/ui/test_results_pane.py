@@ -275,13 +275,14 @@ def test_json_row_decodes_and_escapes() -> None:
     assert "\u202e" not in text
 
 
-def test_json_row_keeps_duplicate_names() -> None:
-    text = json_row([("msg", "first"), ("msg", "second"), ("n", 1)])
+def test_json_row_renames_duplicate_names() -> None:
+    text = json_row([("msg", "first"), ("msg", "second"), ("msg_2", "third"), ("n", 1)])
 
-    assert text == '{"msg": "first", "msg": "second", "n": 1}'
+    assert text == '{"msg": "first", "msg_3": "second", "msg_2": "third", "n": 1}'
     assert json.loads(text, object_pairs_hook=list) == [
         ("msg", "first"),
-        ("msg", "second"),
+        ("msg_3", "second"),
+        ("msg_2", "third"),
         ("n", 1),
     ]
 
