@@ -547,8 +547,9 @@ def _python_zone(zone: str) -> dt.tzinfo:
 def resolve_display_tz(tz: str | None) -> str | None:
     """Return the zone name Arrow should format in: `"local"` becomes this machine's zone.
 
-    The local zone comes from `TZ` or the `/etc/localtime` link. When neither names an IANA
-    zone, the current UTC offset is used, so DST changes in the data are not followed.
+    The local zone comes from `TZ`, or from the `/etc/localtime` link when `TZ` is unset. When
+    that names no IANA zone (an empty `TZ`, or a POSIX rule such as `IST-5:30`), the current UTC
+    offset is used, so DST changes in the data are not followed.
     Raises ValueError for a zone name that Python's zoneinfo does not know.
     """
     if tz is None:
@@ -564,22 +565,31 @@ def resolve_display_tz(tz: str | None) -> str | None:
 
 @functools.cache
 def _local_zone_name() -> str:
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    # The C library reads TZ first and /etc/localtime only when TZ is unset, and so does
+    # Python's `time` module, which the header's local times use.
+    path = os.environ["TZ"].lstrip(":") if "TZ" in os.environ else "/etc/localtime"
     try:
-        link = os.path.realpath("/etc/localtime")
+        candidate = _zone_name_from_path(os.path.realpath(path) if path[:1] == "/" else path)
     except OSError:
-        link = ""
-    if "zoneinfo/" in link:
-        candidates.append(link.split("zoneinfo/", 1)[1])
-    for name in candidates:
-        if not name:
-            continue
+        candidate = ""
+    if candidate:
         try:
-            zoneinfo.ZoneInfo(name)
+            zoneinfo.ZoneInfo(candidate)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-            continue
-        return name
+            pass
+        else:
+            return candidate
     return utc_offset_text(time.localtime().tm_gmtoff)
+
+
+def _zone_name_from_path(text: str) -> str:
+    """Return the IANA name in a TZ value or a zone file's path: `Europe/Berlin` for
+    `/usr/share/zoneinfo/Europe/Berlin`. Other absolute paths give "" (no name)."""
+    if "zoneinfo/" in text:
+        return text.split("zoneinfo/", 1)[1]
+    if text.startswith("/"):
+        return ""
+    return text
 
 
 def _display_zone(array_zone: str | None, tz: str | None) -> str | None:

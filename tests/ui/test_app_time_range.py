@@ -203,6 +203,30 @@ async def test_zone_toggle_changes_detail_times(
         formatting._local_zone_name.cache_clear()
 
 
+# glibc reads TZ as a zone file's path or as a POSIX rule, and /etc/localtime only without TZ.
+@pytest.mark.parametrize("tz", [":/usr/share/zoneinfo/Asia/Kolkata", "IST-5:30"])
+async def test_local_grid_follows_tz_path_or_rule(
+    demo_server: DemoServerHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tz: str,
+) -> None:
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    formatting._local_zone_name.cache_clear()
+    app = make_app(demo_server.uri, tmp_path, time_range="all")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            await run_and_wait(pilot, FIXED_TIME_SQL)
+            await pilot.press("f4", "z")
+            assert app.results.grid.line_text(1).rstrip().endswith("18:04:56.123456789+05:30")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        formatting._local_zone_name.cache_clear()
+
+
 async def test_range_typed_ahead_of_prompt(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     # A terminal sends the burst at once: the range arrives before the prompt has its field.
     app = make_app(demo_server.uri, tmp_path)
