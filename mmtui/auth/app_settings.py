@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from mmtui.auth.errors import SettingsError
-from mmtui.auth.settings import config_dir
+from mmtui.auth.settings import config_dir, read_settings_file
 from mmtui.timerange import parse_time_range
 
 APP_SETTINGS_FILE = "config.toml"
@@ -80,8 +80,7 @@ def load_app_settings(
     """
     file_path = Path(path) if path is not None else app_settings_path(env)
     try:
-        with file_path.open("rb") as stream:
-            data = tomllib.load(stream)
+        data = tomllib.loads(read_settings_file(file_path, "settings file").decode("utf-8"))
     except FileNotFoundError:
         return AppSettings()
     except OSError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,10 +110,41 @@ def token_file_name(profile: str | None) -> str:
     return "tokens.json" if profile is None else f"tokens-{profile}.json"
 
 
+MAX_SETTINGS_FILE_BYTES = 1 << 20
+"""Largest `config.toml` or `config.json` read, 1 MiB: far more than any real settings file,
+and small enough that a device such as /dev/zero in its place cannot fill the memory."""
+
+
+def read_settings_file(path: Path, description: str) -> bytes:
+    """Read a settings file of at most MAX_SETTINGS_FILE_BYTES.
+
+    Raises FileNotFoundError when it is absent, OSError when it cannot be read, and
+    SettingsError when it is not a regular file or is too large. The file is opened without
+    blocking, so a FIFO in its place cannot hang start-up.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        mode = os.fstat(descriptor).st_mode
+    except OSError:
+        os.close(descriptor)
+        raise
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise SettingsError(f"invalid {description} {path}: it is {kind}")
+    with os.fdopen(descriptor, "rb") as stream:
+        data = stream.read(MAX_SETTINGS_FILE_BYTES + 1)
+    if len(data) > MAX_SETTINGS_FILE_BYTES:
+        raise SettingsError(
+            f"invalid {description} {path}: it is larger than {MAX_SETTINGS_FILE_BYTES} bytes"
+        )
+    return data
+
+
 def load_micromegas_config(path: Path) -> dict[str, Any]:
     """Read the upstream client's JSON config; an absent file is an empty config."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_settings_file(path, "config file").decode("utf-8")
     except FileNotFoundError:
         return {}
     except OSError as exc:

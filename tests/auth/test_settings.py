@@ -468,3 +468,21 @@ def test_size_setting_error_asks_whole_mib(tmp_path: Path) -> None:
         load_app_settings(path)
 
     assert "expected a whole number of MiB, 0 or more" in str(caught.value)
+
+
+def test_app_settings_too_large_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('theme = "textual-dark"\n' + "#" * (1 << 20), encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        load_app_settings(path)
+    assert str(path) in str(caught.value)
+    assert "larger than 1048576 bytes" in str(caught.value)
+
+
+def test_json_config_too_large_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{}" + " " * (1 << 20), encoding="utf-8")
+    with pytest.raises(SettingsError) as caught:
+        resolve_settings(env=base_env(tmp_path), config_path=path)
+    assert str(path) in str(caught.value)
+    assert "larger than 1048576 bytes" in str(caught.value)

@@ -325,6 +325,38 @@ def test_settings_not_utf8_exits_2(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("obstacle", ["fifo", "dev_zero", "directory"])
+def test_settings_not_a_file_exits_2(tmp_path: Path, obstacle: str) -> None:
+    # A FIFO without a writer blocked start-up, and /dev/zero filled the memory.
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    path = config_dir / "config.toml"
+    if obstacle == "fifo":
+        os.mkfifo(path)
+    elif obstacle == "dev_zero":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    env = {"MMTUI_CONFIG_DIR": str(config_dir), "HOME": str(tmp_path / "home")}
+    completed = _run_cli(tmp_path, "--uri", "grpc://127.0.0.1:1", env=env)
+
+    kind = "a directory" if obstacle == "directory" else "not a regular file"
+    assert completed.returncode == 2
+    assert completed.stderr == f"mmtui: invalid settings file {path}: it is {kind}\n"
+
+
+def test_upstream_config_fifo_exits_2(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".micromegas").mkdir(parents=True)
+    path = home / ".micromegas" / "config.json"
+    os.mkfifo(path)
+    env = {"MMTUI_CONFIG_DIR": str(tmp_path / "config"), "HOME": str(home)}
+    completed = _run_cli(tmp_path, env=env)
+
+    assert completed.returncode == 2
+    assert completed.stderr == f"mmtui: invalid config file {path}: it is not a regular file\n"
+
+
 BLOCKED_LOGS = ["folder in place of the file", "state folder is a file"]
 
 
