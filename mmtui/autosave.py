@@ -18,6 +18,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from mmtui.paths import read_regular_file
+
 logger = logging.getLogger(__name__)
 
 MAX_SLOTS = 16
@@ -109,6 +111,6 @@ def unclaimed_buffers(first: Path, own: AutosaveSlot, max_slots: int = MAX_SLOTS
 
 def _has_text(path: Path) -> bool:
     try:
-        return bool(path.read_bytes().strip())
+        return bool(read_regular_file(path).strip())
     except OSError:
         return False

@@ -8,6 +8,9 @@ Settings and the token cache belong to `mmtui.auth` (`user_config_dir`, `user_da
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +29,31 @@ def log_file() -> Path:
 
 def state_dir() -> Path:
     return platformdirs.user_state_path(APP_NAME, appauthor=False)
+
+
+def read_regular_file(path: Path) -> bytes:
+    """Read a whole state file. Raises OSError when it is missing, unreadable or not a regular file.
+
+    The file is opened without blocking, so a FIFO in its place cannot hang the app, and a
+    device such as /dev/zero, whose reads never end, is rejected before any read.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        require_regular_file(descriptor, path)
+    except OSError:
+        os.close(descriptor)
+        raise
+    with os.fdopen(descriptor, "rb") as stream:
+        return stream.read()
+
+
+def require_regular_file(descriptor: int, path: Path) -> None:
+    """Raise OSError unless the open `descriptor` (of `path`) is a regular file."""
+    mode = os.fstat(descriptor).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "Not a regular file (a FIFO, socket or device)", str(path))
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from mmtui.auth.settings import ENV_API_KEY, ENV_CLIENT_ID, ENV_ISSUER
 from mmtui.autosave import AutosaveSlot, claim_slot, unclaimed_buffers
 from mmtui.flightsql import ConnectionFailed, DeadlineExceeded, QueryError
 from mmtui.logging_setup import redact
-from mmtui.paths import AppPaths, log_file
+from mmtui.paths import AppPaths, log_file, read_regular_file
 from mmtui.results import LOCAL_TZ, safe_lines, safe_text
 from mmtui.sqlhints import Statement
 from mmtui.stale_spill import remove_stale_spill_dirs
@@ -650,7 +650,7 @@ class MmtuiApp(App[int]):
         """
         path = self.autosave_path
         try:
-            data = path.read_bytes()
+            data = read_regular_file(path)
         except FileNotFoundError:
             return ""
         except OSError as error:
@@ -1613,7 +1613,7 @@ def _is_writable_dir(path: Path) -> bool:
 
 def _read_text_or_empty(path: Path) -> str:
     try:
-        return path.read_text("utf-8", errors="replace")
+        return read_regular_file(path).decode("utf-8", errors="replace")
     except OSError:
         return ""
 

@@ -40,6 +40,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from mmtui.paths import read_regular_file, require_regular_file
 from mmtui.results import safe_text
 from mmtui.ui.footer import KeyFooter
 
@@ -86,7 +87,7 @@ class QueryHistory:
         self.entries = []
         self._file_lines = 0
         try:
-            lines = self.path.read_bytes().splitlines()
+            lines = read_regular_file(self.path).splitlines()
         except FileNotFoundError:
             return
         except OSError as error:
@@ -187,6 +188,8 @@ class QueryHistory:
         """
         descriptor = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
+            # Lines written to a FIFO or to /dev/null would be lost without an error.
+            require_regular_file(descriptor, self.path)
             size = os.fstat(descriptor).st_size
             if size > 0 and os.pread(descriptor, 1, size - 1) != b"\n":
                 # The last line has no line break (an older mmtui's partial write, or a hand
@@ -211,7 +214,7 @@ class QueryHistory:
 
         The caller holds the lock. Lines are copied byte for byte; invalid lines are dropped.
         """
-        lines = self.path.read_bytes().splitlines(keepends=True)
+        lines = read_regular_file(self.path).splitlines(keepends=True)
         latest: dict[str, bytes] = {}
         for line in lines:
             entry = _parse_line(line)

@@ -145,6 +145,32 @@ async def test_unreadable_autosave_kept(demo_server: DemoServerHandle, tmp_path:
     assert (tmp_path / "autosave.sql.new").read_text() == "SELECT 7 + 1"
 
 
+async def test_fifo_state_files_do_not_hang(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Reading a FIFO without a writer blocked the start-up before the first paint, and a link
+    # to /dev/null took every history line without an error.
+    os.mkfifo(tmp_path / "autosave.sql")
+    os.mkfifo(tmp_path / "autosave-2.sql")
+    (tmp_path / "history.jsonl").symlink_to(os.devnull)
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        warnings = _notifications(app)
+        assert any("Cannot read the autosaved buffer" in message for message in warnings)
+        assert any("autosave.sql.new" in message for message in warnings), warnings
+
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*"SELECT 1 AS one", "f5")
+        await wait_for(
+            pilot,
+            lambda: any("Cannot save the query history" in m for m in _notifications(app)),
+            "the query history notice",
+        )
+        await pilot.press("ctrl+q")
+
+    assert (tmp_path / "autosave.sql.new").read_text() == "SELECT 1 AS one"
+
+
 async def test_autosave_failure_shown_once(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     (tmp_path / "autosave.sql").mkdir()
     # A non-empty folder where the buffer would go: the rename over it fails.

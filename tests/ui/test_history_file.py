@@ -8,6 +8,7 @@ does, without mounting a small file system.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -182,3 +183,17 @@ async def test_locked_history_notice_and_save_at_exit(
 
     # The entry was kept in memory, and the app wrote it when it quit.
     assert sql_on_disk(tmp_path / "history.jsonl") == [query]
+
+
+def test_history_on_device_reports_unsaved(tmp_path: Path) -> None:
+    # /dev/null takes every write, so the entries vanished without a message.
+    path = tmp_path / "history.jsonl"
+    path.symlink_to(os.devnull)
+    history = QueryHistory(path)
+
+    problem = history.add("SELECT 1", "1h")
+
+    assert problem is not None
+    assert "Cannot save the query history" in problem
+    assert "Not a regular file" in problem
+    assert [entry.sql for entry in history.entries] == ["SELECT 1"]
