@@ -125,6 +125,11 @@ class TimeRange:
         zone_name = "local" if local else "UTC"
         first = _format_instant(begin, local)
         last = _format_instant(end, local)
+        if local and begin.astimezone().utcoffset() != end.astimezone().utcoffset():
+            # A daylight saving change lies between the ends, so wall-clock times alone mislead:
+            # when clocks go back, 01:30 → 01:30 is an hour. Each end then shows its offset.
+            first += _format_utc_offset(begin.astimezone())
+            last += _format_utc_offset(end.astimezone())
         relative = self.end is None and self.begin.at is None
         if first[:10] == last[:10]:
             last = last[11:]

@@ -125,6 +125,41 @@ async def test_prompt_reads_naive_times_in_display_zone(
         assert app.time_range.text == "2026-12-05T10:00:00Z"
 
 
+async def test_header_offsets_across_dst_change(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # New York clocks go back from 02:00 to 01:00 on 2026-11-01, so 01:30 happens twice.
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    formatting._local_zone_name.cache_clear()
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            await pilot.press("f2", "z", "ctrl+t")
+            await pilot.press("ctrl+a", "ctrl+k", *"2026-11-01 01:30", "enter")
+            assert isinstance(app.screen, TimeRangeScreen)
+            error = str(app.screen.query_one("#time-range-error").content)
+            assert "happens twice in the local time zone" in error
+            assert "-04:00 or -05:00" in error
+
+            typed = "2026-11-01T01:30-04:00..2026-11-01T01:30-05:00"
+            await pilot.press("ctrl+a", "ctrl+k", *typed, "enter")
+            assert not isinstance(app.screen, TimeRangeScreen)
+            begin, end = app.time_range.resolve()
+            assert begin == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+            assert end == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
+            # Without offsets the header read "01:30 → 01:30" for this hour.
+            assert "2026-11-01 01:30-04:00 → 01:30-05:00 local" in app.header_text
+
+            await pilot.press("z")
+            assert "2026-11-01 05:30 → 06:30 UTC" in app.header_text
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+        formatting._local_zone_name.cache_clear()
+
+
 @pytest.mark.usefixtures("kolkata_zone")
 async def test_zone_toggle_changes_grid_times(
     demo_server: DemoServerHandle, tmp_path: Path
