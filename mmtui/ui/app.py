@@ -296,6 +296,11 @@ class MmtuiApp(App[int]):
         self._autosave_redirect: Path | None = None
         """The file the buffer is saved to instead, when the slot's file could not be read."""
         self._autosave_failure_shown = False
+        self._autosave_off = False
+        """Whether start-up found that no buffer can be saved, and said so."""
+        self._quit_unsaved_text: str | None = None
+        """The buffer that quit could not save and warned about: a second quit with the same
+        buffer exits without saving it."""
         self._key_targets: weakref.WeakKeyDictionary[events.Key, tuple[Widget, int]] = (
             weakref.WeakKeyDictionary()
         )
@@ -660,6 +665,7 @@ class MmtuiApp(App[int]):
             if not _is_writable_dir(path.parent):
                 # For example a regular file in place of the state folder: nothing can be saved.
                 self._autosave_failure_shown = True
+                self._autosave_off = True
                 logger.warning("cannot read autosave file %s: %s, and autosave is off", path, error)
                 self.notify(
                     f"Cannot read the autosaved buffer {path}: {error}. Its folder cannot "
@@ -1276,10 +1282,29 @@ class MmtuiApp(App[int]):
         self.hints.clear("Connection lost: no validation. F9 reconnects.")
 
     async def action_quit(self) -> None:
-        """Cancel a running query, save the buffer and exit."""
+        """Cancel a running query, save the buffer and exit.
+
+        When the buffer cannot be saved, the first quit only says so and the app stays open,
+        so the text can be copied. A second quit with the same buffer exits without saving.
+        """
         if self.results.is_running:
             self.results.cancel()
-        self._write_autosave()
+        error = self._write_autosave(report=False)
+        text = self.editor.text if self._main_screen_ready() else ""
+        unsaved_work = bool(text.strip()) and text != WELCOME_SQL
+        # Start-up says so when this session can save nothing, so the user has been told then.
+        warned = self._autosave_off or text == self._quit_unsaved_text
+        if error is not None and unsaved_work and not warned:
+            self._quit_unsaved_text = text
+            self.notify(
+                f"Cannot save the editor buffer to {self.autosave_target}: {error}. Copy any "
+                "text you need, then quit again to exit without saving it.",
+                title="Autosave",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
+            return
         self.exit(0)
 
     # ------------------------------------------------------------------ focus
@@ -1439,18 +1464,22 @@ class MmtuiApp(App[int]):
         if generation == self._autosave_generation:
             self._write_autosave()
 
-    def _write_autosave(self) -> None:
-        """Write the buffer atomically (temporary file, then rename) to the autosave file."""
+    def _write_autosave(self, report: bool = True) -> OSError | None:
+        """Write the buffer atomically (temporary file, then rename) to the autosave file.
+
+        Returns the error of a failed write, which is logged, and also shown the first time
+        in this session unless `report` is False.
+        """
         path = self.autosave_target
         if not self._main_screen_ready():
-            return
+            return None
         data = self.editor.text.encode("utf-8")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".autosave-")
         except OSError as error:
-            self._autosave_failed(path, error)
-            return
+            self._autosave_failed(path, error, report)
+            return error
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
@@ -1458,12 +1487,15 @@ class MmtuiApp(App[int]):
             Path(temporary).replace(path)
         except OSError as error:
             Path(temporary).unlink(missing_ok=True)
-            self._autosave_failed(path, error)
+            self._autosave_failed(path, error, report)
+            return error
+        return None
 
-    def _autosave_failed(self, path: Path, error: OSError) -> None:
-        """Log a failed autosave, and tell the user the first time in this session."""
+    def _autosave_failed(self, path: Path, error: OSError, report: bool) -> None:
+        """Log a failed autosave, and with `report` tell the user the first time in this
+        session."""
         logger.warning("cannot write autosave file %s: %s", path, error)
-        if self._autosave_failure_shown:
+        if self._autosave_failure_shown or not report:
             return
         self._autosave_failure_shown = True
         self.notify(

@@ -194,6 +194,34 @@ async def test_autosave_failure_shown_once(demo_server: DemoServerHandle, tmp_pa
         assert str(blocked) in failures[0]
 
 
+async def test_quit_waits_when_autosave_fails(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # Quit right after typing, before the autosave delay, wrote the buffer once, failed, and
+    # exited at once: the text was lost with only a log line.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        blocked = tmp_path / "autosave.sql"
+        blocked.unlink(missing_ok=True)
+        blocked.mkdir()
+        (blocked / "inside").write_text("")
+        app.editor.load_text("")
+        app.editor.focus()
+        await pilot.press(*"SELECT 'precious'", "ctrl+q")
+
+        assert app.is_running
+        failures = [m for m in _notifications(app) if "Cannot save the editor buffer" in m]
+        assert len(failures) == 1
+        assert "quit again to exit without saving" in failures[0]
+        assert app.editor.text == "SELECT 'precious'"
+
+        # A second quit with the same buffer exits.
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, "the exit")
+    assert app.return_code == 0
+
+
 TITLE_ESCAPE = "\x1b]2;HIJACKED\x07"
 """An OSC sequence that sets the terminal's title when a terminal receives it."""
 
