@@ -52,6 +52,7 @@ VIEW_INSTANCE_TEMPLATES: tuple[tuple[str, str, str], ...] = (
 )
 """Per-process and per-stream views: (view, id kind, description)."""
 
+_PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _NAME_CONTINUATION_ONLY = string.digits + "."
 """Characters that continue a name but cannot start one."""
 _NAME_CHARACTERS = string.ascii_letters + "_" + _NAME_CONTINUATION_ONLY
@@ -443,6 +444,22 @@ def word_before(line: str, column: int) -> str:
     before = line[:column]
     run = before[len(before.rstrip(_NAME_CHARACTERS)) :]
     return run.lstrip(_NAME_CONTINUATION_ONLY)
+
+
+def is_plain_identifier(name: str) -> bool:
+    """Tell whether `name` can be written bare in SQL.
+
+    DataFusion lower-cases an unquoted name, so a name with capitals, spaces or other
+    characters needs double quotes.
+    """
+    return _PLAIN_IDENTIFIER.fullmatch(name) is not None
+
+
+def quote_identifier(name: str) -> str:
+    """Return `name` as SQL: bare when it is a plain lower-case identifier, else double-quoted."""
+    if is_plain_identifier(name):
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def complete(prefix: str, tables: Iterable[str], columns: Iterable[str]) -> list[str]:

@@ -112,6 +112,9 @@ class SqlEditor(TextArea):
         )
         self._table_names: list[str] = []
         self._column_names: list[str] = []
+        self._bare_table_names: list[str] = []
+        """The view names that need no double quotes in SQL."""
+        self._bare_column_names: list[str] = []
         self._known_names: set[str] = set()
         """Every table and column name, lower-cased: a word equal to one gets no completion."""
         self._candidates: list[str] = []
@@ -159,9 +162,17 @@ class SqlEditor(TextArea):
     # Completion
 
     def set_vocabulary(self, tables: Iterable[str], columns: Iterable[str]) -> None:
-        """Set the view and column names completion offers (from the schema browser)."""
-        self._table_names = sorted(set(tables))
-        self._column_names = sorted(set(columns))
+        """Set the view and column names completion offers (from the schema browser).
+
+        A name with control or bidi characters is left out, because the editor cannot hold it
+        as written (`editor_text`) and the completion line would send it to the terminal raw.
+        """
+        self._table_names = sorted({name for name in tables if editor_text(name) == name})
+        self._column_names = sorted({name for name in columns if editor_text(name) == name})
+        self._bare_table_names = [n for n in self._table_names if sqlhints.is_plain_identifier(n)]
+        self._bare_column_names = [
+            name for name in self._column_names if sqlhints.is_plain_identifier(name)
+        ]
         self._known_names = {name.lower() for name in (*self._table_names, *self._column_names)}
 
     @property
@@ -173,11 +184,10 @@ class SqlEditor(TextArea):
         line = self.document.get_line(row)
         following = line[column : column + 1]
         prefix = sqlhints.word_before(line, column)
-        if "." in prefix:
+        qualified = "." in prefix
+        if qualified:
             prefix = prefix.rsplit(".", 1)[1]
-            tables: list[str] = []
-        else:
-            tables = self._table_names
+        tables = [] if qualified else self._bare_table_names
         candidates: list[str] = []
         # A word that already is a whole name gets no completion, so that Tab moves the focus
         # instead of lengthening `time` into another view's `time_bin`.
@@ -187,14 +197,32 @@ class SqlEditor(TextArea):
             and self.selection.is_empty
             and prefix.lower() not in self._known_names
         ):
-            candidates = [
-                _match_case(prefix, candidate)
-                for candidate in sqlhints.complete(prefix, tables, self._column_names)
-            ]
+            if line[: column - len(prefix)].endswith('"'):
+                candidates = self._quoted_candidates(prefix, qualified)
+            else:
+                # Only names that work bare: DataFusion lower-cases an unquoted `Time`.
+                candidates = [
+                    _match_case(prefix, candidate)
+                    for candidate in sqlhints.complete(prefix, tables, self._bare_column_names)
+                ]
         self._candidates = candidates
         self._suggested_at = self.cursor_location
         self.suggestion = candidates[0][len(prefix) :] if candidates else ""
         self.post_message(self.CompletionsChanged(prefix, candidates))
+
+    def _quoted_candidates(self, prefix: str, qualified: bool) -> list[str]:
+        """Return the names that complete `prefix` typed after a double quote.
+
+        A quoted name keeps its case, so it matches case-sensitively. Any name fits between
+        quotes, written with its own double quotes doubled. Keywords and functions do not.
+        """
+        names = self._column_names if qualified else [*self._table_names, *self._column_names]
+        found: dict[str, None] = {}
+        for name in names:
+            written = name.replace('"', '""')
+            if written.startswith(prefix) and written != prefix:
+                found[written] = None
+        return list(found)
 
     def drop_moved_suggestion(self) -> None:
         """Drop the completion once the cursor left the place it was offered for.

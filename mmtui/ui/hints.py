@@ -101,10 +101,10 @@ class HintsPanel(Vertical):
         if not candidates:
             line.display = False
             return
-        text = Text.assemble(("Tab ", "bold"), (candidates[0], "bold green"))
+        text = Text.assemble(("Tab ", "bold"), (safe_text(candidates[0]), "bold green"))
         if len(candidates) > 1:
             text.append("   also: ", style="dim")
-            text.append(", ".join(candidates[1:6]), style="dim")
+            text.append(safe_text(", ".join(candidates[1:6])), style="dim")
         line.update(text)
         line.display = True
 

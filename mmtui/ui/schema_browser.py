@@ -10,7 +10,6 @@ never parsed as markup.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -23,9 +22,8 @@ from textual.widgets.tree import TreeNode
 
 from mmtui import sqlhints
 from mmtui.results import safe_text
+from mmtui.sqlhints import quote_identifier
 from mmtui.ui.editor import editor_text
-
-_PLAIN_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -54,13 +52,6 @@ def name_item(kind: str, name: str) -> SchemaItem:
             "the editor does not take, so it cannot be inserted.",
         )
     return SchemaItem(kind, quote_identifier(name))
-
-
-def quote_identifier(name: str) -> str:
-    """Return `name` as SQL: bare when it is a plain lower-case identifier, else double-quoted."""
-    if _PLAIN_IDENTIFIER.match(name):
-        return name
-    return '"' + name.replace('"', '""') + '"'
 
 
 class SchemaBrowser(Tree[SchemaItem]):

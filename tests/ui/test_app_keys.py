@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from textual import events
 from textual.command import CommandPalette
@@ -20,6 +21,7 @@ from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.help_screen import HelpScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
+from tests.fault_server import start_fault_server
 from tests.ui.test_app_support import (
     SIZE,
     make_app,
@@ -389,6 +391,58 @@ async def test_paste_into_dialog_cleaned(demo_server: DemoServerHandle, tmp_path
         screen = screen_text(app)
         assert "2h x\u240e\u240f\u2401" in screen
         assert not any(ord(character) < 0x20 and character != "\n" for character in screen)
+
+
+async def test_completion_of_odd_names(tmp_path: Path) -> None:
+    # Names from the server may hold ESC sequences, capitals, spaces or double quotes.
+    columns = pa.schema(
+        [
+            ("esc\x1b[31mred", pa.string()),
+            ("escape_plain", pa.string()),
+            ("Time", pa.string()),
+            ('qu"ote', pa.string()),
+        ]
+    )
+    tables = ["esc\x1b]0;pwned\x07title", "Mixed Case", "plain_view"]
+    server = start_fault_server()
+    server.server.tables_listing = pa.table(
+        {
+            "table_name": tables,
+            "table_type": ["VIEW"] * 3,
+            "table_schema": [columns.serialize().to_pybytes()] * 3,
+        }
+    )
+    try:
+        app = make_app(server.uri, tmp_path)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_editor(pilot, "")
+            await pilot.press(*"SELECT es")
+            # The ESC names can be neither typed nor drawn: the plain name is offered.
+            assert app.editor.completions == ["escape_plain"]
+            assert app.editor.suggestion == "cape_plain"
+            assert "\x1b" not in screen_text(app)
+
+            # DataFusion reads a bare `Time` as `time`, so capitals are offered only quoted.
+            await set_editor_text(pilot, "SELECT Ti")
+            await pilot.press("e")
+            assert "Time" not in app.editor.completions
+            await set_editor_text(pilot, 'SELECT "T')
+            await pilot.press("i")
+            assert app.editor.suggestion == "me"
+
+            # A quoted name matches in its own case, and its double quotes are doubled.
+            await set_editor_text(pilot, 'SELECT "t')
+            await pilot.press("i")
+            assert app.editor.suggestion == ""
+            await set_editor_text(pilot, 'SELECT "q')
+            await pilot.press("u")
+            assert app.editor.completions == ['qu""ote']
+
+            await set_editor_text(pilot, 'SELECT * FROM "M')
+            await pilot.press("i", "tab")
+            assert app.editor.text == 'SELECT * FROM "Mixed Case'
+    finally:
+        server.stop()
 
 
 async def open_editor(pilot: Pilot[Any], text: str) -> None:
