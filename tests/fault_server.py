@@ -9,6 +9,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   over gRPC's default 4 MiB message cap.
 - `fault:huge_value_5m`: one row whose `msg` is a single 5,000,000-character value.
 - `fault:error_after:N`: N batches of 10 rows, then an INTERNAL error with a query id.
+- `fault:empty_then:error`: a batch of 0 rows, then an INTERNAL error. `fault:empty_then:silent`
+  sends nothing after the empty batch until the client cancels or the server stops.
 - `fault:silent`: the schema, then nothing until the client cancels or the server stops.
 - `fault:silent_no_schema`: not even the schema until the client cancels or the server stops.
 - `fault:slow_first_batch:S`: the schema at once, then 3 batches of 10 rows after S seconds.
@@ -102,6 +104,7 @@ FAULT_NAMES = (
     "big_batch_20mb",
     "huge_value_5m",
     "error_after",
+    "empty_then",
     "silent",
     "silent_no_schema",
     "slow_first_batch",
@@ -412,6 +415,22 @@ class FaultServer(flight.FlightServerBase):
             raise flight.FlightInternalError(
                 f"error executing plan: simulated storage failure after {count} batches "
                 "(query_id=fault-error-after)"
+            )
+
+        return FaultPlan(LOG_SCHEMA, batches)
+
+    def _fault_empty_then(self, argument: str | None, context: Any) -> FaultPlan:
+        if argument not in ("error", "silent"):
+            raise pa.ArrowInvalid(f"fault:empty_then takes error or silent, not {argument!r}")
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            yield _log_batch(0, 0)
+            if argument == "silent":
+                self._waiting_ended(context, None)
+                return
+            raise flight.FlightInternalError(
+                "error executing plan: simulated failure after an empty batch "
+                "(query_id=fault-empty-then-error)"
             )
 
         return FaultPlan(LOG_SCHEMA, batches)

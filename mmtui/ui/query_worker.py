@@ -3,7 +3,7 @@
 The worker owns the Flight stream and the store it fills. `ResultStore.append` measures the
 widths of the first batch on the reading thread, and a `WidthMeasurer` thread those of the
 rest, never the UI thread. The worker reaches the UI only through `post_message` (thread-safe
-in Textual): `BatchesArrived` for the first batch at once and then at most every
+in Textual): `BatchesArrived` for the first batch with rows at once and then at most every
 `NOTIFY_INTERVAL` seconds, then exactly one of `QueryFinished`, `QueryFailed` or
 `QueryCancelled`. These messages are private to `ResultsPane`, which re-posts public ones.
 
@@ -458,8 +458,11 @@ class QueryWorker:
                 try:
                     for batch in stream:
                         store.append(batch)
-                        if measurer.store is None:
-                            # The store measured the first batch in `append`: show it at once.
+                        # The pane swaps the grid to the store on this message, so a batch
+                        # of 0 rows does not post it. A failure or a cancel before the first
+                        # row then keeps the previous rows on screen.
+                        if measurer.store is None and store.row_count > 0:
+                            # The store measured the first rows in `append`: show them at once.
                             self.progress = (store.row_count, store.batch_count)
                             self._post(BatchesArrived(self.run_id, store, *self.progress))
                             measurer.begin(store)

@@ -1,7 +1,7 @@
 """The results pane: the result grid, the query's status line, and the keys that act on results.
 
 `ResultsPane.run_query` starts a `QueryWorker` thread. The pane swaps the grid to the new
-result store when the first batch arrives, or when the query ends with no batch. So a query
+result store when the first row arrives, or when the query ends without a row. So a query
 that fails or is cancelled before any row leaves the previous results on screen. The status line
 reads "state · rows · batches · rows/s · elapsed" (the rate from the second batch on), where
 the state is running (with a percentage once the COUNT estimate is known), done, cancelled,

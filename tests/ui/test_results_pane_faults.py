@@ -152,6 +152,29 @@ async def test_pane_cancel_silent_keeps_previous(fault_client: FlightSQLClient) 
         assert app.grid.row_count == 20
 
 
+async def test_pane_empty_batch_keeps_previous(fault_client: FlightSQLClient) -> None:
+    # A batch of 0 rows shows nothing new, so the previous rows stay until a row arrives.
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:trickle:2")
+        previous = app.pane.store
+
+        await run_to_end(pilot, app, "fault:empty_then:error", expect="failed")
+        assert app.pane.store is previous
+        assert app.grid.row_count == 20
+        assert "simulated failure after an empty batch" in app.pane.error_text
+        assert "The rows shown are from the previous query." in app.pane.error_text
+
+        app.run_sql("fault:empty_then:silent")
+        await wait_until(pilot, lambda: app.pane.status_text.startswith("running"), "the run")
+        await pilot.pause(0.3)
+        assert app.pane.store is previous
+        assert app.pane.cancel()
+        await wait_until(pilot, lambda: app.pane.state == "cancelled", "the cancel", timeout=2)
+        assert app.pane.store is previous
+        assert app.grid.row_count == 20
+
+
 async def test_pane_error_after_batches(fault_client: FlightSQLClient) -> None:
     app = PaneApp(fault_client)
     async with app.run_test(size=SCREEN_SIZE) as pilot:
