@@ -1,8 +1,9 @@
 """SQL text helpers for the editor: statements, positions, size estimates, advice, completion.
 
 Pure code with no Textual import, so the rules are tested without a screen. The size estimate
-uses fixed sizes per Arrow type: a string counts 50 bytes, int64 8, int32 4, a timestamp 8 and
-any other type 16. It estimates the wire size of a row and measures nothing.
+uses fixed sizes per Arrow type: a string counts 50 bytes, a fixed-width type its width (int64
+8, a timestamp 8), a struct the sum of its fields, and a list, a map or any other type 16. It
+estimates the wire size of a row and measures nothing.
 """
 
 from __future__ import annotations
@@ -241,11 +242,19 @@ def find_statement(buffer: str, statement: Statement) -> Statement | None:
 def estimate_type_bytes(data_type: pa.DataType) -> int:
     """Estimate the bytes one value of `data_type` takes.
 
-    Strings and binaries count 50 bytes, fixed-width numbers their width (int64 8, int32 4),
-    timestamps 8 and anything else 16. A dictionary counts as its value type.
+    Strings and binaries count 50 bytes, and fixed-width types their width (int64 8, int32 4,
+    a timestamp 8, `fixed_size_binary[1000]` 1000). A struct counts the sum of its fields and
+    a fixed-size list its size times its item. Anything else counts 16, a list or a map too,
+    because its length is not in the type. A dictionary counts as its value type.
     """
+    if isinstance(data_type, pa.ExtensionType):
+        return estimate_type_bytes(data_type.storage_type)
     if pa.types.is_dictionary(data_type):
         return estimate_type_bytes(data_type.value_type)
+    if pa.types.is_struct(data_type):
+        return sum(estimate_type_bytes(field.type) for field in data_type)
+    if pa.types.is_fixed_size_list(data_type):
+        return int(data_type.list_size) * estimate_type_bytes(data_type.value_type)
     if (
         pa.types.is_string(data_type)
         or pa.types.is_large_string(data_type)
@@ -260,7 +269,17 @@ def estimate_type_bytes(data_type: pa.DataType) -> int:
         return 1
     if pa.types.is_integer(data_type) or pa.types.is_floating(data_type):
         return int(data_type.bit_width // 8)
+    if _is_fixed_width(data_type):
+        return int(data_type.bit_width // 8)
     return OTHER_BYTES
+
+
+def _is_fixed_width(data_type: pa.DataType) -> bool:
+    """Tell whether every value of `data_type` takes the same whole number of bytes."""
+    try:
+        return int(data_type.bit_width) >= 8
+    except ValueError:  # pyarrow raises it for a type without a fixed width
+        return False
 
 
 def _is_view(data_type: pa.DataType) -> bool:

@@ -104,6 +104,14 @@ def test_find_statement_after_edits() -> None:
         (pa.float64(), 8),
         (pa.list_(pa.string()), 16),
         (pa.dictionary(pa.int32(), pa.binary()), 50),
+        (pa.binary(1000), 1000),
+        (pa.decimal256(70, 2), 32),
+        (pa.date32(), 4),
+        (pa.duration("ns"), 8),
+        (pa.struct([("a", pa.string()), ("b", pa.int64())]), 58),
+        (pa.struct([(f"s{index}", pa.string()) for index in range(300)]), 15_000),
+        (pa.list_(pa.int64(), 10), 80),
+        (pa.uuid(), 16),
     ],
 )
 def test_type_size_estimate(data_type: pa.DataType, size: int) -> None:
