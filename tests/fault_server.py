@@ -23,6 +23,8 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
 - `fault:sql_error`: INVALID_ARGUMENT shaped like Micromegas' planning errors, with
   `(at line 2, column 8)` and `(query_id=...)`. `fault:sql_error:L_C` sends
   `(at line L, column C)` instead, whether or not the SQL has that position.
+- `fault:long_error:N`: INVALID_ARGUMENT as `fault:sql_error`, whose list of valid fields is N
+  characters long, as DataFusion sends for a view of hundreds of columns.
 - `fault:run_error:L_C`: CreatePreparedStatement succeeds (the `id`, `msg` schema), and DoGet
   fails with INVALID_ARGUMENT at `(at line L, column C)`, as an error found while running.
 - `fault:slow_prepare:S`: CreatePreparedStatement answers after S seconds, or earlier when
@@ -113,6 +115,7 @@ FAULT_NAMES = (
     "rows",
     "die_after",
     "sql_error",
+    "long_error",
     "run_error",
     "slow_prepare",
     "status",
@@ -519,6 +522,14 @@ class FaultServer(flight.FlightServerBase):
             "error building dataframe: Schema error: No field named nope. "
             f"Valid fields are log_entries.msg. (at line {line}, column {column}) "
             f"(query_id={uuid.uuid4()})"
+        )
+
+    def _fault_long_error(self, argument: str | None, context: Any) -> FaultPlan:
+        length = int(argument or 20_000)
+        fields = ", ".join(f"wide.col_{index}" for index in range(length // 12 + 1))[:length]
+        raise pa.ArrowInvalid(
+            "error building dataframe: Schema error: No field named nope. "
+            f"Valid fields are {fields}. (at line 1, column 8) (query_id={uuid.uuid4()})"
         )
 
     def _fault_run_error(self, argument: str | None, context: Any) -> FaultPlan:

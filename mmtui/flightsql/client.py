@@ -34,10 +34,22 @@ from mmtui.flightsql.stream import QueryStream
 
 logger = logging.getLogger(__name__)
 
+MAX_METADATA_BYTES = 4 * 1024 * 1024
+"""Maximum size of the headers and trailers of a received call, the server's error included.
+
+With gRPC's default, a planning error longer than about 8,000 characters arrived as gRPC's
+own "received metadata size exceeds hard limit (... vs. 16384)". DataFusion lists every
+valid field in such an error, so a view of a few hundred columns passes that. Arrow sends the
+message twice (`grpc-message` and `x-arrow-status-detail-bin`): with pyarrow 23 and this limit,
+an error of 1,100,000 characters arrived and one of 1,500,000 did not."""
+
 # Lift gRPC's default 4 MiB receive cap (and the send cap) so large record batches pass.
 _GRPC_OPTIONS: list[tuple[str, int]] = [
     ("grpc.max_receive_message_length", -1),
     ("grpc.max_send_message_length", -1),
+    # gRPC has a soft and a hard limit (the error above names the hard one): both are raised.
+    ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
 ]
 _SCHEMES = {
     "grpc": "grpc",

@@ -47,6 +47,19 @@ def test_prepare_error_has_position(fault_client: FlightSQLClient) -> None:
     assert (caught.value.line, caught.value.column) == (2, 8)
 
 
+def test_long_error_message_arrives(fault_client: FlightSQLClient) -> None:
+    # gRPC's default cap on received metadata (16 KiB) replaced such an error with its own
+    # RESOURCE_EXHAUSTED one, so the server's message and position were lost.
+    with pytest.raises(QueryError) as caught:
+        fault_client.prepare_statement("SELECT nope -- fault:long_error:100000")
+    error = caught.value
+
+    assert error.code == "INVALID_ARGUMENT"
+    assert "No field named nope." in error.message
+    assert "metadata" not in error.message
+    assert (error.line, error.column) == (1, 8)
+
+
 def test_overlong_position_keeps_message(fault_client: FlightSQLClient) -> None:
     digits = "9" * 4400  # int() converts at most 4,300 digits by default
     with pytest.raises(QueryError) as caught:
