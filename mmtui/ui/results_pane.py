@@ -163,6 +163,9 @@ def format_status(
     return truncate_cells(text, max_cells)
 
 
+PREVIOUS_ROWS_NOTE = "The rows shown are from the previous query."
+"""The line under the error of a query that failed before its first row."""
+
 CREDENTIAL_ERROR_CODES = frozenset({"UNAUTHENTICATED", "PERMISSION_DENIED"})
 """gRPC status codes of a rejected credential: their messages are shown with secrets masked."""
 
@@ -259,6 +262,17 @@ class ResultsPane(Widget, can_focus=False):
         & > #results-error.-visible {
             display: block;
         }
+        & > #results-note {
+            height: 1;
+            color: $text-warning;
+            padding: 0 1;
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            display: none;
+        }
+        & > #results-note.-visible {
+            display: block;
+        }
     }
     """
 
@@ -348,6 +362,8 @@ class ResultsPane(Widget, can_focus=False):
     def compose(self) -> ComposeResult:
         yield self._grid
         yield Static("", id="results-error", markup=False)
+        # A line of its own, because the error area cuts a long server message at its bottom.
+        yield Static(PREVIOUS_ROWS_NOTE, id="results-note", markup=False)
         yield Static("no query yet", id="results-status", markup=False)
 
     def on_mount(self) -> None:
@@ -421,8 +437,12 @@ class ResultsPane(Widget, can_focus=False):
 
     @property
     def error_text(self) -> str:
-        """The error shown above the status line, or "" when the last query did not fail."""
-        return str(self.query_one("#results-error", Static).content)
+        """The error shown above the status line, and the line about the previous query's rows
+        when it shows, or "" when the last query did not fail."""
+        text = str(self.query_one("#results-error", Static).content)
+        if self.query_one("#results-note", Static).has_class("-visible"):
+            text += "\n" + PREVIOUS_ROWS_NOTE
+        return text
 
     def run_query(
         self,
@@ -542,10 +562,8 @@ class ResultsPane(Widget, can_focus=False):
         self.state = "cut" if isinstance(message.error, SpillLimitError) else "failed"
         self._release_memory_when_idle()
         self.error = message.error
-        text = describe_error(message.error)
-        if not self._showing_current_run and self.has_results:
-            text += "\nThe rows shown are from the previous query."
-        self._show_error(text)
+        previous_rows = not self._showing_current_run and self.has_results
+        self._show_error(describe_error(message.error), previous_rows)
         self._update_status()
         self.post_message(self.QueryFailed(self, message.error, self._rows))
 
@@ -694,7 +712,9 @@ class ResultsPane(Widget, can_focus=False):
     def on_result_grid_cursor_moved(self, _event: ResultGrid.CursorMoved) -> None:
         self._update_status()
 
-    def _show_error(self, text: str | None) -> None:
+    def _show_error(self, text: str | None, previous_rows: bool = False) -> None:
+        """Show the error `text`, or hide it for None. With `previous_rows`, PREVIOUS_ROWS_NOTE
+        shows on the line under it."""
         error = self.query_one("#results-error", Static)
         if text is None and not error.has_class("-visible"):
             # Nothing to clear. An update would cost a layout pass of the whole screen at the
@@ -702,6 +722,7 @@ class ResultsPane(Widget, can_focus=False):
             return
         error.update(Text(text or ""))
         error.set_class(text is not None, "-visible")
+        self.query_one("#results-note", Static).set_class(previous_rows, "-visible")
 
     # ----------------------------------------------------------------------------------------
     # Actions

@@ -16,6 +16,7 @@ from tests.fault_server import (
     start_fault_server,
     start_fault_server_process,
 )
+from tests.ui.test_app_support import screen_text
 from tests.ui.test_results_pane_support import (
     SCREEN_SIZE,
     PaneApp,
@@ -28,6 +29,11 @@ from tests.ui.test_results_pane_support import (
 
 # C0 controls, DEL and C1 controls: none of them may reach the terminal.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def screen_lines(app: PaneApp) -> list[str]:
+    """Return the lines of the screen as a user reads them, stripped."""
+    return [line.strip() for line in screen_text(app).splitlines()]  # type: ignore[arg-type]
 
 
 def screen_segments(app: PaneApp) -> list[str]:
@@ -173,6 +179,23 @@ async def test_pane_empty_batch_keeps_previous(fault_client: FlightSQLClient) ->
         await wait_until(pilot, lambda: app.pane.state == "cancelled", "the cancel", timeout=2)
         assert app.pane.store is previous
         assert app.grid.row_count == 20
+
+
+async def test_pane_long_error_keeps_note(fault_client: FlightSQLClient) -> None:
+    # The error area is a few lines high, and a long error used to push the note out of it.
+    app = PaneApp(fault_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "fault:trickle:2")
+        await run_to_end(pilot, app, "fault:long_error:20000", expect="failed")
+        await pilot.pause()
+
+        shown = screen_lines(app)
+        assert any("No field named nope." in line for line in shown)
+        assert "The rows shown are from the previous query." in shown
+        assert app.grid.row_count == 20
+
+        await run_to_end(pilot, app, "fault:trickle:1")
+        assert "The rows shown are from the previous query." not in screen_lines(app)
 
 
 async def test_pane_error_after_batches(fault_client: FlightSQLClient) -> None:
