@@ -69,6 +69,9 @@ _CLAUSE = re.compile(
     # scans several times faster.
     r"(?=[()]|\b[a-z])"
     r"(?:(?P<from_subquery>\bfrom\s*\()|(?P<open>\()|(?P<close>\))"
+    # `FROM name`, where the name may be a common table expression (`WITH name AS (...)`).
+    r"|(?P<from_name>\bfrom\s+(?P<source>[a-z_][a-z0-9_]*)\b(?!\s*[.(]))"
+    r"|(?P<cte>\b(?P<cte_name>[a-z_][a-z0-9_]*)\s+as\s*\()"
     r"|(?P<distinct>\bselect\s+distinct\b)|(?P<order>\border\s+by\b)"
     r"|(?P<group>\bgroup\s+by\b)"
     # `LIMIT 10`, `LIMIT (10)` (the parenthesis is left to `open`) and SQL's `FETCH FIRST`.
@@ -332,7 +335,7 @@ class _QueryLevel:
     combines_sources: bool = False
     """A JOIN or a set operation reads more than the FROM source."""
     from_subquery: _QueryLevel | None = None
-    """The subquery right after FROM, when the FROM source is one."""
+    """The FROM source when it is a subquery, or a common table expression of the statement."""
 
     def returns_few_rows(self) -> bool:
         """Tell whether a LIMIT bounds this query's rows, directly or through its FROM source."""
@@ -358,14 +361,18 @@ def _query_levels(blanked: str) -> list[_QueryLevel]:
     top = _QueryLevel(parent=None, is_query=True)
     levels = [top]
     stack = [top]
+    common_tables: dict[str, _QueryLevel] = {}
+    """The query of each `WITH name AS (...)` seen so far, by lower-case name."""
     for match in _CLAUSE.finditer(blanked):
         current = stack[-1]
         clause = match.lastgroup
-        if clause in ("open", "from_subquery"):
+        if clause in ("open", "from_subquery", "cte"):
             is_query = _QUERY_START.match(blanked, match.end()) is not None
             level = _QueryLevel(parent=current, is_query=is_query)
             if clause == "from_subquery" and current.from_subquery is None:
                 current.from_subquery = level
+            if clause == "cte" and is_query:
+                common_tables[match.group("cte_name").lower()] = level
             levels.append(level)
             stack.append(level)
         elif clause == "close":
@@ -373,6 +380,10 @@ def _query_levels(blanked: str) -> list[_QueryLevel]:
                 stack.pop()
         elif not current.is_query:
             continue
+        elif clause == "from_name":
+            source = common_tables.get(match.group("source").lower())
+            if source is not None and current.from_subquery is None:
+                current.from_subquery = source
         elif clause == "order":
             current.sorts_rows = current.sorts_rows or not current.grouped
         elif clause in ("group", "distinct"):
@@ -392,8 +403,9 @@ def sorts_all_rows(sql: str) -> bool:
 
     Such a sort sends no row before the server has read them all. A query level counts when it
     has ORDER BY and neither it nor an enclosing query has LIMIT, and its FROM source is not a
-    subquery with LIMIT. ORDER BY inside literals, comments, window definitions
-    (`OVER (ORDER BY ...)`) and aggregate calls does not count.
+    subquery or a common table expression (`WITH name AS (...)`) with LIMIT. ORDER BY inside
+    literals, comments, window definitions (`OVER (ORDER BY ...)`) and aggregate calls does
+    not count.
 
     ORDER BY after GROUP BY or SELECT DISTINCT does not count either. The aggregation reads
     every row before it returns its first group whether or not the sort follows, so a LIMIT

@@ -173,6 +173,12 @@ SORT_CASES = [
     # ORDER BY only inside a subquery that has LIMIT.
     ("SELECT count(*) FROM (SELECT time FROM log_entries ORDER BY time DESC LIMIT 10) AS t", False),
     ("SELECT msg FROM log_entries WHERE time > (SELECT time FROM t ORDER BY 1 LIMIT 1)", False),
+    # A common table expression with LIMIT as the FROM source.
+    ("WITH last AS (SELECT time FROM log_entries LIMIT 9) SELECT * FROM last ORDER BY 1", False),
+    ("WITH a AS (SELECT 1), b AS (SELECT time FROM t LIMIT 5) SELECT * FROM B ORDER BY 1", False),
+    ("WITH recent AS (SELECT time FROM log_entries) SELECT * FROM recent ORDER BY time", True),
+    ("WITH r AS (SELECT time FROM t LIMIT 5) SELECT * FROM r JOIN u ON r.a = u.a ORDER BY 1", True),
+    ("WITH r AS (SELECT time FROM t LIMIT 5) SELECT * FROM log_entries ORDER BY time", True),
     # ORDER BY in a literal, a comment, a window or an aggregate call.
     ("SELECT 'order by time' AS a FROM log_entries", False),
     ("SELECT msg FROM log_entries -- ORDER BY time", False),
