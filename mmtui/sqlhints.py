@@ -62,6 +62,12 @@ _TIME_PREDICATE = re.compile(
     r"\s*(?:>=|<=|=|>|<|\bbetween\b)",
     re.IGNORECASE,
 )
+_TIME_PREDICATE_REVERSED = re.compile(
+    # The time column on the right: `now() - INTERVAL '1 hour' < time`, not a call `end(`.
+    r"(?:>=|<=|=|>|<)\s*(?:[a-z_][a-z0-9_]*\.)?\"?"
+    r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b(?!\s*\()",
+    re.IGNORECASE,
+)
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)
 _CLAUSE = re.compile(
     # Every clause starts with a parenthesis or at the start of a word. The lookahead rejects
@@ -313,11 +319,14 @@ def describe_type(data_type: pa.DataType) -> str:
 
 
 def has_time_predicate(sql: str) -> bool:
-    """Tell whether the statement compares a time column, quoted (`"time"`) or not, in a
-    WHERE clause."""
+    """Tell whether the statement compares a time column, quoted (`"time"`) or not, on either
+    side of the operator, in a WHERE clause."""
     blanked = blank_literals_and_comments(sql, keep_quoted_names=True)
     where = _WHERE.search(blanked)
-    return where is not None and _TIME_PREDICATE.search(blanked, where.end()) is not None
+    if where is None:
+        return False
+    predicates = (_TIME_PREDICATE, _TIME_PREDICATE_REVERSED)
+    return any(pattern.search(blanked, where.end()) is not None for pattern in predicates)
 
 
 @dataclass(eq=False)

@@ -146,6 +146,21 @@ def test_time_predicate_quoted_name(sql: str, expected: bool) -> None:
     assert sqlhints.has_time_predicate(sql) is expected
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT msg FROM log_entries WHERE now() - INTERVAL '1 hour' < time", True),
+        ('SELECT msg FROM log_entries l WHERE $1 <= l."time"', True),
+        ("SELECT msg FROM log_entries WHERE level < 3 AND 'x' = end", True),
+        ("SELECT msg FROM log_entries WHERE x = end(1)", False),
+        ("SELECT msg FROM log_entries WHERE msg = 'a < time'", False),
+        ("SELECT msg FROM log_entries -- WHERE now() < time", False),
+    ],
+)
+def test_time_predicate_column_on_right(sql: str, expected: bool) -> None:
+    assert sqlhints.has_time_predicate(sql) is expected
+
+
 def test_advice_order_by_without_limit() -> None:
     notes = sqlhints.advice("SELECT msg FROM log_entries ORDER BY time", None, True)
     assert notes == ["ORDER BY without LIMIT: the server sorts every row before sending one."]
