@@ -86,7 +86,13 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 _QUERY_START = re.compile(r"\s*(?:select|with|values)\b", re.IGNORECASE)
-_LITERAL_OR_COMMENT_START = re.compile(r"['\"]|--|/\*")
+_LITERAL_OR_COMMENT_START = re.compile(
+    # DataFusion (sqlparser) also reads `E'...'` with backslash escapes, and dollar-quoted
+    # strings `$$...$$` and `$tag$...$tag$`. `$1` is a placeholder, `e` ending a name is no prefix.
+    r"(?<![A-Za-z0-9_$])[eE]'|['\"]|--|/\*|(?<![A-Za-z0-9_$])\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$"
+)
+_ESCAPE_STRING_BODY = re.compile(r"(?:[^'\\]+|\\.|'')*", re.DOTALL)
+_BLOCK_COMMENT_EDGE = re.compile(r"/\*|\*/")
 _SEMICOLON = re.compile(";")
 
 
@@ -103,8 +109,9 @@ def blank_literals_and_comments(sql: str, keep_quoted_names: bool = False) -> st
     """Return `sql` with the insides of string literals, quoted names and comments blanked.
 
     Every character keeps its offset (blanked ones become spaces, newlines stay), so positions
-    found in the result are positions in `sql`. The quotes of a literal or a quoted name stay.
-    With `keep_quoted_names`, the insides of double-quoted names stay too.
+    found in the result are positions in `sql`. The quotes of a literal or a quoted name stay,
+    and a dollar-quoted string is blanked whole. With `keep_quoted_names`, the insides of
+    double-quoted names stay too. Block comments nest, as in DataFusion.
     """
     # The text between literals and comments is copied in slices found by `re` and
     # `str.find`, so one long line costs time linear in its length, done in C.
@@ -119,7 +126,19 @@ def blank_literals_and_comments(sql: str, keep_quoted_names: bool = False) -> st
         start = match.start()
         pieces.append(sql[index:start])
         opener = match.group()
-        if opener in ("'", '"'):
+        if opener in ("e'", "E'"):
+            body = _ESCAPE_STRING_BODY.match(sql, start + 2)
+            stop = body.end() if body is not None else start + 2
+            pieces.append(opener)
+            pieces.append(_blank_keeping_line_breaks(sql[start + 2 : stop]))
+            pieces.append(sql[stop : stop + 1])
+            index = stop + 1
+        elif opener.startswith("$"):
+            close = sql.find(opener, match.end())
+            stop = length if close == -1 else close + len(opener)
+            pieces.append(_blank_keeping_line_breaks(sql[start:stop]))
+            index = stop
+        elif opener in ("'", '"'):
             close = sql.find(opener, start + 1)
             while close != -1 and close + 1 < length and sql[close + 1] == opener:
                 close = sql.find(opener, close + 2)
@@ -138,11 +157,24 @@ def blank_literals_and_comments(sql: str, keep_quoted_names: bool = False) -> st
             pieces.append(" " * (stop - start))
             index = stop
         else:
-            close = sql.find("*/", start + 2)
-            stop = length if close == -1 else close + 2
+            stop = _block_comment_end(sql, start)
             pieces.append(_blank_keeping_line_breaks(sql[start:stop]))
             index = stop
     return "".join(pieces)
+
+
+def _block_comment_end(sql: str, start: int) -> int:
+    """Return the offset past the block comment that opens at `start`, nested ones included,
+    or the length of `sql` when it does not close."""
+    depth = 1
+    position = start + 2
+    while depth:
+        edge = _BLOCK_COMMENT_EDGE.search(sql, position)
+        if edge is None:
+            return len(sql)
+        depth += 1 if edge.group() == "/*" else -1
+        position = edge.end()
+    return position
 
 
 def _blank_keeping_line_breaks(text: str) -> str:

@@ -31,6 +31,14 @@ def test_split_ignores_semicolons_in_literals_and_comments() -> None:
         ("/* abc", "      "),
         ("SELECT 1", "SELECT 1"),
         ("", ""),
+        # Forms DataFusion also reads: escape strings, dollar quotes, nested comments.
+        ("E'it\\'s;' x", "E'      ' x"),
+        ("e'a\\\\';b", "e'   ';b"),
+        ("name' x' y", "name'  ' y"),
+        ("$$a;b$$ x", "        x"),
+        ("$t$a$$;$t$ x", "           x"),
+        ("$1;$2", "$1;$2"),
+        ("/* a /* b; */ c; */ d", "                    d"),
     ],
 )
 def test_blank_literals_and_comments(sql: str, blanked: str) -> None:

@@ -292,6 +292,35 @@ async def test_template_placeholder_not_run_alone(
         assert statement.text == "<process_id>"
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT E'it\\'s; fine' AS word",
+        "SELECT $$a;b$$ AS word",
+        "SELECT /* off /* old; */ still; */ 'x' AS word",
+    ],
+    ids=["escape-string", "dollar-quoted", "nested-comment"],
+)
+async def test_f5_runs_whole_odd_statement(
+    demo_server: DemoServerHandle, tmp_path: Path, sql: str
+) -> None:
+    # DataFusion reads these forms, so a semicolon inside them does not end the statement.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        app.editor.load_text(f"SELECT 1;\n{sql};\nSELECT 2")
+        app.editor.move_cursor((1, 0))
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state in ("done", "failed"), "the query")
+
+        assert app.results.state == "done", app.results.error_text
+        assert app.history.entries[-1].sql == sql
+        store = app.results.store
+        assert store is not None
+        assert store.schema.names == ["word"]
+
+
 def test_history_skips_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "history.jsonl"
     good = json.dumps({"sql": "SELECT 1", "run_at": "", "time_range": "1h"}).encode()
