@@ -297,7 +297,7 @@ class MmtuiApp(App[int]):
         """The file the buffer is saved to instead, when the slot's file could not be read."""
         self._autosave_failure_shown = False
         self._autosave_off = False
-        """Whether start-up found that no buffer can be saved, and said so."""
+        """Whether start-up found that no buffer can be saved and showed a notice about it."""
         self._quit_unsaved_text: str | None = None
         """The buffer that quit could not save and warned about: a second quit with the same
         buffer exits without saving it."""
@@ -1284,7 +1284,7 @@ class MmtuiApp(App[int]):
     async def action_quit(self) -> None:
         """Cancel a running query, save the buffer and exit.
 
-        When the buffer cannot be saved, the first quit only says so and the app stays open,
+        When the buffer cannot be saved, the first quit shows an error and the app stays open,
         so the text can be copied. A second quit with the same buffer exits without saving.
         """
         if self.results.is_running:
@@ -1292,7 +1292,7 @@ class MmtuiApp(App[int]):
         error = self._write_autosave(report=False)
         text = self.editor.text if self._main_screen_ready() else ""
         unsaved_work = bool(text.strip()) and text != WELCOME_SQL
-        # Start-up says so when this session can save nothing, so the user has been told then.
+        # Start-up shows a notice when this session can save nothing, so quit shows none.
         warned = self._autosave_off or text == self._quit_unsaved_text
         if error is not None and unsaved_work and not warned:
             self._quit_unsaved_text = text
