@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import pyarrow as pa
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -46,6 +47,7 @@ from mmtui.results import (
 from mmtui.results.allocator import release_freed_memory
 from mmtui.results.detail import copy_text, tsv_field
 from mmtui.results.export import unique_names
+from mmtui.results.formatting import export_texts
 from mmtui.ui import query_worker
 from mmtui.ui.detail_screen import DetailScreen, copy_with_limit, count_text
 from mmtui.ui.export_screen import ExportScreen
@@ -793,7 +795,7 @@ class ResultsPane(Widget, can_focus=False):
         names = [field.name for field in store.schema]
         try:
             row = store.window(grid.cursor_row, grid.cursor_row + 1)
-            values = [row.column(index)[0].as_py() for index in range(len(names))]
+            values = [_json_column_value(row.column(index)) for index in range(len(names))]
         except (ValueError, TypeError, OverflowError):
             # Some Arrow values have no Python equivalent (out-of-range dates, invalid UTF-8),
             # so the text of such a cell replaces its value.
@@ -825,8 +827,38 @@ class ResultsPane(Widget, can_focus=False):
         await self.app.push_screen(screen)
 
 
+def _contains_nanosecond_time(data_type: pa.DataType) -> bool:
+    """Tell whether `data_type` is time64[ns] or nests one (in a list, struct, map...)."""
+    if pa.types.is_time64(data_type):
+        return bool(data_type.unit == "ns")
+    if isinstance(data_type, pa.ExtensionType):
+        return _contains_nanosecond_time(data_type.storage_type)
+    if pa.types.is_dictionary(data_type):
+        return _contains_nanosecond_time(data_type.value_type)
+    return any(
+        _contains_nanosecond_time(data_type.field(index).type)
+        for index in range(data_type.num_fields)
+    )
+
+
+def _json_column_value(column: Any) -> Any:
+    """Return the first value of a one-row column for `json_row`.
+
+    pyarrow's `as_py` (version 23) cuts time64[ns] values to microseconds (`datetime.time`),
+    so such columns take the exact JSON of the JSON lines export instead. Raises ValueError
+    for a value that cannot be formatted.
+    """
+    if _contains_nanosecond_time(column.type):
+        text = export_texts(column, as_json=True)[0]
+        return None if text is None else json.loads(text)
+    return column[0].as_py()
+
+
 def _json_cell(scalar: Any) -> Any:
     """Return a cell's Python value for `json_row`, or its copy text when it has none."""
+    if _contains_nanosecond_time(scalar.type):
+        # The copy text keeps the nanoseconds that `as_py` cuts.
+        return copy_text(scalar)
     try:
         return scalar.as_py()
     except (ValueError, TypeError, OverflowError):

@@ -165,3 +165,23 @@ async def test_detail_footer_counts_singular(demo_client: FlightSQLClient) -> No
 
         info = str(screen.query_one("#detail-info", Static).content)
         assert info == "1 character · 1 line · Esc close · c copy · z UTC/local"
+
+
+async def test_copy_row_json_keeps_nanoseconds(demo_client: FlightSQLClient) -> None:
+    sql = (
+        "SELECT arrow_cast(1500, 'Time64(Nanosecond)') AS t,"
+        " [arrow_cast(1500, 'Time64(Nanosecond)')] AS times,"
+        " arrow_cast(1500, 'Time64(Microsecond)') AS micros"
+    )
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, sql)
+
+        await pilot.press("J")
+
+        # pyarrow's as_py makes time64[ns] a datetime.time, which has no nanoseconds.
+        assert json.loads(app.clipboard) == {
+            "t": "00:00:00.000001500",
+            "times": ["00:00:00.000001500"],
+            "micros": "00:00:00.001500",
+        }
