@@ -74,14 +74,16 @@ def copy_with_limit(widget: Widget, text: str, subject: str) -> bool:
     """Copy `text` to the clipboard and notify, or warn when its OSC 52 string exceeds
     OSC52_MAX_BYTES.
 
-    `subject` names the copied thing in the notification ("cell", "row"). Returns True when
-    copied.
+    `subject` names the copied thing in the notification ("cell", "row as JSON"). Returns True
+    when copied.
     """
     characters = count_text(len(text), "character", "characters")
     size = osc52_bytes(text)
     if size > OSC52_MAX_BYTES:
+        # str.capitalize would lower the rest of the subject ("row as json").
+        sentence_start = subject[:1].upper() + subject[1:]
         widget.notify(
-            f"{subject.capitalize()} is {characters}, {size:,} bytes as an OSC 52 copy, and "
+            f"{sentence_start} is {characters}, {size:,} bytes as an OSC 52 copy, and "
             f"tmux drops copies over {OSC52_MAX_BYTES:,} bytes. Use export instead.",
             severity="warning",
             markup=False,

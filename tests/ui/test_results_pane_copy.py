@@ -185,3 +185,16 @@ async def test_copy_row_json_keeps_nanoseconds(demo_client: FlightSQLClient) -> 
             "times": ["00:00:00.000001500"],
             "micros": "00:00:00.001500",
         }
+
+
+async def test_copy_row_json_over_limit_message(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "SELECT repeat('x', 800000) AS big")
+
+        await pilot.press("J")
+
+        assert app.clipboard == ""
+        severity, message = app.notifications[-1]
+        assert severity == "warning"
+        assert message.startswith("Row as JSON is 800,011 characters"), message
