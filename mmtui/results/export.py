@@ -1,12 +1,13 @@
 """Export of a whole result store to CSV, Parquet or JSON lines, one batch at a time.
 
-Only one record batch is converted at a time, so memory stays bounded by the largest batch.
-The file is written to a new temporary file in the target's directory (`.NAME.mmtui-XXXX.part`,
-made by `tempfile.mkstemp`, so no existing file is touched) and renamed over the target when
-complete. A failed or cancelled export never leaves a truncated file under the requested
-name. A result without columns is rejected before any file is created. Given a row count, an
-export writes only the first rows, so rows that a running query appends meanwhile are left
-out. A cancel callback is checked between batches.
+Only one record batch is converted at a time, so memory stays bounded by the largest batch. The
+file is written to a new temporary file in the target's directory (`.NAME.mmtui-XXXX.part`,
+created exclusively, so no existing file is touched) and renamed over the target when complete.
+A new file gets mode 0666 less the umask, and a replaced file keeps its mode. A failed or
+cancelled export never leaves a truncated file under the requested name. A result without
+columns is rejected before any file is created. Given a row count, an export writes only the
+first rows, so rows that a running query appends meanwhile are left out. A cancel callback is
+checked between batches.
 
 Conversions:
 - CSV (pyarrow.csv writer): columns the writer cannot take (nested, binary, Micromegas `jsonb`,
@@ -40,6 +41,8 @@ import errno
 import json
 import logging
 import os
+import secrets
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -147,18 +150,9 @@ def export_store(
             f"nothing to export to {target}: the result has no columns", user_error=True
         )
     try:
-        handle, temporary_name = tempfile.mkstemp(
-            # The name is cut so that the temporary name (at most 181 bytes) fits NAME_MAX, 255
-            # bytes on common file systems, even when the target's name is at that limit.
-            prefix=f".{target.name[:_PREFIX_NAME_CHARS]}.mmtui-",
-            suffix=".part",
-            dir=target.parent,
-        )
+        partial = _create_partial_file(target)
     except OSError as error:
         raise _export_error(target, None, error) from error
-    # NOTE: mkstemp creates the file with mode 0600, which the export keeps after the rename.
-    os.close(handle)
-    partial = Path(temporary_name)
     batches = _batches_until_cancelled(store, rows, cancelled, target)
     try:
         if fmt == "csv":
@@ -178,6 +172,34 @@ def export_store(
         raise
     logger.info("exported %d rows as %s to %s", written, fmt, target)
     return written
+
+
+def _create_partial_file(target: Path) -> Path:
+    """Create the empty temporary file `.NAME.mmtui-XXXXXXXX.part` beside `target`.
+
+    tempfile.mkstemp would create it with mode 0600, which the rename gives to the export. So
+    the file is created with mode 0666 less the umask, as a shell redirection creates it, and
+    takes the mode of the file it replaces when there is one.
+    """
+    # The name is cut so that the temporary name (at most 181 bytes) fits NAME_MAX, 255 bytes
+    # on common file systems, even when the target's name is at that limit.
+    prefix = f".{target.name[:_PREFIX_NAME_CHARS]}.mmtui-"
+    for _ in range(tempfile.TMP_MAX):
+        partial = target.parent / f"{prefix}{secrets.token_hex(4)}.part"
+        try:
+            handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(handle)
+        try:
+            os.chmod(partial, stat.S_IMODE(os.stat(target).st_mode))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            partial.unlink(missing_ok=True)
+            raise
+        return partial
+    raise FileExistsError(errno.EEXIST, f"no unused temporary name {prefix}XXXXXXXX.part")
 
 
 def _batches_until_cancelled(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -202,6 +204,38 @@ async def test_export_asks_before_overwrite(demo_client: FlightSQLClient, tmp_pa
         assert user_part.read_text() == "mine\n"
         names = sorted(path.name for path in tmp_path.iterdir())
         assert names == ["existing.csv", "existing.csv.part", "other.csv"]
+
+
+async def test_export_file_mode_follows_umask(demo_client: FlightSQLClient, tmp_path: Path) -> None:
+    existing = tmp_path / "shared.csv"
+    existing.write_text("old\n")
+    existing.chmod(0o640)
+    new = tmp_path / "new.csv"
+    old_umask = os.umask(0o022)
+    try:
+        app = PaneApp(demo_client)
+        async with app.run_test(size=SCREEN_SIZE) as pilot:
+            await run_to_end(pilot, app, SERIES_SQL)
+
+            screen = await open_export(pilot, app)
+            screen.query_one("#export-path", Input).value = str(new)
+            await pilot.pause()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "export")
+
+            screen = await open_export(pilot, app)
+            status = await submit_path(pilot, screen, str(existing))
+            assert status == f"{existing} exists. Press Enter again to overwrite it."
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: not isinstance(app.screen, ExportScreen), "export")
+    finally:
+        os.umask(old_umask)
+
+    assert len(csv_rows(new)) == 101
+    assert len(csv_rows(existing)) == 101
+    # As `>` in a shell: a new file gets 0666 less the umask, a replaced one keeps its mode.
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640
 
 
 async def test_export_remembers_directory(demo_client: FlightSQLClient, tmp_path: Path) -> None:
