@@ -2,8 +2,10 @@
 
 The value comes from `mmtui.results.detail_text` (JSON pretty-printed when it parses, control
 characters made visible) and is computed on a worker thread, so a 5M-character value does not
-freeze the screen. `TextView` wraps it to the screen width by index arithmetic and renders only
-the visible lines, as plain text: nothing in the value is parsed as markup. `c` copies the value
+freeze the screen. `wrap_text` wraps it to the view's width by index arithmetic on that thread
+too, and after a resize a text of more than UI_THREAD_WRAP_MAX_LINES lines is wrapped again on
+a worker. `TextView` renders only the visible lines, as plain text: nothing in the value is
+parsed as markup. `c` copies the value
 with real tabs and line feeds (`copy_text`), up to OSC52_MAX_BYTES, as the grid's `c` does.
 A Micromegas level column shows the level name with its number (`ERROR (2)`), because the grid
 shows the name, but `c` copies the number. Timestamps show in `display_tz`, the zone of the grid.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_right
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import get_character_cell_size
@@ -31,6 +34,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from mmtui.results import (
     ResultStore,
@@ -100,6 +104,11 @@ in chunks of half the width, which fits even when every character is two cells w
 
 TAB_SIZE = 4
 
+UI_THREAD_WRAP_MAX_LINES = 10_000
+"""Maximum lines of a text wrapped again on the UI thread when the view's width changes. Longer
+texts are wrapped on a worker thread, because 2.5 million short lines took about 1.5 s
+(measured with `wrap_line` on the 2-core VM of the tests)."""
+
 
 def wrap_line(line: str, width: int) -> list[tuple[int, int]]:
     """Split one line into (start, end) character spans of at most `width` terminal cells."""
@@ -126,6 +135,44 @@ def wrap_line(line: str, width: int) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass(frozen=True)
+class WrappedText:
+    """A text split into lines and wrapped to `width` cells, ready for `TextView`."""
+
+    text: str
+    lines: list[str]
+    width: int
+    first_rows: list[int]
+    """First screen row of each source line."""
+    spans: list[list[tuple[int, int]]]
+    """The wrapped (start, end) character spans of each source line."""
+    row_count: int
+
+
+def wrap_text(text: str, width: int) -> WrappedText:
+    """Split `text` into lines and wrap them to `width` cells (tabs expanded).
+
+    2.5 million short lines take about 1.5 s, so the detail view calls this on its worker
+    thread, not on the UI thread.
+    """
+    if "\t" in text:
+        text = text.expandtabs(TAB_SIZE)
+    return rewrap(text, text.split("\n"), max(2, width))
+
+
+def rewrap(text: str, lines: list[str], width: int) -> WrappedText:
+    """Wrap the lines of `text` to `width` cells."""
+    first_rows = []
+    spans = []
+    total = 0
+    for line in lines:
+        line_spans = wrap_line(line, width)
+        first_rows.append(total)
+        spans.append(line_spans)
+        total += len(line_spans)
+    return WrappedText(text, lines, width, first_rows, spans, total)
+
+
 class TextView(ScrollView, can_focus=True):
     """A read-only view of a long text, wrapped to the widget width, drawn line by line."""
 
@@ -140,57 +187,76 @@ class TextView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._lines: list[str] = []
-        # First screen row of each source line, and the wrapped spans of every source line.
-        self._first_rows: list[int] = []
-        self._spans: list[list[tuple[int, int]]] = []
-        self._wrap_width = 0
+        self._wrapped = WrappedText("", [], 0, [], [], 0)
         self._style: Style | None = None
-        self.text = ""
+
+    @property
+    def text(self) -> str:
         """The whole text shown."""
+        return self._wrapped.text
+
+    @property
+    def wrapped(self) -> WrappedText:
+        """The text with the wrapping on screen, which a worker may still be redoing."""
+        return self._wrapped
+
+    @property
+    def wrap_width(self) -> int:
+        """Cells per row that the text is wrapped to at the current size."""
+        return max(2, self.scrollable_content_region.width or self.size.width or 80)
 
     def set_text(self, text: str) -> None:
-        if "\t" in text:
-            text = text.expandtabs(TAB_SIZE)
-        self.text = text
-        self._lines = text.split("\n")
-        self._wrap_width = 0
+        self.set_wrapped(wrap_text(text, self.wrap_width))
+
+    def set_wrapped(self, wrapped: WrappedText) -> None:
+        """Show a text wrapped by `wrap_text`, wrapped again if the width has changed since."""
+        self._wrapped = wrapped
         self._rewrap()
 
     def _rewrap(self) -> None:
-        width = max(2, self.scrollable_content_region.width or self.size.width or 80)
-        if width == self._wrap_width:
+        width = self.wrap_width
+        wrapped = self._wrapped
+        if width != wrapped.width:
+            if len(wrapped.lines) > UI_THREAD_WRAP_MAX_LINES:
+                # The old wrapping stays on screen until the worker's is ready.
+                self._wrap_in_thread(wrapped, width)
+            else:
+                wrapped = rewrap(wrapped.text, wrapped.lines, width)
+                self._wrapped = wrapped
+        self.virtual_size = Size(width, wrapped.row_count)
+        self.refresh()
+
+    @work(thread=True, exclusive=True, group="wrap")
+    def _wrap_in_thread(self, wrapped: WrappedText, width: int) -> None:
+        result = rewrap(wrapped.text, wrapped.lines, width)
+        if not get_current_worker().is_cancelled:
+            call_later_from_thread(self, self._show_wrapped_in_thread, result)
+
+    def _show_wrapped_in_thread(self, result: WrappedText) -> None:
+        # The text or the width may have changed while the worker wrapped.
+        if result.text is not self._wrapped.text or result.width != self.wrap_width:
             return
-        self._wrap_width = width
-        first_rows = []
-        spans = []
-        total = 0
-        for line in self._lines:
-            line_spans = wrap_line(line, width)
-            first_rows.append(total)
-            spans.append(line_spans)
-            total += len(line_spans)
-        self._first_rows = first_rows
-        self._spans = spans
-        self.virtual_size = Size(width, total)
+        self._wrapped = result
+        self.virtual_size = Size(result.width, result.row_count)
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self._lines:
+        if self._wrapped.lines:
             self._rewrap()
 
     @property
     def line_count(self) -> int:
         """Screen rows of the wrapped text."""
-        return self.virtual_size.height
+        return self._wrapped.row_count
 
     def row_text(self, row: int) -> str:
         """Return the text of wrapped row `row` (0-based)."""
-        line_index = bisect_right(self._first_rows, row) - 1
-        if line_index < 0 or row >= self.line_count:
+        wrapped = self._wrapped
+        line_index = bisect_right(wrapped.first_rows, row) - 1
+        if line_index < 0 or row >= wrapped.row_count:
             return ""
-        start, end = self._spans[line_index][row - self._first_rows[line_index]]
-        return self._lines[line_index][start:end]
+        start, end = wrapped.spans[line_index][row - wrapped.first_rows[line_index]]
+        return wrapped.lines[line_index][start:end]
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Reading rich_style walks the DOM, so it is read once per repaint, not per line.
@@ -285,6 +351,7 @@ class DetailScreen(ModalScreen[None]):
     @work(thread=True, exclusive=True)
     def _load(self) -> None:
         tz = self._display_tz
+        width = self.query_one(TextView).wrap_width
         try:
             scalar = self.store.scalar(self.row, self.column)
             if is_level_field(self.store.schema.field(self.column)) and scalar.is_valid:
@@ -297,15 +364,17 @@ class DetailScreen(ModalScreen[None]):
             logger.exception("reading cell %d,%d failed", self.row, self.column)
             call_later_from_thread(self, self._show_error, error)
             return
-        call_later_from_thread(self, self._show_text, text, tz)
+        # Wrapped here, so a value of millions of lines does not stop the UI thread.
+        wrapped = wrap_text(text, width)
+        call_later_from_thread(self, self._show_text, wrapped, len(text), tz)
 
-    def _show_text(self, text: str, tz: str | None) -> None:
+    def _show_text(self, wrapped: WrappedText, length: int, tz: str | None) -> None:
         if tz != self._display_tz:
             # A load for the zone shown before the last toggle finished late.
             return
         view = self.query_one(TextView)
-        view.set_text(text)
-        characters = count_text(len(text), "character", "characters")
+        view.set_wrapped(wrapped)
+        characters = count_text(length, "character", "characters")
         lines = count_text(view.line_count, "line", "lines")
         info = f"{characters} · {lines} · Esc close · c copy · z UTC/local"
         self.query_one("#detail-info", Static).update(Text(info))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from mmtui.flightsql import FlightSQLClient
-from mmtui.ui.detail_screen import OSC52_MAX_BYTES, DetailScreen, osc52_bytes
+from mmtui.ui import detail_screen
+from mmtui.ui.detail_screen import OSC52_MAX_BYTES, DetailScreen, TextView, osc52_bytes
 from tests.ui.test_results_pane_support import SCREEN_SIZE, PaneApp, run_to_end, wait_until
 
 CONTROLS_SQL = (
@@ -198,3 +201,30 @@ async def test_copy_row_json_over_limit_message(demo_client: FlightSQLClient) ->
         severity, message = app.notifications[-1]
         assert severity == "warning"
         assert message.startswith("Row as JSON is 800,011 characters"), message
+
+
+async def test_detail_wraps_off_ui_thread(
+    demo_client: FlightSQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Wrapping 2.5 million lines took 1.5 s, during which the UI thread drew nothing.
+    wrapping_threads: set[str] = set()
+    wrap_line = detail_screen.wrap_line
+
+    def recording_wrap_line(line: str, width: int) -> list[tuple[int, int]]:
+        wrapping_threads.add(threading.current_thread().name)
+        return wrap_line(line, width)
+
+    monkeypatch.setattr(detail_screen, "wrap_line", recording_wrap_line)
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        await run_to_end(pilot, app, "SELECT repeat('x' || chr(10), 20000) AS lines")
+        screen = await open_detail(pilot, app)
+        view = screen.query_one(TextView)
+        await wait_until(pilot, lambda: view.line_count == 20001, "the wrapped value")
+        await pilot.resize_terminal(SCREEN_SIZE[0] - 20, SCREEN_SIZE[1])
+        await wait_until(pilot, lambda: view.wrapped.width == view.wrap_width, "the new wrap")
+
+        assert view.row_text(19999) == "x"
+        assert view.row_text(20000) == ""
+        assert wrapping_threads
+        assert threading.main_thread().name not in wrapping_threads
