@@ -332,8 +332,9 @@ class DetailScreen(ModalScreen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one(TextView).focus()
-        self._load()
+        view = self.query_one(TextView)
+        view.focus()
+        self._load(self._display_tz, view.wrap_width)
 
     @property
     def display_tz(self) -> str | None:
@@ -346,12 +347,12 @@ class DetailScreen(ModalScreen[None]):
             return
         self._display_tz = tz
         if self.is_mounted:
-            self._load()
+            self._load(tz, self.query_one(TextView).wrap_width)
 
     @work(thread=True, exclusive=True)
-    def _load(self) -> None:
-        tz = self._display_tz
-        width = self.query_one(TextView).wrap_width
+    def _load(self, tz: str | None, width: int) -> None:
+        # The zone and the width are read by the caller on the UI thread: this thread reaches
+        # the screen only through call_later_from_thread.
         try:
             scalar = self.store.scalar(self.row, self.column)
             if is_level_field(self.store.schema.field(self.column)) and scalar.is_valid:
