@@ -51,6 +51,7 @@ from mmtui.timerange import DEFAULT_RANGE, PRESETS, TimeRange, TimeRangeError, p
 from mmtui.ui.daemon_executor import DaemonThreadExecutor
 from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.editor import SqlEditor, clean_pasted_text
+from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.footer import KeyFooter
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
@@ -424,6 +425,14 @@ class MmtuiApp(App[int]):
 
         self.set_keymap(self.keymap_overrides)
         known = {row[2] for _title, rows in self.help_sections() for row in rows}
+        # The export dialog binds Escape twice (close, or cancel a running export), and the
+        # help lists only the second, so the ids come from the dialogs' own lists too.
+        known |= {
+            binding.id
+            for _title, dialog in self._dialogs()
+            for binding in dialog.BINDINGS
+            if isinstance(binding, Binding) and binding.id
+        }
         unknown = sorted(set(self.keymap_overrides) - known)
         if unknown:
             listed = safe_text(", ".join(unknown))
@@ -1509,9 +1518,25 @@ class MmtuiApp(App[int]):
 
     # ------------------------------------------------------------------ help and palette
 
+    def _dialogs(self) -> list[tuple[str, type[Screen[Any]]]]:
+        """Return the dialogs by title. A dialog hides the explorer's bindings and has keys of
+        its own, which `[keys]` remaps by id like the panes' keys."""
+        # Imported here because the login screen pulls in the login flows, which start-up
+        # does not need.
+        from mmtui.ui.login_screen import LoginScreen
+
+        return [
+            ("Cell detail", DetailScreen),
+            ("Export dialog", ExportScreen),
+            ("History", HistoryScreen),
+            ("Time range prompt", TimeRangeScreen),
+            ("Login dialog", LoginScreen),
+            ("This help", HelpScreen),
+        ]
+
     def _binding_scopes(self) -> list[tuple[str, list[Binding]]]:
         """Return the bindings that Textual looks up together, by title: the app's first, then
-        each pane's, without key overrides."""
+        each pane's, then each dialog's, without key overrides."""
         global_bindings = [*class_bindings(type(self)), *class_bindings(type(self.screen))]
         if self.ENABLE_COMMAND_PALETTE:
             # Textual binds the palette key on the app instance, not in a BINDINGS list.
@@ -1527,6 +1552,7 @@ class MmtuiApp(App[int]):
         return [
             ("Everywhere", global_bindings),
             *((title, class_bindings(type(widget))) for title, widget in panes),
+            *((title, class_bindings(dialog)) for title, dialog in self._dialogs()),
         ]
 
     def help_sections(self) -> list[HelpSection]:

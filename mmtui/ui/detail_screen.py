@@ -279,10 +279,22 @@ class DetailScreen(ModalScreen[None]):
     """The whole value of the cell at (`row`, `column`) of `store`."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="detail.close"),
-        Binding("c", "copy_value", "Copy value", id="detail.copy"),
+        Binding("escape,q", "close", "Close", id="detail.close", tooltip="Close the cell detail"),
+        Binding(
+            "c",
+            "copy_value",
+            "Copy value",
+            id="detail.copy",
+            tooltip="Copy the whole value to the clipboard",
+        ),
         # A modal screen hides the app's bindings, so the zone toggle is bound here too.
-        Binding("z", "app.toggle_zone", "UTC/local", id="detail.toggle_zone"),
+        Binding(
+            "z",
+            "app.toggle_zone",
+            "UTC/local",
+            id="detail.toggle_zone",
+            tooltip="Show times in UTC or in local time",
+        ),
     ]
 
     DEFAULT_CSS = """

@@ -112,9 +112,15 @@ class ExportScreen(ModalScreen[int | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="export.close"),
+        Binding("escape", "close", "Close", id="export.close", tooltip="Close the export dialog"),
         # The same key while the export writes (see `check_action`), so the footer shows it.
-        Binding("escape", "cancel_export", "Cancel export", id="export.cancel"),
+        Binding(
+            "escape",
+            "cancel_export",
+            "Cancel export",
+            id="export.cancel",
+            tooltip="Cancel the running export",
+        ),
     ]
 
     DEFAULT_CSS = """

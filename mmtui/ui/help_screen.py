@@ -159,7 +159,13 @@ class HelpScreen(ModalScreen[None]):
     """All keys by pane; Escape, q, ? or F1 closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark,f1", "close", "Close help", id="help.close"),
+        Binding(
+            "escape,q,question_mark,f1",
+            "close",
+            "Close help",
+            id="help.close",
+            tooltip="Close this list of keys",
+        ),
     ]
 
     def __init__(self, sections: Sequence[HelpSection], **kwargs: Any) -> None:

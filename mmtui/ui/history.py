@@ -302,7 +302,13 @@ class HistoryScreen(ModalScreen[str | None]):
     """Pick a past query, newest first; Enter returns its SQL, Escape returns None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss_none", "Close", id="history.close")
+        Binding(
+            "escape",
+            "dismiss_none",
+            "Close",
+            id="history.close",
+            tooltip="Close the history without picking a query",
+        )
     ]
 
     def __init__(self, entries: list[HistoryEntry], **kwargs: Any) -> None:

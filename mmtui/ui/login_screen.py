@@ -109,7 +109,7 @@ class LoginScreen(ModalScreen[bool]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="login.cancel"),
+        Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Cancel the login"),
     ]
 
     class MethodChosen(Message):

@@ -43,7 +43,13 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
     """Ask for a time range; dismisses with the parsed range, or None on Escape."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="time_range.cancel")
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="time_range.cancel",
+            tooltip="Close the prompt and keep the time range",
+        )
     ]
 
     def __init__(self, current: str, local: bool = False, **kwargs: Any) -> None:

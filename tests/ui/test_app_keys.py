@@ -111,6 +111,28 @@ async def test_key_override_remaps(demo_server: DemoServerHandle, tmp_path: Path
         assert app.focused is app.schema_browser
 
 
+async def test_dialog_key_override_known(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # The dialogs' bindings have ids too, and `[keys]` remaps them.
+    settings = AppSettings(keys={"detail.copy": "y", "export.close": "ctrl+w"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        warnings = [notification.message for notification in app._notifications]
+        assert not any("Unknown binding ids" in message for message in warnings)
+
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        sections = dict(app.screen.sections)
+        detail = {row[2]: row for row in sections["Cell detail"]}
+        assert detail["detail.copy"][0] == "y"
+        assert detail["detail.close"][0] == "esc, q"
+        assert "history.close" in {row[2] for row in sections["History"]}
+        assert "time_range.cancel" in {row[2] for row in sections["Time range prompt"]}
+        assert "help.close" in {row[2] for row in sections["This help"]}
+        await pilot.press("escape")
+
+
 async def test_key_override_conflict_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     settings = AppSettings(keys={"app.quit": "f5"})
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)
