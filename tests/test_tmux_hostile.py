@@ -209,11 +209,11 @@ def test_tmux_hostile_rows_stay_text(
     tmux.send_keys(*["Up"] * (len(HOSTILE_MESSAGES) - 2))
     tmux.send_keys("Enter")
     detail_screen = tmux.wait_for(
-        lambda text: "Esc close" in text, "the detail view", STEP_TIMEOUT, explain
+        lambda text: "esc close" in text, "the detail view", STEP_TIMEOUT, explain
     )
     tmux.send_keys("Escape")
     screen = tmux.wait_for(
-        lambda text: "Esc close" not in text and done_status in text,
+        lambda text: "esc close" not in text and done_status in text,
         "the detail view to close",
         STEP_TIMEOUT,
         explain,
@@ -236,7 +236,7 @@ def test_tmux_hostile_rows_stay_text(
     # The detail view's copy key writes an OSC 52 through the same terminal, and tmux takes it.
     # So the app's output does reach tmux's clipboard handling, and a leak would have shown.
     tmux.send_keys("Enter")
-    tmux.wait_for(lambda text: "Esc close" in text, "the detail view", STEP_TIMEOUT, explain)
+    tmux.wait_for(lambda text: "esc close" in text, "the detail view", STEP_TIMEOUT, explain)
     tmux.send_keys("c")
     tmux.wait_for(
         lambda _text: len(tmux.buffers()) == 2,

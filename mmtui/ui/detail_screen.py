@@ -389,8 +389,27 @@ class DetailScreen(ModalScreen[None]):
         view.set_wrapped(wrapped)
         characters = count_text(length, "character", "characters")
         lines = count_text(view.line_count, "line", "lines")
-        info = f"{characters} · {lines} · Esc close · c copy · z UTC/local"
+        info = " · ".join([characters, lines, *self._key_hints()])
         self.query_one("#detail-info", Static).update(Text(info))
+
+    def _key_hints(self) -> list[str]:
+        """Return "key action" hints for closing, copying and the zone, with the keys that
+        `[keys]` in the settings gives them."""
+        keys_shown: dict[str, str] = {}
+        for active in self.active_bindings.values():
+            binding = active.binding
+            if binding.id and binding.id not in keys_shown:
+                keys_shown[binding.id] = self.app.get_key_display(binding)
+        actions = [
+            ("detail.close", "close"),
+            ("detail.copy", "copy"),
+            ("detail.toggle_zone", "UTC/local"),
+        ]
+        return [
+            f"{keys_shown[binding_id]} {action}"
+            for binding_id, action in actions
+            if binding_id in keys_shown
+        ]
 
     def _show_error(self, error: Exception) -> None:
         message = f"Reading the cell failed: {type(error).__name__}: {error}"

@@ -167,7 +167,7 @@ async def test_detail_footer_counts_singular(demo_client: FlightSQLClient) -> No
         screen = await open_detail(pilot, app)
 
         info = str(screen.query_one("#detail-info", Static).content)
-        assert info == "1 character · 1 line · Esc close · c copy · z UTC/local"
+        assert info == "1 character · 1 line · esc close · c copy · z UTC/local"
 
 
 async def test_copy_row_json_keeps_nanoseconds(demo_client: FlightSQLClient) -> None:
@@ -228,3 +228,16 @@ async def test_detail_wraps_off_ui_thread(
         assert view.row_text(20000) == ""
         assert wrapping_threads
         assert threading.main_thread().name not in wrapping_threads
+
+
+async def test_detail_footer_shows_remapped_keys(demo_client: FlightSQLClient) -> None:
+    app = PaneApp(demo_client)
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        app.set_keymap({"detail.copy": "y", "detail.close": "ctrl+w"})
+        await run_to_end(pilot, app, "SELECT 'x' AS one")
+        screen = await open_detail(pilot, app)
+
+        info = str(screen.query_one("#detail-info", Static).content)
+        assert info == "1 character · 1 line · ^w close · y copy · z UTC/local"
+        await pilot.press("y")
+        assert app.clipboard == "x"
