@@ -467,9 +467,21 @@ class MmtuiApp(App[int]):
     def _warn_key_conflicts(self) -> None:
         """Warn when `[keys]` gives a key to a command while another command of the same pane
         (or of the whole app) still has it."""
-        for _title, bindings in self._binding_scopes():
+        scopes = self._binding_scopes()
+        _title, app_bindings = scopes[0]
+        # The app's priority bindings (focus keys, Ctrl+T, quit) run before the focused pane
+        # receives the key, so a pane's command on one of their keys never runs.
+        priority_bindings = [binding for binding in app_bindings if binding.priority]
+        dialog_titles = {title for title, _dialog in self._dialogs()}
+        reported: set[tuple[str, tuple[str, ...]]] = set()
+        for index, (title, bindings) in enumerate(scopes):
+            if index > 0 and title not in dialog_titles:
+                bindings = [*priority_bindings, *bindings]
             pairs = [(binding.id, binding.key) for binding in bindings if binding.id]
             for key, ids in key_conflicts(pairs, self.keymap_overrides):
+                if (key, tuple(ids)) in reported:
+                    continue
+                reported.add((key, tuple(ids)))
                 owners = safe_text(" and ".join(ids))
                 shown_key = safe_text(key)
                 logger.warning("key %s of [keys] belongs to %s", shown_key, owners)

@@ -147,6 +147,23 @@ async def test_key_override_conflict_warns(demo_server: DemoServerHandle, tmp_pa
         ]
 
 
+async def test_pane_key_on_focus_key_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # F2 focuses the schema before the result pane sees the key, so export would have no key.
+    settings = AppSettings(keys={"results.export": "f2", "app.quit": "f3"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        warnings = [notification.message for notification in app._notifications]
+        conflicts = [message for message in warnings if message.startswith("With [keys]")]
+        assert conflicts == [
+            "With [keys], f3 is the key of app.quit and app.focus_editor, and only one of them "
+            "runs. Give one of them another key.",
+            "With [keys], f2 is the key of app.focus_schema and results.export, and only one "
+            "of them runs. Give one of them another key.",
+        ]
+
+
 async def test_text_key_override_refused(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     settings = AppSettings(keys={"app.quit": "q", "app.focus_editor": "c,f3"})
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)
