@@ -42,7 +42,7 @@ from mmtui.results.export import (
     export_store,
 )
 from mmtui.ui.detail_screen import count_text
-from mmtui.ui.footer import KeyFooter
+from mmtui.ui.footer import KeyFooter, key_name
 from mmtui.ui.ordered_input import OrderedInput
 from mmtui.ui.thread_calls import call_later_from_thread
 
@@ -303,7 +303,7 @@ class ExportScreen(ModalScreen[int | None]):
         self.rows_to_write = self.store.row_count
         self._refresh_title()
         self._cancel_request.clear()
-        self._set_status(f"Writing {target} … Esc cancels.")
+        self._set_status(f"Writing {target} … {key_name(self, 'export.cancel')} cancels.")
         self._export(target, self.selected_format, self.rows_to_write)
 
     def _checked_target(self, path: str) -> Path | None:

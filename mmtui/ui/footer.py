@@ -13,6 +13,8 @@ from __future__ import annotations
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.widget import Widget
 from textual.widgets import Footer
 
@@ -25,6 +27,24 @@ KEY_GAP = 1
 
 PALETTE_FRAME = 2
 """Cells of the palette key beyond its text: its left border and its right margin."""
+
+
+def key_name(node: DOMNode, binding_id: str) -> str:
+    """Return the first key of the binding `binding_id` of `node`'s class, with the app's keymap
+    (`[keys]`) applied, as the footer spells it but capitalized for prose ("Esc", "^w").
+
+    Raises KeyError when the class has no binding with that id.
+    """
+    for item in type(node).BINDINGS:
+        if isinstance(item, Binding) and item.id == binding_id:
+            # NOTE: `_keymap` is a Textual internal (8.x): the keymap of `App.set_keymap`,
+            # normalized (stripped, "?" as "question_mark").
+            keymap: dict[str, str] = getattr(node.app, "_keymap", {})
+            first_key = keymap.get(binding_id, item.key).split(",")[0].strip()
+            display = node.app.get_key_display(Binding(first_key, item.action))
+            # A single character keeps its case: "Y" would mean Shift+Y.
+            return display[0].upper() + display[1:] if len(display) > 1 else display
+    raise KeyError(binding_id)
 
 
 def label_width(widget: Widget) -> int:

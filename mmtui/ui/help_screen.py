@@ -21,7 +21,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from mmtui.ui.footer import KeyFooter
+from mmtui.ui.footer import KeyFooter, key_name
 
 ID_COLUMN_MIN_WIDTH = 120
 """Terminal columns from which the help shows the binding ids in a column of their own."""
@@ -180,7 +180,10 @@ class HelpScreen(ModalScreen[None]):
         keys_width = max([KEYS_MIN_CELLS, *(cell_len(keys) for keys, _, _ in all_rows)])
         id_width = max([1, *(cell_len(binding_id) for _, _, binding_id in all_rows)])
         with Vertical(id="help-dialog", classes="dialog"):
-            title = "mmtui keys  (Esc closes. [keys] in config.toml remaps a key by its id)"
+            close_key = key_name(self, "help.close")
+            title = (
+                f"mmtui keys  ({close_key} closes. [keys] in config.toml remaps a key by its id)"
+            )
             yield Static(Text(title, style="bold"))
             with VerticalScroll(id="help-body"):
                 for title, rows in self.sections:

@@ -42,7 +42,7 @@ from textual.widgets.option_list import Option
 
 from mmtui.paths import read_regular_file, require_regular_file
 from mmtui.results import safe_text
-from mmtui.ui.footer import KeyFooter
+from mmtui.ui.footer import KeyFooter, key_name
 
 logger = logging.getLogger(__name__)
 
@@ -317,7 +317,8 @@ class HistoryScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="history-dialog", classes="dialog"):
-            title = "Query history (Enter: load into the editor, Esc: close)"
+            close_key = key_name(self, "history.close")
+            title = f"Query history (Enter: load into the editor, {close_key}: close)"
             yield Label(Text(title, style="bold"))
             options = [
                 Option(

@@ -38,7 +38,7 @@ from mmtui.auth import (
 )
 from mmtui.auth.login import DEFAULT_CALLBACK_PORT, browser_available
 from mmtui.results import safe_text
-from mmtui.ui.footer import KeyFooter
+from mmtui.ui.footer import KeyFooter, key_name
 from mmtui.ui.ordered_input import OrderedInput
 
 logger = logging.getLogger(__name__)
@@ -300,14 +300,16 @@ class LoginScreen(ModalScreen[bool]):
 
     def on_login_screen_failed(self, message: Failed) -> None:
         if not message.ended:
-            self._set_status(f"{message.text}\nPaste the address again, or press Esc.")
+            cancel_key = key_name(self, "login.cancel")
+            self._set_status(f"{message.text}\nPaste the address again, or press {cancel_key}.")
             return
         # The code or URL of a flow that ended is no longer valid, so it leaves the screen.
         self.url = ""
         self.query_one("#login-url", Static).update("")
         self.query_one("#login-code", Static).update("")
         self.query_one("#login-copy", Button).disabled = True
-        self._set_status(f"{message.text}\nChoose a method to try again, or press Esc.")
+        cancel_key = key_name(self, "login.cancel")
+        self._set_status(f"{message.text}\nChoose a method to try again, or press {cancel_key}.")
 
     # ---- workers (threads: post messages only) ------------------------------------------------
 

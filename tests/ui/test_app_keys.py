@@ -20,6 +20,7 @@ from mmtui.ui.app import MmtuiApp
 from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.help_screen import HelpScreen
+from mmtui.ui.history import HistoryScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.fault_server import start_fault_server
 from tests.ui.test_app_support import (
@@ -131,6 +132,29 @@ async def test_dialog_key_override_known(demo_server: DemoServerHandle, tmp_path
         assert "time_range.cancel" in {row[2] for row in sections["Time range prompt"]}
         assert "help.close" in {row[2] for row in sections["This help"]}
         await pilot.press("escape")
+
+
+async def test_dialog_titles_name_remapped_keys(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    settings = AppSettings(keys={"history.close": "ctrl+w", "help.close": "f1,q"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        assert "(F1 closes." in screen_text(app)
+        assert "Esc closes" not in screen_text(app)
+        await pilot.press("f1")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), "the history")
+        assert "^w: close" in screen_text(app)
+        assert "Esc: close" not in screen_text(app)
+        await pilot.press("ctrl+w")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen), "the explorer")
 
 
 async def test_key_override_conflict_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
