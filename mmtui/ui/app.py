@@ -473,8 +473,13 @@ class MmtuiApp(App[int]):
         # receives the key, so a pane's command on one of their keys never runs.
         priority_bindings = [binding for binding in app_bindings if binding.priority]
         dialog_titles = {title for title, _dialog in self._dialogs()}
+        pane_bindings = dict(scopes)
         reported: set[tuple[str, tuple[str, ...]]] = set()
         for index, (title, bindings) in enumerate(scopes):
+            if title == "Result grid":
+                # The grid sits in the results pane, and a key pressed in the grid runs the
+                # grid's binding of that key, not the pane's.
+                bindings = [*pane_bindings["Results"], *bindings]
             if index > 0 and title not in dialog_titles:
                 bindings = [*priority_bindings, *bindings]
             pairs = [(binding.id, binding.key) for binding in bindings if binding.id]

@@ -188,6 +188,21 @@ async def test_pane_key_on_focus_key_warns(demo_server: DemoServerHandle, tmp_pa
         ]
 
 
+async def test_grid_key_on_pane_key_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # In the grid, c would move the cursor, and copying the cell would have no key.
+    settings = AppSettings(keys={"grid.cursor_down": "c"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        warnings = [notification.message for notification in app._notifications]
+        conflicts = [message for message in warnings if message.startswith("With [keys]")]
+        assert conflicts == [
+            "With [keys], c is the key of results.copy_cell and grid.cursor_down, and only one "
+            "of them runs. Give one of them another key."
+        ]
+
+
 async def test_text_key_override_refused(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     settings = AppSettings(keys={"app.quit": "q", "app.focus_editor": "c,f3"})
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)
