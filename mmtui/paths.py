@@ -31,11 +31,17 @@ def state_dir() -> Path:
     return platformdirs.user_state_path(APP_NAME, appauthor=False)
 
 
-def read_regular_file(path: Path) -> bytes:
-    """Read a whole state file. Raises OSError when it is missing, unreadable or not a regular file.
+class NotRegularFileError(OSError):
+    """An error for a FIFO, socket or device found where a regular file was expected."""
 
-    The file is opened without blocking, so a FIFO in its place cannot hang the app, and a
-    device such as /dev/zero, whose reads never end, is rejected before any read.
+
+def read_regular_file(path: Path, max_bytes: int = -1) -> bytes:
+    """Read a whole file, or its first `max_bytes` bytes when `max_bytes` is not -1.
+
+    Raises IsADirectoryError for a directory, NotRegularFileError for a FIFO, socket or device,
+    and OSError when the file is missing or unreadable. The file is opened without blocking, so
+    a FIFO in its place cannot hang the app, and a device such as /dev/zero, whose reads never
+    end, is rejected before any read.
     """
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
@@ -44,16 +50,19 @@ def read_regular_file(path: Path) -> bytes:
         os.close(descriptor)
         raise
     with os.fdopen(descriptor, "rb") as stream:
-        return stream.read()
+        return stream.read(max_bytes)
 
 
 def require_regular_file(descriptor: int, path: Path) -> None:
-    """Raise OSError unless the open `descriptor` (of `path`) is a regular file."""
+    """Raise IsADirectoryError or NotRegularFileError unless the open `descriptor` (of `path`)
+    is a regular file."""
     mode = os.fstat(descriptor).st_mode
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if not stat.S_ISREG(mode):
-        raise OSError(errno.EINVAL, "Not a regular file (a FIFO, socket or device)", str(path))
+        raise NotRegularFileError(
+            errno.EINVAL, "Not a regular file (a FIFO, socket or device)", str(path)
+        )
 
 
 @dataclass(frozen=True)

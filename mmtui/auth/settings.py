@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from urllib.parse import urlparse
 import platformdirs
 
 from mmtui.auth.errors import SettingsError
+from mmtui.paths import NotRegularFileError, read_regular_file
 
 AuthMode = Literal["oidc", "client-credentials", "api-key", "none"]
 AUTH_MODES: tuple[AuthMode, ...] = ("oidc", "client-credentials", "api-key", "none")
@@ -120,20 +120,14 @@ def read_settings_file(path: Path, description: str) -> bytes:
 
     Raises FileNotFoundError when it is absent, OSError when it cannot be read, and
     SettingsError when it is not a regular file or is too large. The file is opened without
-    blocking, so a FIFO in its place cannot hang start-up.
+    blocking (`read_regular_file`), so a FIFO in its place cannot hang start-up.
     """
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        mode = os.fstat(descriptor).st_mode
-    except OSError:
-        os.close(descriptor)
-        raise
-    if not stat.S_ISREG(mode):
-        os.close(descriptor)
-        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
-        raise SettingsError(f"invalid {description} {path}: it is {kind}")
-    with os.fdopen(descriptor, "rb") as stream:
-        data = stream.read(MAX_SETTINGS_FILE_BYTES + 1)
+        data = read_regular_file(path, MAX_SETTINGS_FILE_BYTES + 1)
+    except IsADirectoryError as error:
+        raise SettingsError(f"invalid {description} {path}: it is a directory") from error
+    except NotRegularFileError as error:
+        raise SettingsError(f"invalid {description} {path}: it is not a regular file") from error
     if len(data) > MAX_SETTINGS_FILE_BYTES:
         raise SettingsError(
             f"invalid {description} {path}: it is larger than {MAX_SETTINGS_FILE_BYTES} bytes"
