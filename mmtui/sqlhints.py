@@ -57,15 +57,15 @@ _PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _NAME_CONTINUATION_ONLY = string.digits + "."
 """Characters that continue a name but cannot start one."""
 _NAME_CHARACTERS = string.ascii_letters + "_" + _NAME_CONTINUATION_ONLY
+_TIME_COLUMN = r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b"
+"""The time columns of Micromegas views, as a regular expression."""
 _TIME_PREDICATE = re.compile(
-    r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b\"?"
-    r"\s*(?:>=|<=|=|>|<|\bbetween\b)",
+    _TIME_COLUMN + r"\"?\s*(?:>=|<=|=|>|<|\bbetween\b)",
     re.IGNORECASE,
 )
 _TIME_PREDICATE_REVERSED = re.compile(
     # The time column on the right: `now() - INTERVAL '1 hour' < time`, not a call `end(`.
-    r"(?:>=|<=|=|>|<)\s*(?:[a-z_][a-z0-9_]*\.)?\"?"
-    r"\b(?:time|time_bin|begin|end|insert_time|start_time|last_update_time)\b(?!\s*\()",
+    r"(?:>=|<=|=|>|<)\s*(?:[a-z_][a-z0-9_]*\.)?\"?" + _TIME_COLUMN + r"(?!\s*\()",
     re.IGNORECASE,
 )
 _WHERE = re.compile(r"\bwhere\b", re.IGNORECASE)

@@ -5,8 +5,8 @@ characters made visible) and is computed on a worker thread, so a 5M-character v
 freeze the screen. `wrap_text` wraps it to the view's width by index arithmetic on that thread
 too, and after a resize a text of more than UI_THREAD_WRAP_MAX_LINES lines is wrapped again on
 a worker. `TextView` renders only the visible lines, as plain text: nothing in the value is
-parsed as markup. `c` copies the value
-with real tabs and line feeds (`copy_text`), up to OSC52_MAX_BYTES, as the grid's `c` does.
+parsed as markup. `c` copies the value with real tabs and line feeds (`copy_text`), up to
+OSC52_MAX_BYTES, as the grid's `c` does.
 A Micromegas level column shows the level name with its number (`ERROR (2)`), because the grid
 shows the name, but `c` copies the number. Timestamps show in `display_tz`, the zone of the grid.
 `z` toggles UTC and local time here as in the explorer, and the app then sets the zone of the
