@@ -169,7 +169,9 @@ class SqlEditor(TextArea):
         """
         self._table_names = sorted({name for name in tables if editor_text(name) == name})
         self._column_names = sorted({name for name in columns if editor_text(name) == name})
-        self._bare_table_names = [n for n in self._table_names if sqlhints.is_plain_identifier(n)]
+        self._bare_table_names = [
+            name for name in self._table_names if sqlhints.is_plain_identifier(name)
+        ]
         self._bare_column_names = [
             name for name in self._column_names if sqlhints.is_plain_identifier(name)
         ]

@@ -172,7 +172,7 @@ async def test_key_override_conflict_warns(demo_server: DemoServerHandle, tmp_pa
 
 
 async def test_pane_key_on_focus_key_warns(demo_server: DemoServerHandle, tmp_path: Path) -> None:
-    # F2 focuses the schema before the result pane sees the key, so export would have no key.
+    # F2 focuses the schema before the results pane receives the key, so export would have no key.
     settings = AppSettings(keys={"results.export": "f2", "app.quit": "f3"})
     app = make_app(demo_server.uri, tmp_path, app_settings=settings)
     async with app.run_test(size=SIZE) as pilot:

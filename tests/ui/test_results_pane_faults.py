@@ -189,9 +189,9 @@ async def test_pane_long_error_keeps_note(fault_client: FlightSQLClient) -> None
         await run_to_end(pilot, app, "fault:long_error:20000", expect="failed")
         await pilot.pause()
 
-        shown = screen_lines(app)
-        assert any("No field named nope." in line for line in shown)
-        assert "The rows shown are from the previous query." in shown
+        lines = screen_lines(app)
+        assert any("No field named nope." in line for line in lines)
+        assert "The rows shown are from the previous query." in lines
         assert app.grid.row_count == 20
 
         await run_to_end(pilot, app, "fault:trickle:1")
