@@ -53,3 +53,19 @@ def test_startup_without_oidc_skips_oidc_libraries() -> None:
     assert before == []
     assert after == sorted(OIDC_LIBRARIES)
     assert provider == "OidcUserProvider"
+
+
+def test_dialog_bindings_skip_oidc_libraries() -> None:
+    # Start-up checks `[keys]` against every dialog's bindings, the login dialog's included.
+    script = (
+        EXPLORER_IMPORTS + "from mmtui.ui.app import MmtuiApp\n"
+        "titles = [title for title, _dialog in MmtuiApp._dialogs()]\n"
+        f"libraries = {OIDC_LIBRARIES!r}\n"
+        "loaded = [m for m in libraries if m in sys.modules]\n"
+        "print(json.dumps(['Login dialog' in titles, loaded]))\n"
+    )
+
+    has_login, loaded = json.loads(run_python(script))
+
+    assert has_login is True
+    assert loaded == []

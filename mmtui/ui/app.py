@@ -57,6 +57,7 @@ from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, descri
 from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
 from mmtui.ui.history import HistoryScreen, QueryHistory
 from mmtui.ui.key_names import invalid_keys, is_text_key, key_conflicts
+from mmtui.ui.login_bindings import LoginBindings
 from mmtui.ui.results_pane import ResultsPane
 from mmtui.ui.schema_browser import SchemaBrowser
 from mmtui.ui.thread_calls import call_later_from_thread
@@ -1535,19 +1536,17 @@ class MmtuiApp(App[int]):
 
     # ------------------------------------------------------------------ help and palette
 
-    def _dialogs(self) -> list[tuple[str, type[Screen[Any]]]]:
+    @staticmethod
+    def _dialogs() -> list[tuple[str, type[Screen[Any]]]]:
         """Return the dialogs by title. A dialog hides the explorer's bindings and has keys of
         its own, which `[keys]` remaps by id like the panes' keys."""
-        # Imported here because the login screen pulls in the login flows, which start-up
-        # does not need.
-        from mmtui.ui.login_screen import LoginScreen
-
         return [
             ("Cell detail", DetailScreen),
             ("Export dialog", ExportScreen),
             ("History", HistoryScreen),
             ("Time range prompt", TimeRangeScreen),
-            ("Login dialog", LoginScreen),
+            # Its bindings alone: the login screen's module imports the login flows.
+            ("Login dialog", LoginBindings),
             ("This help", HelpScreen),
         ]
 

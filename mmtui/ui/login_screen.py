@@ -13,14 +13,11 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from mmtui.auth import (
@@ -39,13 +36,15 @@ from mmtui.auth import (
 from mmtui.auth.login import DEFAULT_CALLBACK_PORT, browser_available
 from mmtui.results import safe_text
 from mmtui.ui.footer import KeyFooter, key_name
+from mmtui.ui.login_bindings import LoginBindings
 from mmtui.ui.ordered_input import OrderedInput
 
 logger = logging.getLogger(__name__)
 
 
-class LoginScreen(ModalScreen[bool]):
-    """Modal login dialog; dismisses with True after a successful login."""
+class LoginScreen(LoginBindings):
+    """Modal login dialog; dismisses with True after a successful login. Its keys are in
+    `LoginBindings`."""
 
     DEFAULT_CSS = """
     LoginScreen {
@@ -107,10 +106,6 @@ class LoginScreen(ModalScreen[bool]):
         min-width: 12;
     }
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="login.cancel", tooltip="Cancel the login"),
-    ]
 
     class MethodChosen(Message):
         """The automatic method choice is known."""
