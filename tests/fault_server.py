@@ -45,6 +45,9 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   JSON bytes, fixed_size_binary, list/large_list/fixed_size_list, struct, map, sparse union,
   the null type and `arrow.uuid`. The `dictionary` column's dictionary differs between the
   batches.
+- `fault:extension_types`: 3 rows of the extension types that pyarrow defines in C++, which
+  are not `pa.ExtensionType` subclasses: `arrow.uuid`, `arrow.bool8`, `arrow.json`,
+  `arrow.opaque` and `arrow.fixed_shape_tensor` (with a null tensor).
 - `fault:no_columns`: one batch of 3 rows and no column.
 - `fault:bad_utf8`: a string column whose values hold invalid UTF-8 (`BAD_UTF8_VALUES`), which
   Arrow does not check on the way.
@@ -122,6 +125,7 @@ FAULT_NAMES = (
     "echo_bearer",
     "hostile",
     "types",
+    "extension_types",
     "no_columns",
     "bad_utf8",
 )
@@ -580,6 +584,10 @@ class FaultServer(flight.FlightServerBase):
         batch = pa.record_batch([pa.array(range(len(values))), values], names=["id", "s"])
         return FaultPlan(batch.schema, lambda: iter([batch]))
 
+    def _fault_extension_types(self, argument: str | None, context: Any) -> FaultPlan:
+        batch = extension_types_batch()
+        return FaultPlan(batch.schema, lambda: iter([batch]))
+
     def _fault_types(self, argument: str | None, context: Any) -> FaultPlan:
         first, second = types_batches()
         return FaultPlan(first.schema, lambda: iter([first, second]))
@@ -706,6 +714,25 @@ def types_batches() -> tuple[pa.RecordBatch, pa.RecordBatch]:
     )
     second = pa.RecordBatch.from_pydict({**columns, "dictionary": second_dictionary})
     return first, second.cast(first.schema)
+
+
+def extension_types_batch() -> pa.RecordBatch:
+    """Return the batch of `fault:extension_types` (3 rows, one column per extension type)."""
+    uuids = [uuid.UUID(int=1).bytes, None, uuid.UUID(int=2**128 - 1).bytes]
+    tensor_storage = pa.array([[1, 2, 3, 4], None, [-5, 0, 0, 7]], pa.list_(pa.int32(), 4))
+    columns = {
+        "uuid": pa.ExtensionArray.from_storage(pa.uuid(), pa.array(uuids, pa.binary(16))),
+        # Any value other than 0 is true.
+        "bool8": pa.ExtensionArray.from_storage(pa.bool8(), pa.array([0, None, -3], pa.int8())),
+        "json": pa.ExtensionArray.from_storage(pa.json_(), pa.array(['{"a": 1}', None, "[]"])),
+        "opaque": pa.ExtensionArray.from_storage(
+            pa.opaque(pa.binary(), "point", "geo.vendor"), pa.array([b"\x01\xff", None, b""])
+        ),
+        "tensor": pa.ExtensionArray.from_storage(
+            pa.fixed_shape_tensor(pa.int32(), [2, 2]), tensor_storage
+        ),
+    }
+    return pa.RecordBatch.from_pydict(columns)
 
 
 def _pack(message: Any) -> bytes:

@@ -18,8 +18,9 @@ Conversions:
   `unique_names`), because pyarrow's `pq.read_table` rejects a file with repeated names.
   Dictionary and run-end encoded columns are written as their values (Parquet dictionary-encodes
   them itself). A decimal with a negative scale becomes a decimal with scale 0 and the same
-  values, and a fixed-size list a list. Every other column keeps its Arrow type, including strings
-  with invalid UTF-8.
+  values, and a fixed-size list a list. So does an extension type stored as a fixed-size list
+  (`arrow.fixed_shape_tensor`), which loses its extension type. Every other column keeps its
+  Arrow type, including strings with invalid UTF-8.
 - JSON lines: one object per row, nulls as `null`. Repeated column names get the same suffix as in
   Parquet: RFC 8259 leaves repeated member names to each parser, and many, Python's `json` among
   them, keep only the last. Timestamps, dates, times and durations
@@ -311,6 +312,12 @@ def _parquet_supports(field: pa.Field) -> bool:
 def _parquet_field(field: pa.Field) -> pa.Field:
     """Return the field as the Parquet file stores it, before a check of what Parquet takes."""
     data_type = field.type
+    if isinstance(data_type, pa.BaseExtensionType) and pa.types.is_fixed_size_list(
+        data_type.storage_type
+    ):
+        # Such as `arrow.fixed_shape_tensor`: its storage becomes a list below, which the
+        # extension type does not allow, so the column is written as that list.
+        data_type = data_type.storage_type
     if pa.types.is_dictionary(data_type) or pa.types.is_run_end_encoded(data_type):
         data_type = data_type.value_type
     if pa.types.is_fixed_size_list(data_type):
@@ -355,7 +362,7 @@ def _export_parquet(store: ResultStore, batches: Iterator[pa.RecordBatch], path:
                 if as_text[index]:
                     columns.append(_text_column(column, batch.schema.field(index)))
                 else:
-                    column = _decoded(column)
+                    column = _decoded(column, field.type)
                     if column.type != field.type:
                         column = column.cast(field.type)
                     if pa.types.is_list(field.type) and column.null_count:
@@ -388,9 +395,11 @@ def _compact_null_lists(array: Any) -> Any:
     return array.take(pa.array(range(len(array)), pa.int64()))
 
 
-def _decoded(array: Any) -> Any:
-    """Return a dictionary or run-end encoded array as a plain array of its values, and other
-    arrays unchanged."""
+def _decoded(array: Any, data_type: pa.DataType) -> Any:
+    """Return a dictionary or run-end encoded array as a plain array of its values, an
+    extension array as its storage unless `data_type` is its type, and other arrays unchanged."""
+    if isinstance(array.type, pa.BaseExtensionType) and array.type != data_type:
+        return array.storage
     if isinstance(array, pa.DictionaryArray):
         return array.dictionary_decode()
     if pa.types.is_run_end_encoded(array.type):

@@ -189,7 +189,9 @@ def _texts_value_by_value(array: Any, tz: str | None, max_cells: int) -> Texts:
 def _texts(array: Any, tz: str | None, max_cells: int, *, nested: bool) -> Texts:
     """Format `array` without safety or truncation; `nested` quotes strings as JSON does."""
     data_type = array.type
-    if isinstance(data_type, pa.ExtensionType):
+    # BaseExtensionType also covers the extension types that pyarrow defines in C++
+    # (`arrow.uuid`, `arrow.bool8`, `arrow.opaque`...), which are not `pa.ExtensionType`.
+    if isinstance(data_type, pa.BaseExtensionType):
         return _extension_texts(array, tz, max_cells, nested=nested)
     if pa.types.is_dictionary(data_type):
         return _dictionary_texts(array, tz, max_cells, nested=nested)
@@ -454,6 +456,9 @@ def _extension_texts(array: Any, tz: str | None, max_cells: int, *, nested: bool
                 )
                 texts.append(json.dumps(uuid_text) if nested else uuid_text)
         return texts
+    if array.type.extension_name == "arrow.bool8" and pa.types.is_int8(storage.type):
+        # The canonical 8-bit boolean: 0 is false, any other value true.
+        return _boolean_texts(pc.not_equal(storage, 0), tz, max_cells, nested)
     return _texts(storage, tz, max_cells, nested=nested)
 
 
