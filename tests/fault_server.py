@@ -48,6 +48,9 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
 - `fault:extension_types`: 3 rows of the extension types that pyarrow defines in C++, which
   are not `pa.ExtensionType` subclasses: `arrow.uuid`, `arrow.bool8`, `arrow.json`,
   `arrow.opaque` and `arrow.fixed_shape_tensor` (with a null tensor).
+- `fault:shared_dictionary:N`: N batches of 3 rows (`id` int64, `entry` a dictionary of
+  `SHARED_DICTIONARY_ENTRIES` strings). The stream sends the dictionary once and every batch
+  uses it: batch i holds `entry-i`, the last entry minus i, and a null.
 - `fault:no_columns`: one batch of 3 rows and no column.
 - `fault:bad_utf8`: a string column whose values hold invalid UTF-8 (`BAD_UTF8_VALUES`), which
   Arrow does not check on the way.
@@ -126,6 +129,7 @@ FAULT_NAMES = (
     "hostile",
     "types",
     "extension_types",
+    "shared_dictionary",
     "no_columns",
     "bad_utf8",
 )
@@ -141,6 +145,9 @@ STATUS_ERRORS: dict[str, type[Exception]] = {
     "DEADLINE_EXCEEDED": flight.FlightTimedOutError,
     "CANCELLED": flight.FlightCancelledError,
 }
+
+SHARED_DICTIONARY_ENTRIES = 200_000
+"""Entries of the dictionary of `fault:shared_dictionary` (about 3 MB of strings)."""
 
 BAD_UTF8_VALUES = [b"ok", b"\xff\xfe bad", b"caf\xc3", None]
 """`fault:bad_utf8` values: valid, two invalid bytes first, a cut-off sequence last, null."""
@@ -587,6 +594,21 @@ class FaultServer(flight.FlightServerBase):
     def _fault_extension_types(self, argument: str | None, context: Any) -> FaultPlan:
         batch = extension_types_batch()
         return FaultPlan(batch.schema, lambda: iter([batch]))
+
+    def _fault_shared_dictionary(self, argument: str | None, context: Any) -> FaultPlan:
+        count = int(argument or 10)
+        entries = pa.array([f"entry-{index}" for index in range(SHARED_DICTIONARY_ENTRIES)])
+        schema = pa.schema([("id", pa.int64()), ("entry", pa.dictionary(pa.int32(), pa.string()))])
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            last = SHARED_DICTIONARY_ENTRIES - 1
+            for index in range(count):
+                indices = pa.array([index, last - index, None], pa.int32())
+                ids = pa.array(range(3 * index, 3 * index + 3), pa.int64())
+                column = pa.DictionaryArray.from_arrays(indices, entries)
+                yield pa.record_batch([ids, column], schema=schema)
+
+        return FaultPlan(schema, batches)
 
     def _fault_types(self, argument: str | None, context: Any) -> FaultPlan:
         first, second = types_batches()
