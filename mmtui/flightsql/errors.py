@@ -58,7 +58,7 @@ _STATUS_BY_EXCEPTION: tuple[tuple[type[BaseException], str], ...] = (
 _GRPC_STATUS_RE = re.compile(r"grpc_status:(\d+)")
 _CLIENT_PREFIX_RE = re.compile(r"^Flight (?:returned [a-z ]+ error|cancelled call), with message: ")
 # Markers of the context the client library appends after the server's message.
-_DEBUG_CONTEXT_MARKERS = (". gRPC client debug context:", ". Client context:")
+DEBUG_CONTEXT_MARKERS = (". gRPC client debug context:", ". Client context:")
 # `. Detail: <status>` as pyarrow servers append it, or `. Detail: Python exception: ...`.
 _DETAIL_RE = re.compile(r"\. Detail: (?:Python exception: .*|[A-Za-z]+)\Z", re.DOTALL)
 # A position of more digits is not parsed, because no SQL text has that many lines, and int()
@@ -110,7 +110,7 @@ class QueryCancelled(QueryError):
 def clean_message(text: str) -> str:
     """Return the server's message from the `str()` of a `pyarrow.flight` exception."""
     cut = len(text)
-    for marker in _DEBUG_CONTEXT_MARKERS:
+    for marker in DEBUG_CONTEXT_MARKERS:
         index = text.find(marker)
         if index != -1:
             cut = min(cut, index)

@@ -23,8 +23,10 @@ from types import TracebackType
 from typing import Any, NoReturn
 
 import pyarrow as pa
+import pyarrow.flight as flight
 
 from mmtui.flightsql.errors import (
+    DEBUG_CONTEXT_MARKERS,
     DeadlineExceeded,
     QueryCancelled,
     QueryError,
@@ -178,6 +180,27 @@ class QueryStream:
             return error_from_arrow(exc, self._uri)
         return QueryError("UNKNOWN", f"{type(exc).__name__}: {exc}")
 
+    def _translate_read_error(self, exc: BaseException) -> QueryError:
+        """Translate an exception of a batch read, telling a failed decode from a server error.
+
+        pyarrow raises a gRPC status as a `FlightError`, or with the client's debug context in
+        its text. Without either, decoding the data that arrived failed (pyarrow 23 raised
+        `OSError: buffer_index out of range.` for a batch whose columns do not match the
+        schema), which a gRPC status name would blame on the server's handling of the SQL.
+        """
+        text = str(exc)
+        from_server = isinstance(exc, flight.FlightError) or any(
+            marker in text for marker in DEBUG_CONTEXT_MARKERS
+        )
+        if from_server or not isinstance(exc, (pa.ArrowException, OSError)):
+            return self._translate(exc)
+        return QueryError(
+            "DATA_LOSS",
+            f"cannot decode record batch {self.batches + 1} that the server sent "
+            f"({type(exc).__name__}: {text.strip()}). The batch may not match the result's "
+            f"schema. The {self.rows} rows before it are kept.",
+        )
+
     def _end(self, state: _State, error: QueryError | None = None) -> None:
         """Record how the stream ended. Call it with `self._lock` acquired."""
         if self._state in _ENDED:
@@ -282,7 +305,7 @@ class QueryStream:
         """End the stream for an exception raised by a read, and raise its `QueryError`."""
         with self._lock:
             self._raise_if_stopped()
-            error = self._translate(exc)
+            error = self._translate_read_error(exc)
             self._end(_State.FAILED, error)
         raise error from exc
 

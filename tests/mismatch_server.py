@@ -1,0 +1,114 @@
+"""A Flight server on raw gRPC whose record batches do not match the schema it sends first.
+
+A `pyarrow.flight` server checks each batch against the stream's schema (pyarrow 23), so this
+one writes the Arrow IPC messages into `FlightData` itself. DoGet reads the ticket's bytes:
+
+- `mismatch:layout`: batches of 10 and 10 rows (`id` int64, `msg` string, ids 0-19), then a
+  batch whose `msg` column is int32, then a good batch of 10 rows.
+- `mismatch:columns`: the same, but the bad batch has only the `id` column.
+
+Any other ticket gets INVALID_ARGUMENT, and every other method UNIMPLEMENTED.
+`start_mismatch_server()` serves it on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import pyarrow as pa
+
+SCHEMA = pa.schema([("id", pa.int64()), ("msg", pa.string())])
+GOOD_ROWS_BEFORE = 20
+"""Rows of the good batches sent before the bad one."""
+
+_SERVICE = "arrow.flight.protocol.FlightService"
+_DATA_HEADER_TAG = b"\x12"
+"""`FlightData.data_header` (field 2, length-delimited)."""
+_DATA_BODY_FIELD = 1000
+"""`FlightData.data_body`, field 1000."""
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(low | 0x80)
+        else:
+            out.append(low)
+            return bytes(out)
+
+
+def flight_data(serialized: pa.Buffer) -> bytes:
+    """Return a `FlightData` message carrying one serialized IPC message (schema or batch)."""
+    message = pa.ipc.read_message(serialized)
+    header = message.metadata.to_pybytes()
+    data = _DATA_HEADER_TAG + _varint(len(header)) + header
+    body = message.body.to_pybytes() if message.body is not None else b""
+    if body:
+        data += _varint((_DATA_BODY_FIELD << 3) | 2) + _varint(len(body)) + body
+    return data
+
+
+def good_batch(start: int, rows: int) -> pa.RecordBatch:
+    ids = pa.array(range(start, start + rows), pa.int64())
+    messages = pa.array([f"message {i}" for i in range(start, start + rows)])
+    return pa.record_batch([ids, messages], schema=SCHEMA)
+
+
+def bad_batch(kind: str) -> pa.RecordBatch:
+    """Return the batch that breaks the schema: `msg` as int32, or no `msg` column."""
+    if kind == "columns":
+        return pa.record_batch([pa.array([100], pa.int64())], names=["id"])
+    return pa.record_batch([pa.array([100], pa.int64()), pa.array([7], pa.int32())], ["id", "msg"])
+
+
+def _do_get(request: bytes, context: Any) -> Iterator[bytes]:
+    for kind in ("layout", "columns"):
+        if f"mismatch:{kind}".encode() in request:
+            break
+    else:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unknown ticket: include mismatch:layout or mismatch:columns in the SQL",
+        )
+    yield flight_data(SCHEMA.serialize())
+    yield flight_data(good_batch(0, 10).serialize())
+    yield flight_data(good_batch(10, 10).serialize())
+    yield flight_data(bad_batch(kind).serialize())
+    yield flight_data(good_batch(GOOD_ROWS_BEFORE, 10).serialize())
+
+
+def _unimplemented(request: bytes, context: Any) -> Any:
+    context.abort(grpc.StatusCode.UNIMPLEMENTED, "not implemented by the mismatch server")
+
+
+@dataclass
+class MismatchServerHandle:
+    server: grpc.Server
+    uri: str
+
+    def stop(self) -> None:
+        self.server.stop(grace=None).wait()
+
+
+def start_mismatch_server() -> MismatchServerHandle:
+    """Start the server on a free 127.0.0.1 port, on gRPC threads of this process."""
+    handler = grpc.method_handlers_generic_handler(
+        _SERVICE,
+        {
+            "DoGet": grpc.unary_stream_rpc_method_handler(_do_get),
+            "DoAction": grpc.unary_stream_rpc_method_handler(_unimplemented),
+            "GetFlightInfo": grpc.unary_unary_rpc_method_handler(_unimplemented),
+        },
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers([handler])
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return MismatchServerHandle(server, f"grpc://127.0.0.1:{port}")

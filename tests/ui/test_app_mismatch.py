@@ -1,0 +1,47 @@
+"""The app on a server whose third record batch does not match the schema (raw gRPC)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mismatch_server import GOOD_ROWS_BEFORE, MismatchServerHandle, start_mismatch_server
+from tests.ui.test_app_support import SIZE, make_app, screen_text, set_editor_text, wait_for
+
+SQL = "SELECT id, msg FROM logs -- mismatch:layout"
+
+
+@pytest.fixture
+def mismatch_server() -> Iterator[MismatchServerHandle]:
+    handle = start_mismatch_server()
+    yield handle
+    handle.stop()
+
+
+async def test_mismatched_batch_keeps_rows(
+    mismatch_server: MismatchServerHandle, tmp_path: Path
+) -> None:
+    app = make_app(mismatch_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await set_editor_text(pilot, SQL)
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the query to fail")
+
+        assert app.editor.text == SQL
+        store = app.results.store
+        assert store is not None
+        assert store.row_count == GOOD_ROWS_BEFORE
+        assert store.window(0, GOOD_ROWS_BEFORE).column("id").to_pylist() == list(
+            range(GOOD_ROWS_BEFORE)
+        )
+        assert app.results.status_text.startswith(f"failed after {GOOD_ROWS_BEFORE} rows")
+
+        error = app.results.error_text
+        assert "DATA_LOSS: cannot decode record batch 3 that the server sent" in error
+        assert "buffer_index out of range" in error
+        screen = screen_text(app)
+        assert "cannot decode record batch 3" in screen
+        assert "Traceback" not in screen
