@@ -1,4 +1,4 @@
-"""A Flight server on raw gRPC whose record batches do not match the schema it sends first.
+"""A Flight server on raw gRPC that sends streams a `pyarrow.flight` server cannot send.
 
 A `pyarrow.flight` server checks each batch against the stream's schema (pyarrow 23), so this
 one writes the Arrow IPC messages into `FlightData` itself. DoGet reads the ticket's bytes:
@@ -6,6 +6,9 @@ one writes the Arrow IPC messages into `FlightData` itself. DoGet reads the tick
 - `mismatch:layout`: batches of 10 and 10 rows (`id` int64, `msg` string, ids 0-19), then a
   batch whose `msg` column is int32, then a good batch of 10 rows.
 - `mismatch:columns`: the same, but the bad batch has only the `id` column.
+- `intervals`: one batch of 3 rows with the columns `id` int64, `months` (a month interval)
+  and `day_time` (a day-time interval): `INTERVAL_ROWS`. pyarrow cannot build these two types
+  in Python, so the schema message is a month-day-nano one with its interval unit rewritten.
 
 Any other ticket gets INVALID_ARGUMENT, and every other method UNIMPLEMENTED.
 `start_mismatch_server()` serves it on a free 127.0.0.1 port.
@@ -68,7 +71,61 @@ def bad_batch(kind: str) -> pa.RecordBatch:
     return pa.record_batch([pa.array([100], pa.int64()), pa.array([7], pa.int32())], ["id", "msg"])
 
 
+INTERVAL_ROWS = [(1, 14, (1, 3_600_000)), (2, None, None), (3, -1, (-2, -1))]
+"""(id, months, (days, milliseconds)) of each row of the `intervals` ticket. None is a null."""
+
+_INTERVAL_UNITS = {"month_interval": b"\x00\x00", "day_time_interval": b"\x01\x00"}
+"""The flatbuffer `Interval.unit` values YEAR_MONTH and DAY_TIME, as little-endian shorts."""
+
+
+def interval_schema_message() -> bytes:
+    """Return the IPC schema message of the `intervals` ticket.
+
+    Each column starts as a month-day-nano interval (unit 2), and the unit is rewritten where
+    that makes the column the expected type, checked by reading the message back.
+    """
+    names = ["months", "day_time"]
+    wanted = ["int64", "month_interval", "day_time_interval"]
+    start = pa.schema(
+        [("id", pa.int64())] + [(name, pa.month_day_nano_interval()) for name in names]
+    )
+    data = start.serialize().to_pybytes()
+    for index, expected in enumerate(wanted[1:], start=1):
+        for offset in range(len(data) - 1):
+            if data[offset : offset + 2] != b"\x02\x00":
+                continue
+            candidate = data[:offset] + _INTERVAL_UNITS[expected] + data[offset + 2 :]
+            try:
+                schema = pa.ipc.read_schema(pa.py_buffer(candidate))
+            except pa.ArrowException:
+                continue
+            if str(schema.field(index).type) == expected:
+                data = candidate
+                break
+    schema = pa.ipc.read_schema(pa.py_buffer(data))
+    assert [str(field.type) for field in schema] == wanted, schema
+    return data
+
+
+def interval_batch_storage() -> pa.RecordBatch:
+    """Return a batch whose buffers are those of the `intervals` rows: int32 months, and each
+    day-time value as an int64 whose low half is the days and high half the milliseconds."""
+    ids = pa.array([row[0] for row in INTERVAL_ROWS], pa.int64())
+    months = pa.array([row[1] for row in INTERVAL_ROWS], pa.int32())
+    day_times = [
+        None if row[2] is None else (row[2][0] & 0xFFFFFFFF) | (row[2][1] << 32)
+        for row in INTERVAL_ROWS
+    ]
+    return pa.record_batch(
+        [ids, months, pa.array(day_times, pa.int64())], names=["id", "months", "day_time"]
+    )
+
+
 def _do_get(request: bytes, context: Any) -> Iterator[bytes]:
+    if b"intervals" in request:
+        yield flight_data(pa.py_buffer(interval_schema_message()))
+        yield flight_data(interval_batch_storage().serialize())
+        return
     for kind in ("layout", "columns"):
         if f"mismatch:{kind}".encode() in request:
             break

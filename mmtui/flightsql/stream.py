@@ -32,6 +32,11 @@ from mmtui.flightsql.errors import (
     QueryError,
     error_from_arrow,
 )
+from mmtui.flightsql.intervals import (
+    convert_intervals,
+    has_unwrappable_intervals,
+    wrappable_schema,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +82,8 @@ class QueryStream:
         self._deadline_passed = False
         self._first_batch_seen = False
         self._started = time.monotonic()
+        self._convert_intervals: bool | None = None
+        """Whether batches need `convert_intervals`, set at the first batch."""
 
         self.rows = 0
         """Rows received so far."""
@@ -240,9 +247,12 @@ class QueryStream:
         """
         self._opened.wait()
         reader = self._reader
-        if reader is not None:
-            return reader.schema
-        return self._wait_for_reader().schema
+        if reader is None:
+            reader = self._wait_for_reader()
+        schema = reader.schema
+        if has_unwrappable_intervals(schema):
+            return wrappable_schema(schema)
+        return schema
 
     @property
     def phase(self) -> str:
@@ -296,6 +306,11 @@ class QueryStream:
                     self._first_batch_seen = True
                     if self._timer is not None:
                         self._timer.cancel()
+            if self._convert_intervals is None:
+                # Every batch of a stream has the stream's schema, so one check is enough.
+                self._convert_intervals = has_unwrappable_intervals(batch.schema)
+            if self._convert_intervals:
+                batch = convert_intervals(batch)
             self.rows += batch.num_rows
             self.batches += 1
             self.bytes += batch.get_total_buffer_size()
