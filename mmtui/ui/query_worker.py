@@ -472,7 +472,9 @@ class QueryWorker:
                     store.measure_pending()
                     self.progress = (store.row_count, store.batch_count)
             rows, batches = self.progress
-            if self._cancel_requested:
+            # A cancel that arrives after the last batch finds the stream ended and leaves it
+            # complete, so only a cancel that stopped the stream counts.
+            if stream.cancelled:
                 final = QueryCancelled(self.run_id, store, rows, batches)
             else:
                 final = QueryFinished(self.run_id, store, rows, batches)

@@ -9,6 +9,7 @@ import pytest
 
 from mmtui.demo import DemoServerHandle
 from mmtui.flightsql import FlightSQLClient, QueryStream
+from mmtui.results import ResultStore
 from mmtui.ui import query_worker
 from mmtui.ui.query_worker import QueryFinished, QueryWorker
 from tests.fresh_interpreter import run_python
@@ -128,3 +129,31 @@ def test_wait_for_warm_up_after_warm_up() -> None:
     assert before == "False"
     assert done == "True"
     assert threshold_set == "True"
+
+
+def test_cancel_after_last_batch_finishes(
+    demo_server: DemoServerHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = FlightSQLClient(demo_server.uri)
+    recorder = Recorder()
+    worker = QueryWorker(recorder, client, SQL, run_id=1)
+    measure_pending = ResultStore.measure_pending
+
+    def cancel_then_measure(store: ResultStore) -> None:
+        # The worker measures the last rows right after the stream's end: Esc pressed then
+        # comes after every row has arrived.
+        worker.cancel()
+        measure_pending(store)
+
+    monkeypatch.setattr(ResultStore, "measure_pending", cancel_then_measure)
+    try:
+        worker.start()
+        final = finish(worker, recorder)
+
+        assert worker.cancel_requested
+        assert isinstance(final, QueryFinished)
+        assert final.store is not None
+        assert final.rows == final.store.row_count
+        assert final.rows == client.query_stream(SQL).read_all().num_rows
+    finally:
+        client.close()
