@@ -434,3 +434,26 @@ async def test_short_terminal_keeps_rows_after_error(
         assert "INVALID_ARGUMENT: error building" in text, "the error is shown"
         assert "failed after 0 rows" in text, "the status line is shown"
         assert "row-1" in text, "a row of the previous result is shown"
+
+
+async def test_short_terminal_maximized_error_shows_cause(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # At 60x15 the error keeps two lines. DataFusion names the cause on its last line, so
+    # Maximize on the results pane shows more of it.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT msg FROM log_entries WHERE level = 'ERROR'")
+        app.editor.focus()
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.results.state == "failed", "the failed query")
+        await pilot.press("f4")
+        app.screen.action_maximize()
+        await pilot.pause()
+        assert app.screen.maximized is app.results
+
+        text = " ".join(screen_text(app).split())
+        assert "Optimizer rule" in text, "the first line of the error is shown"
+        assert "Cannot cast string 'ERROR'" in text, "the cause on the last line is shown"
+        assert "failed after 0 rows" in text, "the status line is shown"
