@@ -34,6 +34,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
+from textual.notifications import Notification, Notify
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static, TextArea
@@ -292,6 +293,9 @@ class MmtuiApp(App[int]):
         self._hinted_statement_start: int | None = None
         self._running_statement: Statement | None = None
         """The statement F5 ran last, which the position of its query error refers to."""
+        self._old_results_notice: Notification | None = None
+        """The notice that the results are from the previous range, removed once a query runs
+        because it is then false."""
         self._autosave_generation = 0
         self.autosave_slot: AutosaveSlot | None = None
         """The autosave file this instance owns, claimed at mount."""
@@ -1089,7 +1093,29 @@ class MmtuiApp(App[int]):
         self._update_header()
         self._schedule_hint()
         if self.results.has_results and not self.results.is_running:
-            self.notify("The results are from the previous range: F5 runs the query again.")
+            self._show_old_results_notice(
+                "The results are from the previous range: F5 runs the query again."
+            )
+
+    def _show_old_results_notice(self, message: str) -> None:
+        """Show `message` in place of an earlier notice about the previous range."""
+        self._remove_old_results_notice()
+        # `notify` returns nothing, so the notice is built here to keep a handle for removal.
+        notice = Notification(message, timeout=self.NOTIFICATION_TIMEOUT, markup=False)
+        self._old_results_notice = notice
+        self.post_message(Notify(notice))
+
+    def _remove_old_results_notice(self) -> None:
+        notice = self._old_results_notice
+        if notice is None:
+            return
+        self._old_results_notice = None
+        # A notice whose Notify message still waits in the queue expires as it arrives.
+        notice.timeout = 0
+        # NOTE: `_notifications` and `_unnotify` are Textual internals (8.x): `notify` has no
+        # public handle for removing one toast.
+        if notice in self._notifications:
+            self._unnotify(notice)
 
     def action_preset(self, index: int) -> None:
         self.set_time_range(parse_time_range(PRESETS[index]))
@@ -1238,6 +1264,7 @@ class MmtuiApp(App[int]):
             "running query (%d chars) with range %s", len(statement.text), self.time_range.text
         )
         self.results.run_query(self.client, statement.text, begin, end)
+        self._remove_old_results_notice()
         # A failure's position is relative to this statement. The previous run's mark is outdated.
         self._running_statement = statement
         self.editor.clear_error(from_query=True)

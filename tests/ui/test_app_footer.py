@@ -68,6 +68,40 @@ async def test_range_change_says_results_are_old(
         assert "The results are from the previous range: F5 runs the query again." in messages
 
 
+def notification_messages(app: MmtuiApp) -> list[str]:
+    # NOTE: toasts do not show in `screen_text`, so the app's notification list is read.
+    return [notification.message for notification in app._notifications]
+
+
+async def test_range_notice_gone_after_rerun(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    notice = "The results are from the previous range: F5 runs the query again."
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, "SELECT 1 AS one")
+        await pilot.press("f2", "3")
+        await wait_for(pilot, lambda: notice in notification_messages(app), "the notice")
+
+        await pilot.press("f3", "f5")
+        await wait_for(pilot, lambda: app.results.state == "done", "the rerun")
+        await pilot.pause()
+        assert notice not in notification_messages(app)
+
+
+async def test_second_range_replaces_notice(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    notice = "The results are from the previous range: F5 runs the query again."
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, "SELECT 1 AS one")
+        await pilot.press("f2", "3")
+        await wait_for(pilot, lambda: notice in notification_messages(app), "the notice")
+
+        await pilot.press("4")
+        await pilot.pause()
+        assert notification_messages(app).count(notice) == 1
+
+
 def shown_hints(app: MmtuiApp) -> list[str]:
     """Return the "key description" text of each hint the footer widget holds, in order."""
     footer = app.screen_stack[0].query_one(Footer)
