@@ -53,7 +53,7 @@ from mmtui.ui.daemon_executor import DaemonThreadExecutor
 from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.editor import SqlEditor, clean_pasted_text
 from mmtui.ui.export_screen import ExportScreen
-from mmtui.ui.footer import KeyFooter
+from mmtui.ui.footer import KeyFooter, key_name
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
 from mmtui.ui.history import HistoryScreen, QueryHistory
@@ -1093,8 +1093,9 @@ class MmtuiApp(App[int]):
         self._update_header()
         self._schedule_hint()
         if self.results.has_results and not self.results.is_running:
+            run_key = key_name(self, "app.run_query")
             self._show_old_results_notice(
-                "The results are from the previous range: F5 runs the query again."
+                f"The results are from the previous range: {run_key} runs the query again."
             )
 
     def _show_old_results_notice(self, message: str) -> None:

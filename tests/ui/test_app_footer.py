@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
 from mmtui.ui.app import MmtuiApp
 from tests.ui.test_app_faults import ENDLESS_SQL, _closed_port
@@ -100,6 +101,24 @@ async def test_second_range_replaces_notice(demo_server: DemoServerHandle, tmp_p
         await pilot.press("4")
         await pilot.pause()
         assert notification_messages(app).count(notice) == 1
+
+
+async def test_range_notice_names_remapped_run_key(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    settings = AppSettings(keys={"app.run_query": "f12"})
+    app = make_app(demo_server.uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT 1 AS one")
+        app.editor.focus()
+        await pilot.press("f12")
+        await wait_for(pilot, lambda: app.results.state == "done", "the query")
+        await pilot.press("f2", "3")
+        await pilot.pause()
+
+        messages = notification_messages(app)
+        assert "The results are from the previous range: F12 runs the query again." in messages
 
 
 def shown_hints(app: MmtuiApp) -> list[str]:
