@@ -47,6 +47,9 @@ DEFAULT_RANGE = "1h"
 
 _NOW_PATTERN = re.compile(r"^now\s*(?:(?P<sign>[-+])\s*(?P<delta>.+))?$", re.IGNORECASE)
 
+_TIME_OF_DAY_PATTERN = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+"""A time of day typed without its date, such as `21:06` or `21:06:30`."""
+
 
 YEAR_RANGE_TEXT = "must be between years 1 and 9999"
 """The limit of Python's `datetime`, quoted in out-of-range errors."""
@@ -329,6 +332,7 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
         begin, begin_text = _parse_instant(cleaned, local)
         _check_order(begin, Instant(offset=timedelta(0)), cleaned)
         return TimeRange(text=begin_text, begin=begin)
+    _reject_time_of_day(cleaned, local)
     try:
         duration = parse_duration(cleaned)
     except DurationFormatError as error:
@@ -345,9 +349,23 @@ def _parse_bound(text: str, local: bool) -> tuple[Instant, str]:
     Also returns its text, with the offset a timestamp was read in (see `_parse_instant`).
     """
     cleaned = text.strip()
+    _reject_time_of_day(cleaned, local)
     if _looks_like_duration(cleaned):
         return Instant(offset=-parse_duration(cleaned)), cleaned
     return _parse_instant(cleaned, local, BOUND_FORMS)
+
+
+def _reject_time_of_day(text: str, local: bool) -> None:
+    """Raise TimeRangeError for a time of day without a date, which reads like a duration.
+
+    The message's example puts today's date (UTC, or local with `local`) before the time.
+    """
+    if not _TIME_OF_DAY_PATTERN.match(text):
+        return
+    today = datetime.now().date() if local else datetime.now(UTC).date()
+    raise TimeRangeError(
+        f"invalid time {text!r}: a time of day needs its date, such as {today.isoformat()}T{text}"
+    )
 
 
 def _looks_like_duration(text: str) -> bool:

@@ -74,6 +74,28 @@ async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path)
         assert (end - begin).total_seconds() == 90 * 60
 
 
+@pytest.mark.parametrize("typed", ["21:06..21:16", "21:06:30..now", "21:06:30"])
+async def test_prompt_rejects_time_without_date(
+    demo_server: DemoServerHandle, tmp_path: Path, typed: str
+) -> None:
+    # "21:06:30" used to be read as a look-back of 21 hours, and "21:06" as a bad duration.
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, TimeRangeScreen)
+        await pilot.press("ctrl+a", "ctrl+k", *typed, "enter")
+        await pilot.pause()
+
+        assert isinstance(app.screen, TimeRangeScreen), "the prompt stays open"
+        text = " ".join(screen_text(app).split())
+        first_time = typed.split("..")[0]
+        today = datetime.now(UTC).date().isoformat()
+        assert f"invalid time '{first_time}': a time of day needs its date" in text
+        assert f"such as {today}T{first_time}" in text
+        assert app.time_range.text == "1h", "the range is unchanged"
+
+
 @pytest.fixture
 def kolkata_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make Asia/Kolkata (UTC+05:30) the local time zone for one test."""
