@@ -320,17 +320,7 @@ class HistoryScreen(ModalScreen[str | None]):
             close_key = key_name(self, "history.close")
             title = f"Query history (Enter: load into the editor, {close_key}: close)"
             yield Label(Text(title, style="bold"))
-            options = [
-                Option(
-                    Text.assemble(
-                        (safe_text(entry.run_at.replace("T", " ")[:19]), "dim"),
-                        ("  ", ""),
-                        # History files can be edited by hand, so nothing in them is drawn raw.
-                        (safe_text(" ".join(summary_sql(entry.sql).split())[:200]), ""),
-                    )
-                )
-                for entry in self._entries
-            ]
+            options = [Option(entry_text(entry)) for entry in self._entries]
             if not options:
                 options = [Option(Text("(no queries run yet)", style="dim"), disabled=True)]
             yield OptionList(*options, id="history-list")
@@ -342,6 +332,22 @@ class HistoryScreen(ModalScreen[str | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+def entry_text(entry: HistoryEntry) -> Text:
+    """Return a picker row: the run time, the SQL on one line, and the time range it ran with.
+
+    The range is not restored with the query, so the row shows it for the user to type again.
+    """
+    # History files can be edited by hand, so nothing in them is drawn raw.
+    text = Text.assemble(
+        (safe_text(entry.run_at.replace("T", " ")[:19]), "dim"),
+        ("  ", ""),
+        (safe_text(" ".join(summary_sql(entry.sql).split())[:200]), ""),
+    )
+    if entry.time_range:
+        text.append(f"  · range {safe_text(entry.time_range)}", style="dim")
+    return text
 
 
 def summary_sql(sql: str) -> str:

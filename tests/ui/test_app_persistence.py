@@ -106,6 +106,30 @@ async def test_history_rerun_moves_to_top(demo_server: DemoServerHandle, tmp_pat
         assert restarted.editor.text == SECOND  # the oldest entry: no duplicate beyond it
 
 
+async def test_history_picker_shows_range(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # The range is not kept across restarts, so the picker is where the user finds it again.
+    window = "2026-12-05T21:06:00Z..2026-12-05T21:16:00Z"
+    old_runs = [
+        {"sql": FIRST, "run_at": "2026-12-05T21:20:00+00:00", "time_range": window},
+        {"sql": SECOND, "run_at": "2026-12-05T21:25:00+00:00", "time_range": "6h"},
+    ]
+    history_file = tmp_path / "history.jsonl"
+    history_file.write_text("".join(json.dumps(run) + "\n" for run in old_runs))
+
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("f8")
+        assert isinstance(app.screen, HistoryScreen)
+
+        rows = history_lines(app)
+        assert len(rows) == 2, rows
+        assert f"{SECOND}  · range 6h" in rows[0]
+        # The row wraps inside the dialog, so borders and spaces are left out of the match.
+        squeezed = re.sub(r"[\s│█▊▎]", "", screen_text(app))
+        assert re.sub(r"\s", "", f"{FIRST} · range {window}") in squeezed
+
+
 async def test_autosave_restores_buffer(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     autosave = tmp_path / "autosave.sql"
     app = make_app(demo_server.uri, tmp_path)
