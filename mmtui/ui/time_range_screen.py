@@ -63,12 +63,17 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
         with Vertical(id="time-range-dialog", classes="dialog"):
             yield Label(Text("Time range", style="bold"))
             yield OrderedInput(value=self._current, placeholder="1h", id="time-range-input")
+            # Under the input, above the help: in a short terminal the dialog cuts off its
+            # last lines, and an error there left Enter looking like it did nothing. Hidden
+            # until there is an error, so it leaves no blank line.
+            error = Static(id="time-range-error")
+            error.display = False
+            yield error
             if self._local:
                 zone = f"in the local time zone ({local_zone_label()}), as displayed"
             else:
                 zone = "UTC"
             yield Static(Text(HELP_TEXT.format(zone=zone), style="dim"), id="time-range-help")
-            yield Static(id="time-range-error")
         # The explorer's footer below offers keys that do something else while this is open.
         yield KeyFooter()
 
@@ -76,7 +81,9 @@ class TimeRangeScreen(ModalScreen[TimeRange | None]):
         try:
             time_range = parse_time_range(event.value, local=self._local)
         except TimeRangeError as error:
-            self.query_one("#time-range-error", Static).update(Text(str(error), style="bold red"))
+            message = self.query_one("#time-range-error", Static)
+            message.update(Text(str(error), style="bold red"))
+            message.display = True
             return
         self.dismiss(time_range)
 

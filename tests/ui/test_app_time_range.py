@@ -74,6 +74,22 @@ async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path)
         assert (end - begin).total_seconds() == 90 * 60
 
 
+async def test_prompt_error_shows_in_short_terminal(
+    demo_server: DemoServerHandle, tmp_path: Path
+) -> None:
+    # At 60x15 the error sat below the help text, past the dialog's last visible line.
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=(60, 15)) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("ctrl+t")
+        assert isinstance(app.screen, TimeRangeScreen)
+        await pilot.press("ctrl+a", "ctrl+k", *"soon", "enter")
+        await pilot.pause()
+
+        assert isinstance(app.screen, TimeRangeScreen), "the prompt stays open"
+        assert "invalid time range 'soon'" in screen_text(app)
+
+
 @pytest.mark.parametrize("typed", ["21:06..21:16", "21:06:30..now", "21:06:30"])
 async def test_prompt_rejects_time_without_date(
     demo_server: DemoServerHandle, tmp_path: Path, typed: str
