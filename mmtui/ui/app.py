@@ -1114,9 +1114,13 @@ class MmtuiApp(App[int]):
         # A notice whose Notify message still waits in the queue expires as it arrives.
         notice.timeout = 0
         # NOTE: `_notifications` and `_unnotify` are Textual internals (8.x): `notify` has no
-        # public handle for removing one toast.
-        if notice in self._notifications:
-            self._unnotify(notice)
+        # public handle for removing one toast. Without them, the notice stays until its
+        # timeout ends instead of failing the query that is starting.
+        try:
+            if notice in self._notifications:
+                self._unnotify(notice)
+        except (AttributeError, KeyError, TypeError) as error:
+            logger.warning("could not remove the previous-range notice: %r", error)
 
     def action_preset(self, index: int) -> None:
         self.set_time_range(parse_time_range(PRESETS[index]))

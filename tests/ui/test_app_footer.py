@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import pytest
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -119,6 +120,23 @@ async def test_range_notice_names_remapped_run_key(
 
         messages = notification_messages(app)
         assert "The results are from the previous range: F12 runs the query again." in messages
+
+
+async def test_rerun_without_unnotify_still_runs(
+    demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notice = "The results are from the previous range: F5 runs the query again."
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await run_and_wait(pilot, "SELECT 1 AS one")
+        await pilot.press("f2", "3")
+        await wait_for(pilot, lambda: notice in notification_messages(app), "the notice")
+
+        # A Textual release without this internal must not stop the query from running.
+        monkeypatch.setattr(app, "_unnotify", None)
+        await run_and_wait(pilot, "SELECT 2 AS two")
+        assert "two" in screen_text(app)
 
 
 def shown_hints(app: MmtuiApp) -> list[str]:
