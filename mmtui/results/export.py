@@ -119,7 +119,10 @@ def check_export_path(path: str | os.PathLike[str]) -> None:
     directory = target.parent
     if not os.path.isdir(directory):
         what = "is not a directory" if os.path.lexists(directory) else "does not exist"
-        raise ExportError(f"directory {directory} {what}", user_error=True)
+        raise ExportError(
+            f"directory {directory} {what}: create it, or enter a path in another directory",
+            user_error=True,
+        )
 
 
 def export_store(

@@ -291,7 +291,11 @@ def test_export_missing_directory_is_user_error(store: ResultStore, tmp_path: Pa
     target = tmp_path / "missing" / "rows.csv"
     with pytest.raises(ExportError) as caught:
         export_store(store, target, "csv")
-    assert str(caught.value) == f"directory {target.parent} does not exist"
+    assert (
+        str(caught.value)
+        == f"directory {target.parent} does not exist: create it, or enter a path in another "
+        "directory"
+    )
     assert caught.value.user_error
     store.close()
 

@@ -150,7 +150,11 @@ async def test_pane_export_error_is_shown(demo_client: FlightSQLClient, tmp_path
         assert not screen.running
         assert isinstance(app.screen, ExportScreen)
         status = str(screen.query_one("#export-status", Static).content)
-        assert status == f"Cannot export: directory {target.parent} does not exist."
+        assert (
+            status
+            == f"Cannot export: directory {target.parent} does not exist: create it, or enter a "
+            "path in another directory."
+        )
         assert not target.exists()
         assert sorted(path.name for path in tmp_path.iterdir()) == ["missing-dir"]
 
