@@ -847,20 +847,26 @@ class MmtuiApp(App[int]):
         logger.info("schema loaded: %d views", len(tables))
         self._schedule_hint()
 
+    def _reconnect_key(self) -> str:
+        """Return the key that reconnects (F9 unless `[keys]` remaps it), for messages."""
+        return key_name(self, "app.reconnect")
+
     def _connection_failed(self, error: BaseException) -> None:
         uri = getattr(self.settings, "uri", "the server")
+        retry = self._reconnect_key()
         if isinstance(error, DeadlineExceeded):
             # A server that is slow to list its tables may still run queries, so the message
             # states what happened, not that the server is unreachable.
             self._show_not_connected(
-                f"No table list from {uri} in time:\n{_first_line(error)}\n\nF9 retries. "
+                f"No table list from {uri} in time:\n{_first_line(error)}\n\n{retry} retries. "
                 "The editor still works, and queries may still run.",
-                f"No table list from {uri} in time. F9 retries.",
+                f"No table list from {uri} in time. {retry} retries.",
             )
             return
         self._show_not_connected(
-            f"Cannot reach {uri}:\n{_first_line(error)}\n\nF9 retries. The editor still works.",
-            f"Cannot reach {uri}. F9 retries.",
+            f"Cannot reach {uri}:\n{_first_line(error)}\n\n{retry} retries. The editor still "
+            "works.",
+            f"Cannot reach {uri}. {retry} retries.",
         )
 
     def _listing_failed(self, error: BaseException) -> None:
@@ -868,14 +874,15 @@ class MmtuiApp(App[int]):
         self.connected = True
         self.connecting = False
         self.connection_lost = False
+        retry = self._reconnect_key()
         self.show_schema_message(
-            f"{uri} is reachable, but listing its tables failed:\n{_first_line(error)}\n\nF9 "
-            "retries. Queries still run.",
+            f"{uri} is reachable, but listing its tables failed:\n{_first_line(error)}\n\n"
+            f"{retry} retries. Queries still run.",
             style="red",
         )
         self._update_header()
         self.notify(
-            safe_text(f"Listing the tables of {uri} failed. F9 retries."),
+            safe_text(f"Listing the tables of {uri} failed. {retry} retries."),
             title="Schema",
             severity="error",
             markup=False,
@@ -885,10 +892,11 @@ class MmtuiApp(App[int]):
     def _token_failed(self, error: BaseException) -> None:
         # The identity provider failed, not the server, so the message names the issuer.
         issuer = getattr(self.settings, "issuer", None) or "the identity provider"
+        retry = self._reconnect_key()
         self._show_not_connected(
-            f"Cannot get a token from {issuer}:\n{_first_line(error)}\n\nF9 retries. The "
+            f"Cannot get a token from {issuer}:\n{_first_line(error)}\n\n{retry} retries. The "
             "editor still works.",
-            f"Cannot get a token from {issuer}. F9 retries.",
+            f"Cannot get a token from {issuer}. {retry} retries.",
         )
 
     def _token_cache_rejected(self, error: TokenCacheRejected) -> None:
@@ -980,7 +988,10 @@ class MmtuiApp(App[int]):
                 f"{ENV_CLIENT_ID} for an OIDC login, or choose a --profile that has them"
             )
         server_reason = "" if error is None else f"\n{_rejection_reason(error)}"
-        schema_message = f"Not authenticated on {uri}:\n{reason}.{server_reason}\n\nF9 retries."
+        schema_message = (
+            f"Not authenticated on {uri}:\n{reason}.{server_reason}\n\n"
+            f"{self._reconnect_key()} retries."
+        )
         if self.schema_message == safe_lines(schema_message):
             # The listing and the validation of the same start were both rejected.
             return
@@ -998,8 +1009,8 @@ class MmtuiApp(App[int]):
             expected += f" with audience {audience}"
         schema_message = (
             f"Not authenticated on {uri}:\nit rejected the token of the new login: "
-            f"{_rejection_reason(error)}\n\nCheck that the server accepts {expected}. F9 logs "
-            "in again."
+            f"{_rejection_reason(error)}\n\nCheck that the server accepts {expected}. "
+            f"{self._reconnect_key()} logs in again."
         )
         if self.schema_message == safe_lines(schema_message):
             # The listing and the validation of the same start were both rejected.
@@ -1028,7 +1039,9 @@ class MmtuiApp(App[int]):
             # A login that follows a rejection mid-session leaves no usable token either, and
             # F9 (offered only while not connected) must open the dialog again.
             self.connected = False
-            self.show_schema_message("Not logged in.\nF9 logs in again.", style="yellow")
+            self.show_schema_message(
+                f"Not logged in.\n{self._reconnect_key()} logs in again.", style="yellow"
+            )
             self._update_header()
 
     # ------------------------------------------------------------------ header
@@ -1052,7 +1065,7 @@ class MmtuiApp(App[int]):
         elif self.connecting:
             server.append("◌ connecting  ", style="yellow")
         elif self.connection_lost:
-            server.append("○ connection lost · F9  ", style="red")
+            server.append(f"○ connection lost · {self._reconnect_key()}  ", style="red")
         else:
             server.append("○ not connected  ", style="red")
         uri = getattr(self.settings, "uri", "") or ""
@@ -1254,7 +1267,7 @@ class MmtuiApp(App[int]):
             if self.connecting:
                 self.notify("Still connecting: run the query once the header shows ●.")
             else:
-                self.notify("Not connected: F9 retries.", severity="error")
+                self.notify(f"Not connected: {self._reconnect_key()} retries.", severity="error")
             return
         range_bounds = self._resolve_range()
         if range_bounds is None:
@@ -1282,7 +1295,7 @@ class MmtuiApp(App[int]):
         except TimeRangeError as error:
             logger.warning("cannot resolve time range %r: %s", self.time_range.text, error)
             self.notify(
-                f"{error}. Ctrl+T changes the range.",
+                f"{error}. {key_name(self, 'app.time_range')} changes the range.",
                 title="Time range",
                 severity="error",
                 markup=False,
@@ -1338,7 +1351,7 @@ class MmtuiApp(App[int]):
             self.connected = False
             self.connection_lost = True
         self._update_header()
-        self.hints.clear("Connection lost: no validation. F9 reconnects.")
+        self.hints.clear(f"Connection lost: no validation. {self._reconnect_key()} reconnects.")
 
     async def action_quit(self) -> None:
         """Cancel a running query, save the buffer and exit.
@@ -1477,7 +1490,9 @@ class MmtuiApp(App[int]):
             return
         range_bounds = self._resolve_range()
         if range_bounds is None:
-            self.hints.clear("The time range is out of range: Ctrl+T changes it.")
+            self.hints.clear(
+                f"The time range is out of range: {key_name(self, 'app.time_range')} changes it."
+            )
             return
         begin, end = range_bounds
         self.hints.request(self.client, statement, self.editor.text, begin, end)
@@ -1617,9 +1632,17 @@ class MmtuiApp(App[int]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         commands: list[tuple[str, str, Callable[[], Any]]] = [
-            ("Run query", "Run the statement under the cursor (F5)", self.action_run_query),
+            (
+                "Run query",
+                f"Run the statement under the cursor ({key_name(self, 'app.run_query')})",
+                self.action_run_query,
+            ),
             ("Cancel query", "Stop the running query; rows so far stay", self.action_cancel_query),
-            ("Time range…", "Type a time range (Ctrl+T)", self.action_edit_time_range),
+            (
+                "Time range…",
+                f"Type a time range ({key_name(self, 'app.time_range')})",
+                self.action_edit_time_range,
+            ),
         ]
         for index, preset in enumerate(PRESETS):
             label = "all time (no range)" if preset == "all" else f"last {preset}"
@@ -1636,7 +1659,11 @@ class MmtuiApp(App[int]):
             ("Focus editor", "SQL editor (F3)", self.action_focus_editor),
             ("Focus results", "Result grid (F4, Ctrl+R)", self.action_focus_results),
             ("Go to error", "Cursor to the server's error (Ctrl+G)", self.action_goto_error),
-            ("Reconnect", "Log in if needed and reload the schema (F9)", self.action_reconnect),
+            (
+                "Reconnect",
+                f"Log in if needed and reload the schema ({self._reconnect_key()})",
+                self.action_reconnect,
+            ),
             ("Help", "All keys (F1 or ?)", self.action_help),
         ]
         results = self.results

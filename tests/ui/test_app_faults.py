@@ -18,6 +18,7 @@ import pytest
 from pyarrow import flight
 from textual import events
 
+from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle, start_demo_server
 from mmtui.ui.app import MmtuiApp
 from tests.fault_server import FaultServerHandle, start_fault_server
@@ -40,6 +41,25 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+async def test_unreachable_names_remapped_keys(tmp_path: Path) -> None:
+    uri = f"grpc://127.0.0.1:{_closed_port()}"
+    settings = AppSettings(keys={"app.reconnect": "f12", "app.time_range": "ctrl+r"})
+    app = make_app(uri, tmp_path, app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot,
+            lambda: app.schema_message.startswith("Cannot reach"),
+            "the unreachable message",
+        )
+        screen = screen_text(app)
+        assert "F12 retries" in screen
+        assert "F9" not in screen
+
+        commands = {command.title: command.help for command in app.get_system_commands(app.screen)}
+        assert commands["Reconnect"] == "Log in if needed and reload the schema (F12)"
+        assert commands["Time range…"] == "Type a time range (^r)"
 
 
 async def test_unreachable_then_retry(tmp_path: Path) -> None:
