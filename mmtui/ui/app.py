@@ -56,7 +56,7 @@ from mmtui.ui.export_screen import ExportScreen
 from mmtui.ui.footer import KeyFooter, key_name
 from mmtui.ui.help_screen import HelpScreen, HelpSection, class_bindings, describe_bindings
 from mmtui.ui.hints import HINT_DELAY, HintsPanel, error_position
-from mmtui.ui.history import HistoryScreen, QueryHistory
+from mmtui.ui.history import HistoryPick, HistoryScreen, QueryHistory
 from mmtui.ui.key_names import invalid_keys, is_text_key, key_conflicts
 from mmtui.ui.login_bindings import LoginBindings
 from mmtui.ui.results_pane import ResultsPane
@@ -1520,13 +1520,32 @@ class MmtuiApp(App[int]):
         self._schedule_autosave()
 
     def action_history(self) -> None:
-        def load(sql: str | None) -> None:
-            if sql is not None:
-                self.history.reset_navigation()
-                self.editor.replace_buffer(sql)
-                self._focus_now(self.editor)
+        def load(pick: HistoryPick | None) -> None:
+            if pick is None:
+                return
+            self.history.reset_navigation()
+            self.editor.replace_buffer(pick.sql)
+            self._focus_now(self.editor)
+            if pick.time_range is not None:
+                self._restore_history_range(pick.time_range)
 
         self.push_screen(HistoryScreen(self.history.entries), callback=load)
+
+    def _restore_history_range(self, text: str) -> None:
+        """Set the time range to `text`, a range stored in the history file."""
+        try:
+            time_range = parse_time_range(text, local=self.local_time)
+        except TimeRangeError as error:
+            # History files can be edited by hand: the query loads, the range stays.
+            logger.warning("cannot restore the time range %r from history: %s", text, error)
+            self.notify(
+                f"The time range stays {self.time_range.text}: {error}",
+                title="Time range",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.set_time_range(time_range)
 
     # ------------------------------------------------------------------ autosave
 

@@ -298,8 +298,18 @@ def _to_line(entry: HistoryEntry) -> str:
     return json.dumps(record) + "\n"
 
 
-class HistoryScreen(ModalScreen[str | None]):
-    """Pick a past query, newest first; Enter returns its SQL, Escape returns None."""
+@dataclass(frozen=True)
+class HistoryPick:
+    """A query picked in `HistoryScreen`."""
+
+    sql: str
+    time_range: str | None
+    """The range the query ran with, when the user asked for it back; else None."""
+
+
+class HistoryScreen(ModalScreen[HistoryPick | None]):
+    """Pick a past query, newest first. Enter returns its SQL, the range key its SQL and time
+    range, and Escape returns None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -308,7 +318,14 @@ class HistoryScreen(ModalScreen[str | None]):
             "Close",
             id="history.close",
             tooltip="Close the history without picking a query",
-        )
+        ),
+        Binding(
+            "r",
+            "pick_with_range",
+            "With range",
+            id="history.load_with_range",
+            tooltip="Load the highlighted query and the time range it ran with",
+        ),
     ]
 
     def __init__(self, entries: list[HistoryEntry], **kwargs: Any) -> None:
@@ -318,7 +335,11 @@ class HistoryScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="history-dialog", classes="dialog"):
             close_key = key_name(self, "history.close")
-            title = f"Query history (Enter: load into the editor, {close_key}: close)"
+            range_key = key_name(self, "history.load_with_range")
+            title = (
+                f"Query history (Enter: load into the editor, {range_key}: load with its time "
+                f"range, {close_key}: close)"
+            )
             yield Label(Text(title, style="bold"))
             options = [Option(entry_text(entry)) for entry in self._entries]
             if not options:
@@ -328,7 +349,14 @@ class HistoryScreen(ModalScreen[str | None]):
         yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self._entries[event.option_index].sql)
+        self.dismiss(HistoryPick(self._entries[event.option_index].sql, None))
+
+    def action_pick_with_range(self) -> None:
+        index = self.query_one("#history-list", OptionList).highlighted
+        if index is None or not self._entries:
+            return
+        entry = self._entries[index]
+        self.dismiss(HistoryPick(entry.sql, entry.time_range or None))
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
@@ -337,7 +365,7 @@ class HistoryScreen(ModalScreen[str | None]):
 def entry_text(entry: HistoryEntry) -> Text:
     """Return a picker row: the run time, the SQL on one line, and the time range it ran with.
 
-    The range is not restored with the query, so the row shows it for the user to type again.
+    Enter loads the query without its range, so the row shows the range it ran with.
     """
     # History files can be edited by hand, so nothing in them is drawn raw.
     text = Text.assemble(

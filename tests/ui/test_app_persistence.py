@@ -130,6 +130,41 @@ async def test_history_picker_shows_range(demo_server: DemoServerHandle, tmp_pat
         assert re.sub(r"\s", "", f"{FIRST} · range {window}") in squeezed
 
 
+async def test_history_pick_restores_range(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    window = "2026-12-05T21:06:00Z..2026-12-05T21:16:00Z"
+    old_runs = [
+        {"sql": FIRST, "run_at": "2026-12-05T21:20:00+00:00", "time_range": window},
+        {"sql": SECOND, "run_at": "2026-12-05T21:25:00+00:00", "time_range": "not a range"},
+    ]
+    history_file = tmp_path / "history.jsonl"
+    history_file.write_text("".join(json.dumps(run) + "\n" for run in old_runs))
+
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+
+        # Enter loads the query and keeps the range.
+        await pilot.press("f8", "down", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen), "the picker")
+        assert app.editor.text == FIRST
+        assert app.time_range.text == "1h"
+
+        await pilot.press("f8", "down", "r")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen), "the picker")
+        assert app.editor.text == FIRST
+        assert app.time_range.text == window
+        assert app.time_range.begin is not None
+        assert app.time_range.resolve()[0] == datetime(2026, 12, 5, 21, 6, tzinfo=UTC)
+
+        # A range edited into something invalid: the query loads, the range stays.
+        await pilot.press("f8", "r")
+        await wait_for(pilot, lambda: not isinstance(app.screen, HistoryScreen), "the picker")
+        assert app.editor.text == SECOND
+        assert app.time_range.text == window
+        messages = [notice.message for notice in app._notifications]
+        assert any(message.startswith(f"The time range stays {window}: ") for message in messages)
+
+
 async def test_autosave_restores_buffer(demo_server: DemoServerHandle, tmp_path: Path) -> None:
     autosave = tmp_path / "autosave.sql"
     app = make_app(demo_server.uri, tmp_path)
