@@ -214,3 +214,21 @@ async def test_footer_frees_replaced_keys(demo_server: DemoServerHandle, tmp_pat
     assert after - before <= keys_on_screen, (
         f"{after - before} more FooterKey objects after 40 queries"
     )
+
+
+async def test_footer_keeps_unchanged_keys(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Rebuilt keys repaint the whole footer line, which costs bytes over SSH. The header's
+    # update every 30 seconds refreshes the bindings even when none of them changed.
+    app = make_app(demo_server.uri, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.pause()
+        keys_before = list(app.screen_stack[0].query(FooterKey))
+
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        keys_after = list(app.screen_stack[0].query(FooterKey))
+
+    assert keys_before
+    assert keys_after == keys_before, "the footer rebuilt keys that did not change"
