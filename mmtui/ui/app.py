@@ -1075,7 +1075,7 @@ class MmtuiApp(App[int]):
             server.append(" (demo)", style="italic")
         elif profile:
             server.append(safe_text(f" [{profile}]"))
-        self._main_widget("#header-server", Static).update(server)
+        _update_if_changed(self._main_widget("#header-server", Static), server)
         try:
             label = self.time_range.label(local=self.local_time)
         except TimeRangeError as error:
@@ -1089,7 +1089,7 @@ class MmtuiApp(App[int]):
                 markup=False,
             )
             label = self.time_range.label()
-        self._main_widget("#header-range", Static).update(Text(label, style="bold"))
+        _update_if_changed(self._main_widget("#header-range", Static), Text(label, style="bold"))
 
     @property
     def header_text(self) -> str:
@@ -1795,3 +1795,18 @@ def _first_line(error: BaseException) -> str:
     """Return the first line of an error's message, or its type name when it has none."""
     lines = str(getattr(error, "message", "") or error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def _update_if_changed(widget: Static, text: Text) -> None:
+    """Show `text` in `widget` unless it shows that text already.
+
+    An update repaints the widget. With Textual 8.2.8 one that requests a layout pass also
+    repainted every scrollbar on the screen (measured through tmux). So the layout pass runs
+    only when the text's width changed, because the header's widgets are one line high and do
+    not wrap.
+    """
+    current = widget.content
+    if isinstance(current, Text) and current == text and current.style == text.style:
+        return
+    width_changed = not isinstance(current, Text) or current.cell_len != text.cell_len
+    widget.update(text, layout=width_changed)

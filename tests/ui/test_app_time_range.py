@@ -12,6 +12,7 @@ from textual.widgets import Input
 
 from mmtui.demo import DemoServerHandle
 from mmtui.results import formatting
+from mmtui.timerange import parse_time_range
 from mmtui.ui.detail_screen import DetailScreen
 from mmtui.ui.time_range_screen import TimeRangeScreen
 from tests.ui.test_app_keys import post_keys
@@ -25,6 +26,8 @@ from tests.ui.test_app_support import (
     wait_schema,
 )
 
+ONE_HOUR = "2026-01-01T00:00:00Z..2026-01-01T01:00:00Z"
+TWO_HOURS = "2026-01-01T00:00:00Z..2026-01-01T02:00:00Z"
 COUNT_SQL = "SELECT count(*) AS n FROM log_entries"
 
 
@@ -321,3 +324,32 @@ async def test_ctrl_u_burst_in_prompt(demo_server: DemoServerHandle, tmp_path: P
         await wait_for(pilot, lambda: "last 15m:" in app.header_text, "the typed range")
 
         assert app.screen is app.screen_stack[0]
+
+
+async def test_header_repaints_only_changes(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # The header updates every 30 seconds. Over SSH each repaint costs bytes, and a layout
+    # pass also repaints every scrollbar, so an unchanged header must not be repainted.
+    app = make_app(demo_server.uri, tmp_path, time_range=ONE_HOUR)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.pause()
+        refreshes: list[tuple[str, bool]] = []
+        for widget in app.query("#app-header Static"):
+
+            def count(*regions: object, name: str = str(widget.id), **kwargs: object) -> None:
+                refreshes.append((name, bool(kwargs.get("layout", False))))
+
+            widget.refresh = count  # type: ignore[method-assign]
+
+        app._update_header()
+        app._update_header()
+        unchanged_refreshes = list(refreshes)
+
+        # Both ranges' labels have the same width, so no layout pass is needed.
+        app.set_time_range(parse_time_range(TWO_HOURS))
+        range_text = app.header_text
+
+    assert unchanged_refreshes == []
+    assert "00:00 → 02:00 UTC" in range_text
+    assert ("header-range", False) in refreshes
+    assert ("header-range", True) not in refreshes
