@@ -120,3 +120,40 @@ async def test_grid_fills_blank_lines_as_rows_arrive() -> None:
 
 def grid_text(grid: ResultGrid, y: int) -> str:
     return grid.render_line(y).text
+
+
+async def test_streamed_rows_keep_horizontal_scrollbar() -> None:
+    # Over SSH every repaint costs bytes. New rows of the same widths change only the
+    # vertical scrollbar's range, so the horizontal scrollbar must not be repainted.
+    store = CountingStore(SCHEMA)
+    store.append(make_batch(0, BATCH_ROWS))
+    app = GridApp()
+    async with app.run_test(size=SCREEN_SIZE) as pilot:
+        grid = app.query_one(ResultGrid)
+        grid.show_store(store)
+        await pilot.pause()
+        assert grid.show_horizontal_scrollbar
+        assert grid.show_vertical_scrollbar
+        repainted: list[str] = []
+        for name, scrollbar in (
+            ("horizontal", grid.horizontal_scrollbar),
+            ("vertical", grid.vertical_scrollbar),
+        ):
+
+            def count(*regions: object, name: str = name, **kwargs: object) -> None:
+                repainted.append(name)
+
+            scrollbar.refresh = count  # type: ignore[method-assign]
+
+        store.append(make_batch(BATCH_ROWS, BATCH_ROWS))
+        grid.rows_appended(store.row_count)
+        grid._flush_virtual_size()
+        # Read before the next await: style updates at exit repaint both scrollbars.
+        repainted_by_rows = list(repainted)
+        virtual_height = grid.virtual_size.height
+        window_virtual_size = grid.vertical_scrollbar.window_virtual_size
+
+    assert virtual_height == 2 * BATCH_ROWS + 1
+    assert window_virtual_size == virtual_height
+    assert "vertical" in repainted_by_rows
+    assert "horizontal" not in repainted_by_rows
