@@ -3,8 +3,11 @@ over gRPC from the fault server: the store counts its memory once."""
 
 from pathlib import Path
 
+import pyarrow as pa
+
 from mmtui.flightsql import FlightSQLClient
 from mmtui.results import ResultStore
+from mmtui.results.store import RESENT_DICTIONARY_CHECKS
 from mmtui.results.text import NULL_TEXT
 from tests.fault_server import SHARED_DICTIONARY_ENTRIES
 
@@ -47,4 +50,24 @@ def test_replaced_dictionaries_each_counted(fault_client: FlightSQLClient, tmp_p
     with ResultStore(batches[0].schema, spill_dir=tmp_path) as store:
         for batch in batches:
             store.append(batch)
+        assert store.nbytes_in_memory == sum(batch.get_total_buffer_size() for batch in batches)
+
+
+def test_resent_dictionaries_stop_checks(tmp_path: Path) -> None:
+    batches = []
+    for index in range(RESENT_DICTIONARY_CHECKS + 2):
+        # A dictionary of its own for each batch, as a stream that resends them delivers.
+        dictionary = pa.array([f"a-{index}", f"b-{index}"])
+        indices = pa.array([0, 1, 1], pa.int32())
+        column = pa.DictionaryArray.from_arrays(indices, dictionary)
+        batches.append(pa.record_batch({"number": [1, 2, 3], "name": column}))
+
+    with ResultStore(batches[0].schema, spill_dir=tmp_path) as store:
+        for batch in batches[: RESENT_DICTIONARY_CHECKS - 1]:
+            store.append(batch)
+        assert 1 in store._watched_dictionaries
+
+        for batch in batches[RESENT_DICTIONARY_CHECKS - 1 :]:
+            store.append(batch)
+        assert store._watched_dictionaries == {}
         assert store.nbytes_in_memory == sum(batch.get_total_buffer_size() for batch in batches)
