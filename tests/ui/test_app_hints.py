@@ -6,6 +6,7 @@ Ctrl+G also goes to the position of a failed query's error.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.cells import cell_len
 from rich.style import Style
@@ -457,3 +458,47 @@ async def test_short_terminal_maximized_error_shows_cause(
         assert "Optimizer rule" in text, "the first line of the error is shown"
         assert "Cannot cast string 'ERROR'" in text, "the cause on the last line is shown"
         assert "failed after 0 rows" in text, "the status line is shown"
+
+
+async def test_same_height_hint_skips_layout(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    # Over SSH, a layout pass costs kilobytes (Textual repaints every scrollbar), so a hint
+    # that takes as many lines as the one before is repainted in place.
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT 1 AS one")
+        await wait_hint(pilot, "SELECT 1 AS one", "✓")
+        await pilot.pause()
+        body = app.hints.query_one("#hint-body")
+        lines_before = body.content_size.height
+        refresh = body.refresh
+        layouts: list[bool] = []
+
+        def record(*regions: Any, **kwargs: Any) -> Any:
+            layouts.append(bool(kwargs.get("layout", False)))
+            return refresh(*regions, **kwargs)
+
+        body.refresh = record  # type: ignore[method-assign]
+
+        await set_editor_text(pilot, "SELECT 2 AS two")
+        await wait_hint(pilot, "SELECT 2 AS two", "✓")
+        await pilot.pause()
+        same_height_layouts = list(layouts)
+        lines_same = body.content_size.height
+
+        await set_editor_text(pilot, "SELECT 1 AS one, 2 AS two, 3 AS three")
+        await wait_hint(pilot, "SELECT 1 AS one, 2 AS two, 3 AS three", "✓")
+        await set_editor_text(pilot, "SELECT mesg FROM log_entries")
+        await wait_hint(pilot, "SELECT mesg FROM log_entries", "✗")
+        await pilot.pause()
+        lines_error = body.content_size.height
+        text = screen_text(app)
+
+    assert layouts, "the hint body was never repainted"
+    assert same_height_layouts
+    assert True not in same_height_layouts
+    assert lines_same == lines_before
+    # The error takes more lines, so its hint needs a layout pass and shows whole.
+    assert lines_error > lines_before
+    assert True in layouts
+    assert "✗ line 1, column 8: Schema error: No field named mesg." in text
