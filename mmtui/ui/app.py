@@ -1677,7 +1677,11 @@ class MmtuiApp(App[int]):
             ("Focus schema", "Schema browser (F2)", self.action_focus_schema),
             ("Focus editor", "SQL editor (F3)", self.action_focus_editor),
             ("Focus results", "Result grid (F4, Ctrl+R)", self.action_focus_results),
-            ("Go to error", "Cursor to the server's error (Ctrl+G)", self.action_goto_error),
+            (
+                "Go to error",
+                f"Cursor to the server's error ({key_name(self, 'app.goto_error')})",
+                self.action_goto_error,
+            ),
             (
                 "Reconnect",
                 f"Log in if needed and reload the schema ({self._reconnect_key()})",

@@ -28,6 +28,7 @@ from mmtui import sqlhints
 from mmtui.auth.errors import LoginRequired
 from mmtui.results import safe_lines, safe_text
 from mmtui.ui.detail_screen import count_text
+from mmtui.ui.footer import key_name
 from mmtui.ui.thread_calls import call_later_from_thread
 
 logger = logging.getLogger(__name__)
@@ -232,7 +233,8 @@ class HintsPanel(Vertical):
         cause = server_cause(message) if position is not None else message
         text.append(safe_lines(_first_lines(cause)), style="red")
         if location is not None:
-            text.append("\nCtrl+G moves the cursor to the error.", style="dim")
+            goto_key = key_name(self.app, "app.goto_error")
+            text.append(f"\n{goto_key} moves the cursor to the error.", style="dim")
         elif position is not None:
             text.append(
                 "\nThe server's position is outside the statement, so no error is marked.",

@@ -12,6 +12,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from textual.strip import Strip
 
+from mmtui.auth import AppSettings
 from mmtui.demo import DemoServerHandle
 from mmtui.sqlhints import Statement
 from mmtui.ui.app import MmtuiApp
@@ -502,3 +503,15 @@ async def test_same_height_hint_skips_layout(demo_server: DemoServerHandle, tmp_
     assert lines_error > lines_before
     assert True in layouts
     assert "✗ line 1, column 8: Schema error: No field named mesg." in text
+
+
+async def test_error_hint_names_remapped_key(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    settings = AppSettings(keys={"app.goto_error": "f11"})
+    app = make_app(demo_server.uri, tmp_path, time_range="1h", app_settings=settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await set_editor_text(pilot, "SELECT mesg FROM log_entries")
+        hint = await wait_hint(pilot, "SELECT mesg FROM log_entries", "✗")
+
+    assert hint.endswith("\nF11 moves the cursor to the error.")
+    assert "Ctrl+G" not in hint
