@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -75,33 +77,36 @@ def notification_messages(app: MmtuiApp) -> list[str]:
     return [notification.message for notification in app._notifications]
 
 
+RANGE_NOTICE = "The results are from the previous range: F5 runs the query again."
+
+
+async def show_range_notice(pilot: Pilot[Any], app: MmtuiApp) -> None:
+    """Run a query, then pick another range preset, which shows `RANGE_NOTICE`."""
+    await wait_schema(pilot)
+    await run_and_wait(pilot, "SELECT 1 AS one")
+    await pilot.press("f2", "3")
+    await wait_for(pilot, lambda: RANGE_NOTICE in notification_messages(app), "the notice")
+
+
 async def test_range_notice_gone_after_rerun(demo_server: DemoServerHandle, tmp_path: Path) -> None:
-    notice = "The results are from the previous range: F5 runs the query again."
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await run_and_wait(pilot, "SELECT 1 AS one")
-        await pilot.press("f2", "3")
-        await wait_for(pilot, lambda: notice in notification_messages(app), "the notice")
+        await show_range_notice(pilot, app)
 
         await pilot.press("f3", "f5")
         await wait_for(pilot, lambda: app.results.state == "done", "the rerun")
         await pilot.pause()
-        assert notice not in notification_messages(app)
+        assert RANGE_NOTICE not in notification_messages(app)
 
 
 async def test_second_range_replaces_notice(demo_server: DemoServerHandle, tmp_path: Path) -> None:
-    notice = "The results are from the previous range: F5 runs the query again."
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await run_and_wait(pilot, "SELECT 1 AS one")
-        await pilot.press("f2", "3")
-        await wait_for(pilot, lambda: notice in notification_messages(app), "the notice")
+        await show_range_notice(pilot, app)
 
         await pilot.press("4")
         await pilot.pause()
-        assert notification_messages(app).count(notice) == 1
+        assert notification_messages(app).count(RANGE_NOTICE) == 1
 
 
 async def test_range_notice_names_remapped_run_key(
@@ -125,13 +130,9 @@ async def test_range_notice_names_remapped_run_key(
 async def test_rerun_without_unnotify_still_runs(
     demo_server: DemoServerHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    notice = "The results are from the previous range: F5 runs the query again."
     app = make_app(demo_server.uri, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_schema(pilot)
-        await run_and_wait(pilot, "SELECT 1 AS one")
-        await pilot.press("f2", "3")
-        await wait_for(pilot, lambda: notice in notification_messages(app), "the notice")
+        await show_range_notice(pilot, app)
 
         # A Textual release without this internal must not stop the query from running.
         monkeypatch.setattr(app, "_unnotify", None)
