@@ -718,7 +718,7 @@ RESENT_DICTIONARY_CHECKS = 8
 
 @dataclass
 class _DictionaryWatch:
-    """What `ResultStore._new_bytes` remembers of one dictionary column."""
+    """State that `ResultStore._new_bytes` keeps for one dictionary column."""
 
     addresses: tuple[int, ...] | None = None
     """Offset, length and buffer addresses of the last batch's dictionary."""

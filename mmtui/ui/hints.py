@@ -254,11 +254,11 @@ class HintsPanel(Vertical):
         """
         body = self.query_one("#hint-body", Static)
         height_before = body.content_size.height
-        shown = text
+        body_text = text
         if keep_height and height_before > 1:
-            shown = text.copy()
-            shown.append("\n" * (height_before - 1))
-        body.update(shown, layout=False)
+            body_text = text.copy()
+            body_text.append("\n" * (height_before - 1))
+        body.update(body_text, layout=False)
 
         # A layout pass repaints every scrollbar on the screen (Textual 8.2). At 120x35 in
         # tmux, skipping it sent about 2 KB less per typed character (two hints per edit),
