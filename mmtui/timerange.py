@@ -6,7 +6,9 @@ Pure code (no Textual): parsing, presets and the header label. Accepted forms:
 - a look-back duration parsed by `pandas.Timedelta`: `5m`, `90m`, `1h30m`, `7d`;
 - an instant, `now-1h` or RFC 3339 (`2026-12-04T10:00:00Z`, `...+02:00`), meaning "from then
   until now";
-- two instants joined by `..`: `now-2h..now-1h`, `2026-12-04T10:00Z..2026-12-04T11:00Z`.
+- two instants joined by `..`: `now-2h..now-1h`, `2026-12-04T10:00Z..2026-12-04T11:00Z`, whose
+  end may be a duration after the beginning: `2026-12-04T10:00Z..+15m`;
+- a window around an instant, `2026-12-04T10:00Z±5m`, with `+-` for `±`.
 
 Relative forms are stored unresolved and resolved against the clock at each call, so "last 1h"
 keeps moving while the app runs.
@@ -46,6 +48,10 @@ DEFAULT_RANGE = "1h"
 """Range used when the settings name none."""
 
 _NOW_PATTERN = re.compile(r"^now\s*(?:(?P<sign>[-+])\s*(?P<delta>.+))?$", re.IGNORECASE)
+
+_AROUND_PATTERN = re.compile(r"^(?P<center>.+?)\s*(?:±|\+-)\s*(?P<half>[^±]+)$")
+"""A window around an instant: `2026-12-04T10:00Z±5m`, or `+-` for `±`. RFC 3339 text never
+contains `+-`."""
 
 _TIME_OF_DAY_PATTERN = re.compile(r"^\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 """A time of day typed without its date, such as `21:06` or `21:06:30`."""
@@ -219,7 +225,7 @@ BOUND_FORMS = "a duration such as 2h, now-1h, or RFC 3339 such as 2026-12-04T10:
 
 RANGE_FORMS = (
     "a duration such as 15m, 1h30m or 7d, now-1h, RFC 3339 such as 2026-12-04T10:00:00Z, "
-    "A..B between two of those, or all"
+    "A..B between two of those, A..+15m, T±5m around a time, or all"
 )
 """Every form `parse_time_range` reads."""
 
@@ -313,6 +319,9 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
     cleaned = text.strip()
     if cleaned.lower() in ("", "all"):
         return TimeRange(text="all")
+    around = _AROUND_PATTERN.match(cleaned)
+    if around is not None and ".." not in cleaned:
+        return _parse_around(around.group("center"), around.group("half"), local, cleaned)
     if ".." in cleaned:
         first, _, last = cleaned.partition("..")
         for side, bound in (("beginning", first), ("end", last)):
@@ -325,7 +334,12 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
                 f"invalid range {cleaned!r}: 'all' means no time range, so use it alone"
             )
         begin, begin_text = _parse_bound(first, local)
-        end, end_text = _parse_bound(last, local)
+        if last.strip().startswith("+"):
+            # A duration after the beginning: `2026-12-04T10:00Z..+15m`.
+            length_text = last.strip()[1:].strip()
+            end, end_text = _shift(begin, parse_duration(length_text), cleaned), f"+{length_text}"
+        else:
+            end, end_text = _parse_bound(last, local)
         _check_order(begin, end, cleaned)
         return TimeRange(text=f"{begin_text}..{end_text}", begin=begin, end=end)
     if cleaned.lower().startswith("now") or (cleaned[:1].isdigit() and "-" in cleaned[1:5]):
@@ -341,6 +355,27 @@ def parse_time_range(text: str, local: bool = False) -> TimeRange:
     begin = Instant(offset=-duration)
     _check_order(begin, Instant(offset=timedelta(0)), cleaned)
     return TimeRange(text=cleaned, begin=begin)
+
+
+def _parse_around(center: str, half: str, local: bool, text: str) -> TimeRange:
+    """Parse `center±half`: the window from `half` before the instant `center` to `half` after."""
+    _reject_time_of_day(center.strip(), local)
+    middle, middle_text = _parse_instant(center, local)
+    half_width = parse_duration(half)
+    begin = _shift(middle, -half_width, text)
+    end = _shift(middle, half_width, text)
+    _check_order(begin, end, text)
+    return TimeRange(text=f"{middle_text}±{half.strip()}", begin=begin, end=end)
+
+
+def _shift(instant: Instant, delta: timedelta, text: str) -> Instant:
+    """Return `instant` moved by `delta`, absolute or relative as it is."""
+    if instant.at is None:
+        return Instant(offset=(instant.offset or timedelta(0)) + delta)
+    try:
+        return Instant(at=instant.at + delta)
+    except OverflowError as error:
+        raise TimeRangeError(f"out of range: {text!r} {YEAR_RANGE_TEXT}") from error
 
 
 def _parse_bound(text: str, local: bool) -> tuple[Instant, str]:

@@ -315,3 +315,64 @@ def test_utc_offset_text_keeps_seconds() -> None:
     assert offset_text(timedelta(0)) == "+00:00"
     # Local mean time of Kolkata in tzdata, before zones had whole minutes.
     assert offset_text(timedelta(hours=5, minutes=53, seconds=28)) == "+05:53:28"
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("2026-12-04T10:00Z±5m", "2026-12-04T10:00Z±5m"),
+        ("2026-12-04T10:00Z +- 5m", "2026-12-04T10:00Z±5m"),
+        ("2026-12-04T12:00:00+02:00+-5m", "2026-12-04T12:00:00+02:00±5m"),
+        ("2026-12-04T10:00±5m", "2026-12-04T10:00:00Z±5m"),
+    ],
+)
+def test_window_around_instant(text: str, stored: str) -> None:
+    time_range = parse_time_range(text)
+
+    assert time_range.text == stored
+    assert time_range.resolve(NOW) == (
+        datetime(2026, 12, 4, 9, 55, tzinfo=UTC),
+        datetime(2026, 12, 4, 10, 5, tzinfo=UTC),
+    )
+    # The stored text reads back as the same window (history keeps it).
+    assert parse_time_range(stored).resolve(NOW) == time_range.resolve(NOW)
+
+
+def test_window_around_now_moves() -> None:
+    time_range = parse_time_range("now±10m")
+
+    assert time_range.resolve(NOW) == (NOW - timedelta(minutes=10), NOW + timedelta(minutes=10))
+
+
+@pytest.mark.parametrize(
+    ("text", "begin", "end"),
+    [
+        (
+            "2026-12-04T10:00Z..+15m",
+            datetime(2026, 12, 4, 10, 0, tzinfo=UTC),
+            datetime(2026, 12, 4, 10, 15, tzinfo=UTC),
+        ),
+        ("now-2h..+30m", NOW - timedelta(hours=2), NOW - timedelta(minutes=90)),
+    ],
+)
+def test_end_as_length(text: str, begin: datetime, end: datetime) -> None:
+    time_range = parse_time_range(text)
+
+    assert time_range.text == text
+    assert time_range.resolve(NOW) == (begin, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("21:10±5m", "a time of day needs its date"),
+        ("1h±5m", "invalid time '1h'"),
+        ("2026-12-04T10:00Z±0s", "greater than zero"),
+        ("2026-12-04T10:00Z±soon", "invalid duration 'soon'"),
+        ("2026-12-04T10:00Z..+0m", "greater than zero"),
+        ("9999-12-31T23:59Z±1d", "out of range"),
+    ],
+)
+def test_invalid_window_forms(text: str, message: str) -> None:
+    with pytest.raises(TimeRangeError, match=message):
+        parse_time_range(text)

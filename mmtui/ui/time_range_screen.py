@@ -24,7 +24,8 @@ from mmtui.ui.ordered_input import OrderedInput
 
 HELP_TEXT = (
     "Examples: 15m, 1h30m, 7d (look back from now) · now-2h..now-1h · "
-    "2026-12-04T10:00:00Z (until now) · A..B between two times · all or empty (no range).\n"
+    "2026-12-04T10:00:00Z (until now) · A..B between two times · A..+15m · "
+    "T±5m or T+-5m around a time · all or empty (no range).\n"
     "Times without an offset are {zone}. Keys 1-7 outside the editor pick "
     + ", ".join(PRESETS)
     + "."

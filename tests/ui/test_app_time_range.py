@@ -77,6 +77,18 @@ async def test_typed_range_prompt(demo_server: DemoServerHandle, tmp_path: Path)
         assert (end - begin).total_seconds() == 90 * 60
 
 
+async def test_prompt_window_around_time(demo_server: DemoServerHandle, tmp_path: Path) -> None:
+    app = make_app(demo_server.uri, tmp_path, time_range="1h")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_schema(pilot)
+        await pilot.press("ctrl+t")
+        await pilot.press("ctrl+a", "ctrl+k", *"2026-01-01T01:00Z+-5m", "enter")
+
+        assert not isinstance(app.screen, TimeRangeScreen)
+        assert app.time_range.text == "2026-01-01T01:00Z±5m"
+        assert "00:55 → 01:05 UTC" in app.header_text
+
+
 async def test_prompt_error_shows_in_short_terminal(
     demo_server: DemoServerHandle, tmp_path: Path
 ) -> None:
