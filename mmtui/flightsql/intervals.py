@@ -44,9 +44,7 @@ def convert_intervals(batch: pa.RecordBatch) -> pa.RecordBatch:
     type_ids = [field.type.id for field in batch.schema]
     _, array_capsule = batch.__arrow_c_array__()
     storage_schema = _replace_intervals(batch.schema, _STORAGE_TYPES)
-    storage = pa.RecordBatch._import_from_c_capsule(
-        storage_schema.__arrow_c_schema__(), array_capsule
-    )
+    storage = pa.record_batch(_CapsulePair(storage_schema.__arrow_c_schema__(), array_capsule))
     columns = []
     for index, type_id in enumerate(type_ids):
         column = storage.column(index)
@@ -54,6 +52,17 @@ def convert_intervals(batch: pa.RecordBatch) -> pa.RecordBatch:
             column = _month_day_nano(column, type_id)
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=wrappable_schema(batch.schema))
+
+
+class _CapsulePair:
+    """The buffers of one batch under another schema, through the Arrow PyCapsule interface."""
+
+    def __init__(self, schema_capsule: object, array_capsule: object) -> None:
+        self._schema_capsule = schema_capsule
+        self._array_capsule = array_capsule
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
+        return self._schema_capsule, self._array_capsule
 
 
 def _replace_intervals(schema: pa.Schema, types: dict[int, pa.DataType]) -> pa.Schema:
