@@ -69,6 +69,11 @@ FORMAT_EXTENSIONS = {"csv": ".csv", "parquet": ".parquet", "jsonl": ".jsonl"}
 """Extension given to the file name when the user picks a format."""
 
 
+FORMAT_HINT = "The extension sets the format, or Tab to the buttons."
+"""Shown above the format buttons, on one line at 60 columns: the dialog has no other text on
+how to choose a format."""
+
+
 def format_for_path(path: str) -> str | None:
     """Return the export format that a file extension implies, or None."""
     return EXTENSION_FORMATS.get(Path(path).suffix.lower())
@@ -182,6 +187,7 @@ class ExportScreen(ModalScreen[int | None]):
             yield Static(
                 Text(safe_text(f"Relative paths are saved in {Path.cwd()}")), id="export-folder"
             )
+            yield Static(Text(FORMAT_HINT, style="dim"), id="export-format-hint")
             with RadioSet(id="export-formats"):
                 for fmt in FORMATS:
                     yield FormatButton(fmt, value=fmt == initial, id=f"export-{fmt}")

@@ -368,6 +368,8 @@ async def test_export_messages_show_absolute_path(
         screen = await open_export(pilot, app)
         folder = str(screen.query_one("#export-folder", Static).content)
         assert folder == f"Relative paths are saved in {tmp_path}"
+        hint = str(screen.query_one("#export-format-hint", Static).content)
+        assert hint == "The extension sets the format, or Tab to the buttons."
 
         status = await submit_path(pilot, screen, "results.csv")
         assert status == f"{target} exists. Press Enter again to overwrite it."
