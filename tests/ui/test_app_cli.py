@@ -252,7 +252,7 @@ def test_begin_all_with_end_rejected(tmp_path: Path) -> None:
             ["--begin", "yesterday"],
             "--begin yesterday: invalid time range 'yesterday': use a duration such as 15m, 1h30m "
             "or 7d, now-1h, RFC 3339 such as 2026-12-04T10:00:00Z, A..B between two of those, "
-            "or all",
+            "A..+15m, T±5m around a time, or all",
         ),
         (
             ["--begin", "", "--end", "1h"],
