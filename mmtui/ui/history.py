@@ -25,6 +25,7 @@ import errno
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -371,7 +372,7 @@ def entry_text(entry: HistoryEntry) -> Text:
     text = Text.assemble(
         (safe_text(entry.run_at.replace("T", " ")[:19]), "dim"),
         ("  ", ""),
-        (safe_text(" ".join(summary_sql(entry.sql).split())[:200]), ""),
+        (safe_text(_one_line_prefix(entry.sql, _code_start(entry.sql), ROW_SQL_CHARS)), ""),
     )
     if entry.time_range:
         text.append(f"  · range {safe_text(entry.time_range)}", style="dim")
@@ -385,15 +386,45 @@ def summary_sql(sql: str) -> str:
     the history picker would otherwise begin with the same comment. SQL that is all comments
     is returned unchanged.
     """
-    lines = sql.splitlines()
-    first_code = next(
-        (
-            index
-            for index, line in enumerate(lines)
-            if line.strip() and not line.lstrip().startswith("--")
-        ),
-        None,
-    )
-    if first_code is None:
-        return sql
-    return "\n".join(lines[first_code:])
+    return sql[_code_start(sql) :]
+
+
+ROW_SQL_CHARS = 200
+"""Characters of a query shown in a picker row."""
+
+_COMMENT_OR_BLANK_LINES = re.compile(r"(?:[^\S\n]*(?:--[^\n]*)?\n)*")
+_COMMENT_OR_BLANK_TAIL = re.compile(r"[^\S\n]*(?:--[^\n]*)?")
+
+
+def _code_start(sql: str) -> int:
+    """Return the index of the first line of `sql` that is neither blank nor a `--` comment.
+
+    Returns 0 when every line is blank or a comment. Scans no further than that line, because
+    a query in the history file can be megabytes long.
+    """
+    # Both patterns can match the empty string, so `match` never returns None.
+    lines = _COMMENT_OR_BLANK_LINES.match(sql)
+    assert lines is not None
+    tail = _COMMENT_OR_BLANK_TAIL.match(sql, lines.end())
+    assert tail is not None
+    if tail.end() == len(sql):
+        return 0
+    return lines.end()
+
+
+def _one_line_prefix(sql: str, start: int, limit: int) -> str:
+    """Return the first `limit` characters of `sql[start:]` with each whitespace run as one space.
+
+    Reads a slice that grows until it yields `limit` characters, so a query of megabytes
+    costs about as much as a short one.
+    """
+    size = 4 * limit
+    while True:
+        words = sql[start : start + size].split()
+        # The slice may end inside a word, so its last word counts only at the end of `sql`.
+        if start + size >= len(sql):
+            return " ".join(words)[:limit]
+        complete = " ".join(words[:-1])
+        if len(complete) >= limit:
+            return complete[:limit]
+        size *= 4
