@@ -84,7 +84,7 @@ class QueryHistory:
         self.load()
 
     def load(self) -> None:
-        """Read the file's newest MAX_ENTRIES valid entries; bad lines are logged and skipped."""
+        """Read the file's newest MAX_ENTRIES valid entries, logging invalid lines among them."""
         self.entries = []
         self._file_lines = 0
         try:
@@ -95,21 +95,7 @@ class QueryHistory:
             logger.warning("cannot read query history %s: %s", self.path, error)
             return
         self._file_lines = len(lines)
-        latest: dict[str, HistoryEntry] = {}
-        skipped = 0
-        for number, line in enumerate(lines, 1):
-            entry = _parse_line(line)
-            if entry is None:
-                skipped += 1
-                if skipped <= 5:
-                    logger.warning("skipped invalid line %d of query history %s", number, self.path)
-                continue
-            # Removing first moves a repeated query to the end of the dict's insertion order.
-            latest.pop(entry.sql, None)
-            latest[entry.sql] = entry
-        if skipped > 5:
-            logger.warning("skipped %d invalid lines of query history %s", skipped, self.path)
-        self.entries = list(latest.values())[-MAX_ENTRIES:]
+        self.entries = [entry for entry, _line in _newest_entries(lines, self.path)]
 
     def add(self, sql: str, time_range: str) -> str | None:
         """Record a run as the newest entry, replacing an earlier entry with the same SQL.
@@ -216,14 +202,8 @@ class QueryHistory:
         The caller holds the lock. Lines are copied byte for byte; invalid lines are dropped.
         """
         lines = read_regular_file(self.path).splitlines(keepends=True)
-        latest: dict[str, bytes] = {}
-        for line in lines:
-            entry = _parse_line(line)
-            if entry is None:
-                continue
-            latest.pop(entry.sql, None)
-            latest[entry.sql] = line if line.endswith(b"\n") else line + b"\n"
-        newest = list(latest.values())[-MAX_ENTRIES:]
+        latest = _newest_entries(lines, self.path)
+        newest = [line if line.endswith(b"\n") else line + b"\n" for _entry, line in latest]
         descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".history-")
         try:
             with os.fdopen(descriptor, "wb") as stream:
@@ -235,7 +215,8 @@ class QueryHistory:
         logger.info(
             "trimmed query history %s from %d to %d lines", self.path, len(lines), len(newest)
         )
-        self.load()
+        self.entries = [entry for entry, _line in latest]
+        self._file_lines = len(newest)
 
     def reset_navigation(self) -> None:
         self._cursor = None
@@ -261,6 +242,37 @@ class QueryHistory:
             self._cursor = None
             return self._draft
         return self.entries[self._cursor].sql
+
+
+def _newest_entries(lines: list[bytes], path: Path) -> list[tuple[HistoryEntry, bytes]]:
+    """Return the last line of each of the newest MAX_ENTRIES query texts, oldest first.
+
+    Parses `lines` from the end and stops at the MAX_ENTRIES-th distinct query, so the older
+    lines of a file of 100,000 lines are never parsed. Invalid lines met on the way are logged
+    and skipped.
+    """
+    newest_first: list[tuple[HistoryEntry, bytes]] = []
+    seen: set[str] = set()
+    skipped = 0
+    for number in range(len(lines), 0, -1):
+        if len(newest_first) == MAX_ENTRIES:
+            break
+        line = lines[number - 1]
+        entry = _parse_line(line)
+        if entry is None:
+            skipped += 1
+            if skipped <= 5:
+                logger.warning("skipped invalid line %d of query history %s", number, path)
+            continue
+        # A line further up with the same query is an older run of it.
+        if entry.sql in seen:
+            continue
+        seen.add(entry.sql)
+        newest_first.append((entry, line))
+    if skipped > 5:
+        logger.warning("skipped %d invalid lines of query history %s", skipped, path)
+    newest_first.reverse()
+    return newest_first
 
 
 def _parse_line(line: bytes) -> HistoryEntry | None:

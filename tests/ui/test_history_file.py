@@ -8,6 +8,7 @@ does, without mounting a small file system.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -16,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from mmtui.demo import DemoServerHandle
-from mmtui.ui.history import QueryHistory
+from mmtui.ui.history import MAX_ENTRIES, QueryHistory
 from tests.ui.test_app_support import SIZE, make_app, run_and_wait, wait_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -197,3 +200,37 @@ def test_history_on_device_reports_unsaved(tmp_path: Path) -> None:
     assert "Cannot save the query history" in problem
     assert "Not a regular file" in problem
     assert [entry.sql for entry in history.entries] == ["SELECT 1"]
+
+
+async def test_long_history_reads_newest_lines(
+    demo_server: DemoServerHandle, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A history file that grew to many times MAX_ENTRIES lines (copied from another machine,
+    # or written by a tool) is read from its end. The invalid first line is older than the
+    # newest MAX_ENTRIES queries, so reading it would be wasted work.
+    path = tmp_path / "history.jsonl"
+    runs = [json.dumps({"sql": f"SELECT {number}", "time_range": "1h"}) for number in range(30)]
+    repeats = [json.dumps({"sql": "SELECT 0", "time_range": "6h"})]
+    lines = ["{broken json", *runs * (3 * MAX_ENTRIES // 30), *runs[:5]]
+    newer = [json.dumps({"sql": f"SELECT 'new', {number}"}) for number in range(MAX_ENTRIES)]
+    path.write_text("\n".join([*lines, *newer[:-1], *repeats, newer[-1]]) + "\n")
+
+    app = make_app(demo_server.uri, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="mmtui.ui.history"):
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_schema(pilot)
+            entries = app.history.entries
+            assert len(entries) == MAX_ENTRIES
+            assert entries[0].sql == "SELECT 'new', 1"
+            assert entries[-2].sql == "SELECT 0"
+            assert entries[-2].time_range == "6h"
+            assert entries[-1].sql == f"SELECT 'new', {MAX_ENTRIES - 1}"
+            assert caplog.messages == []
+
+            await run_and_wait(pilot, "SELECT 1 AS one")
+
+    on_disk = [json.loads(line)["sql"] for line in path.read_bytes().splitlines()]
+    assert len(on_disk) == MAX_ENTRIES
+    assert on_disk[0] == "SELECT 'new', 2"
+    assert on_disk[-3:] == ["SELECT 0", f"SELECT 'new', {MAX_ENTRIES - 1}", "SELECT 1 AS one"]
+    assert caplog.messages == []
