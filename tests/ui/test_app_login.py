@@ -131,8 +131,11 @@ async def test_login_dialog_fits_short_terminal(
         # The code is on screen, and the dialog scrolls to a button that takes the focus.
         assert idp.pending_user_codes()[0] in screen_text(app)
         app.screen.query_one("#login-cancel").focus()
-        await pilot.pause()
-        # Once in the footer ("esc Cancel"), once on the button.
+        # Once in the footer ("esc Cancel"), once on the button. The scroll to the focused
+        # button can take more than one refresh on a loaded machine.
+        await wait_for(
+            pilot, lambda: screen_text(app).count("Cancel") == 2, "the Cancel button on screen"
+        )
         assert screen_text(app).count("Cancel") == 2
 
 
