@@ -50,7 +50,7 @@ The SQL text picks the fault: the first `fault:NAME` or `fault:NAME:N` found any
   `arrow.opaque` and `arrow.fixed_shape_tensor` (with a null tensor).
 - `fault:shared_dictionary:N`: N batches of 3 rows (`id` int64, `entry` a dictionary of
   `SHARED_DICTIONARY_ENTRIES` strings). The stream sends the dictionary once and every batch
-  uses it: batch i holds `entry-i`, the last entry minus i, and a null.
+  uses it: batch i contains `entry-i`, the last entry minus i, and a null.
 - `fault:no_columns`: one batch of 3 rows and no column.
 - `fault:bad_utf8`: a string column whose values hold invalid UTF-8 (`BAD_UTF8_VALUES`), which
   Arrow does not check on the way.

@@ -85,12 +85,12 @@ def interval_schema_message() -> bytes:
     that makes the column the expected type, checked by reading the message back.
     """
     names = ["months", "day_time"]
-    wanted = ["int64", "month_interval", "day_time_interval"]
+    expected_types = ["int64", "month_interval", "day_time_interval"]
     start = pa.schema(
         [("id", pa.int64())] + [(name, pa.month_day_nano_interval()) for name in names]
     )
     data = start.serialize().to_pybytes()
-    for index, expected in enumerate(wanted[1:], start=1):
+    for index, expected in enumerate(expected_types[1:], start=1):
         for offset in range(len(data) - 1):
             if data[offset : offset + 2] != b"\x02\x00":
                 continue
@@ -103,7 +103,7 @@ def interval_schema_message() -> bytes:
                 data = candidate
                 break
     schema = pa.ipc.read_schema(pa.py_buffer(data))
-    assert [str(field.type) for field in schema] == wanted, schema
+    assert [str(field.type) for field in schema] == expected_types, schema
     return data
 
 

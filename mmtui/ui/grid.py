@@ -563,9 +563,9 @@ class ResultGrid(ScrollView, can_focus=True, inherit_bindings=False):
         horizontal one keeps its range, and its repaint sent about 1.9 KB per second at 120
         columns in tmux (each of its cells is written with its own style).
         """
-        shown = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
+        scrollbars_before = (self.show_vertical_scrollbar, self.show_horizontal_scrollbar)
         self._refresh_scrollbars()
-        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != shown:
+        if (self.show_vertical_scrollbar, self.show_horizontal_scrollbar) != scrollbars_before:
             # A scrollbar came or went, which changes the other one's length.
             self._scroll_update(size)
             return
